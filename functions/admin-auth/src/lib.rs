@@ -1,0 +1,219 @@
+//! Admin authentication (SPEC §4.1) at `/api/v1/admin/auth`, plus the public endpoints this
+//! function also serves: health, the platform JWKS, and the API description.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+use shared::access::AdminRole;
+use shared::domain::RequestMeta;
+use shared::domain::auth::{self, Caller};
+use shared::http::ErrorBody;
+use shared::time::Timestamp;
+use shared::validation::{self, Fields};
+use shared::{AppState, Result};
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminUserView {
+    id: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+    tenant_id: String,
+    partner_id: String,
+    role: AdminRole,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    user: AdminUserView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefreshResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageResponse {
+    message: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    id: String,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    id: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+    role: AdminRole,
+    tenant_id: String,
+    partner_id: String,
+    session: SessionView,
+}
+
+/// Body of Login.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+/// Body of Refresh.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+fn secret_text(value: &Value) -> std::result::Result<String, validation::Problem> {
+    validation::string(value).map(str::to_owned)
+}
+
+/// Login. **Anyone** (only users holding an active admin role get in). 200; 401 the same for
+/// every failure; 422; 429 after 5 failures in 15 minutes.
+#[utoipa::path(post, path = "/api/v1/admin/auth/login", operation_id = "admin_login", summary = "Admin Login", tag = "Admin Auth",
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(State(state): State<AppState>, meta: RequestMeta, mut body: Fields) -> Result<Json<LoginResponse>> {
+    let email = body.required("email", secret_text);
+    let password = body.required("password", secret_text);
+    let (email, password) = body.finish(|| Some((email?, password?)))?;
+    let outcome = auth::login(&state, &email, password, &meta).await?;
+    let user = outcome.user;
+    Ok(Json(LoginResponse {
+        access_token: outcome.tokens.access_token,
+        refresh_token: outcome.tokens.refresh_token,
+        token_type: "Bearer",
+        expires_in: outcome.tokens.expires_in,
+        user: AdminUserView {
+            id: user.id.to_string(),
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            display_name: user.display_name,
+            tenant_id: user.tenant_id.to_string(),
+            partner_id: outcome.partner_id.to_string(),
+            role: outcome.role,
+        },
+    }))
+}
+
+/// Refresh. **Holder of a refresh token** (single use; reuse revokes the session). 200; 401; 422.
+#[utoipa::path(post, path = "/api/v1/admin/auth/refresh", operation_id = "admin_refresh", summary = "Refresh Admin Token", tag = "Admin Auth",
+    request_body = RefreshRequest,
+    responses((status = 200, body = RefreshResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn refresh(State(state): State<AppState>, meta: RequestMeta, mut body: Fields) -> Result<Json<RefreshResponse>> {
+    let token = body.required("refresh_token", secret_text);
+    let token = body.finish(|| token)?;
+    let issued = auth::refresh(&state, &token, &meta).await?;
+    Ok(Json(RefreshResponse {
+        access_token: issued.access_token,
+        refresh_token: issued.refresh_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    }))
+}
+
+/// Logout. **Any signed-in admin.** 200; 401.
+#[utoipa::path(post, path = "/api/v1/admin/auth/logout", operation_id = "admin_logout", summary = "Admin Logout", tag = "Admin Auth",
+    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn logout(State(state): State<AppState>, caller: Caller, meta: RequestMeta) -> Result<Json<MessageResponse>> {
+    auth::logout(&state, &caller, &meta).await?;
+    Ok(Json(MessageResponse { message: "Logged out" }))
+}
+
+/// Me. **Any signed-in admin.** 200; 401.
+#[utoipa::path(get, path = "/api/v1/admin/auth/me", operation_id = "admin_me", summary = "Get Current Admin", tag = "Admin Auth",
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeResponse>> {
+    let me = auth::me(&state, &caller).await?;
+    let partner_id = match &me.principal.tier {
+        shared::access::Tier::Partner(p) => p.clone(),
+        _ => me.principal.home_partner.clone(),
+    };
+    Ok(Json(MeResponse {
+        id: me.user.id.to_string(),
+        email: me.user.email,
+        first_name: me.user.first_name,
+        last_name: me.user.last_name,
+        display_name: me.user.display_name,
+        role: me.principal.role(),
+        tenant_id: me.principal.home_tenant.to_string(),
+        partner_id: partner_id.to_string(),
+        session: SessionView { id: me.session.id.to_string(), created_at: me.session.created_at, expires_at: me.session.expires_at },
+    }))
+}
+
+/// Health. **Anyone.** 200 `{"status":"ok"}`.
+#[utoipa::path(get, path = "/api/v1/health", operation_id = "health", summary = "Health", tag = "Platform",
+    responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+async fn health() -> impl IntoResponse {
+    shared::http::health().await
+}
+
+/// Platform JWKS. **Anyone.** 200: every public key that may still verify a live token.
+#[utoipa::path(get, path = "/api/v1/platform/.well-known/jwks.json", operation_id = "platform_jwks", summary = "Platform JWKS", tag = "Platform",
+    responses((status = 200, description = "A JSON Web Key Set")))]
+async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    Json(state.keys().jwks().await)
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(login, refresh, logout, me, health, jwks))]
+pub struct AdminAuthApi;
+
+/// The API description committed in `docs/openapi.json` (a test keeps it in step with the code).
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+/// The interactive API page: Scalar's viewer, loaded by the browser; nothing is fetched at build.
+pub const DOCS_HTML: &str = r#"<!doctype html>
+<html><head><title>ScaiKey Admin API</title><meta charset="utf-8"/></head>
+<body><script id="api-reference" data-url="/openapi.json"></script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script></body></html>"#;
+
+async fn openapi_json() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn docs_page() -> Html<&'static str> {
+    Html(DOCS_HTML)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/auth/login", post(login))
+        .route("/api/v1/admin/auth/refresh", post(refresh))
+        .route("/api/v1/admin/auth/logout", post(logout))
+        .route("/api/v1/admin/auth/me", get(me))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/platform/.well-known/jwks.json", get(jwks))
+}
+
+/// The documentation routes, served from the committed description.
+pub fn docs_routes() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi_json)).route("/docs", get(docs_page))
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::finish(routes().merge(docs_routes()), state)
+}

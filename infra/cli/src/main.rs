@@ -1,0 +1,161 @@
+//! `scaikey`: table, bootstrap, admins, key rotation, and the local server.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use scaikey_cli::ops::{self, NewAdmin};
+use shared::access::AdminRole;
+use shared::ids::{PartnerId, TenantId};
+
+#[derive(Parser)]
+#[command(name = "scaikey", about = "ScaiKey admin API: operations and local server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The DynamoDB table.
+    Table {
+        #[command(subcommand)]
+        action: TableAction,
+    },
+    /// Creates the platform partner and tenant, signing keys and the first super admin (idempotent).
+    Bootstrap {
+        #[arg(long, env = "SCAIKEY_BOOTSTRAP_EMAIL")]
+        email: String,
+        /// Generated and printed once if not given.
+        #[arg(long, env = "SCAIKEY_BOOTSTRAP_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Admin users.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Serves every endpoint group on one local server.
+    Serve {
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
+    /// Prints the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TableAction {
+    /// Creates the table with its indexes and TTL (idempotent; for local use).
+    Create,
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// A new signing key becomes active; old ones stay published until unused.
+    Rotate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    SuperAdmin,
+    PartnerAdmin,
+    TenantAdmin,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Creates a user holding one admin role; prints its id.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "SCAIKEY_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        partner_id: Option<String>,
+        #[arg(long)]
+        tenant_id: Option<String>,
+    },
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    if let Command::Openapi = cli.command {
+        print!("{}", scaikey_cli::openapi_json());
+        return Ok(());
+    }
+    let state = shared::AppState::from_env().await?;
+    match cli.command {
+        Command::Table { action: TableAction::Create } => {
+            let created = state.store().create_table().await?;
+            println!("table {}: {}", state.store().table(), if created { "created" } else { "already exists" });
+        }
+        Command::Bootstrap { email, password } => {
+            let mut done = ops::ensure_keys(&state).await?;
+            let (_, _, created) = ops::ensure_platform(&state).await?;
+            done.extend(created);
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(shared::secrets::generate_password);
+            let admin = NewAdmin { email: email.clone(), password: password.clone(), role: AdminRole::SuperAdmin, partner_id: None, tenant_id: None };
+            match ops::create_admin(&state, admin).await? {
+                Some(id) => {
+                    done.push(format!("super admin {email} ({id})"));
+                    if generated {
+                        println!("generated password for {email} (shown once): {password}");
+                    }
+                }
+                None => println!("{email} already holds an admin role; its password is unchanged"),
+            }
+            if done.is_empty() {
+                println!("bootstrap: nothing to do, everything already exists");
+            } else {
+                println!("bootstrap: created {}", done.join(", "));
+            }
+        }
+        Command::Admin { action: AdminAction::Create { email, password, role, partner_id, tenant_id } } => {
+            let role = match role {
+                RoleArg::SuperAdmin => AdminRole::SuperAdmin,
+                RoleArg::PartnerAdmin => AdminRole::PartnerAdmin,
+                RoleArg::TenantAdmin => AdminRole::TenantAdmin,
+            };
+            let partner_id = partner_id.map(|p| PartnerId::parse(&p)).transpose().map_err(|e| format!("--partner-id: {e}"))?;
+            let tenant_id = tenant_id.map(|t| TenantId::parse(&t)).transpose().map_err(|e| format!("--tenant-id: {e}"))?;
+            match ops::create_admin(&state, NewAdmin { email: email.clone(), password, role, partner_id, tenant_id }).await? {
+                Some(id) => println!("{id}"),
+                None => return Err(format!("{email} already holds admin roles").into()),
+            }
+        }
+        Command::Keys { action: KeysAction::Rotate } => {
+            let kid = ops::rotate_keys(&state).await?;
+            println!("active signing key: {kid}");
+        }
+        Command::Serve { port } => {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+            println!("ScaiKey admin API on http://127.0.0.1:{port} (docs at /docs)");
+            axum::serve(listener, scaikey_cli::app(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+        Command::Openapi => {}
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::telemetry::init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("scaikey: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

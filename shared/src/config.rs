@@ -1,0 +1,139 @@
+//! Typed configuration, read once from the environment at start-up.
+
+use std::time::Duration;
+
+/// Everything a function or the CLI needs to know about its surroundings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub table_name: String,
+    /// Set for DynamoDB Local; unset in AWS.
+    pub dynamodb_endpoint: Option<String>,
+    pub region: String,
+    pub token_issuer: String,
+    pub token_audience: String,
+    pub access_token_ttl: Duration,
+    pub session_ttl: Duration,
+    pub audit_retention_days: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {name} = {value:?}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: &'static str,
+}
+
+impl Config {
+    /// Reads the process environment. Invalid values fail here, at start, with the variable named.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The same, over any lookup (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = lookup(name).unwrap_or_else(|| default.to_owned());
+            if value.trim().is_empty() {
+                return Err(ConfigError { name, value, reason: "must not be empty" });
+            }
+            Ok(value)
+        };
+        let seconds = |name: &'static str, default: u64, min: u64, max: u64| {
+            let Some(value) = lookup(name) else {
+                return Ok(Duration::from_secs(default));
+            };
+            match value.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_secs(n)),
+                _ => Err(ConfigError { name, value, reason: "must be a whole number of seconds in range" }),
+            }
+        };
+        let endpoint = lookup("DYNAMODB_ENDPOINT").filter(|v| !v.trim().is_empty());
+        if let Some(value) = &endpoint
+            && !(value.starts_with("http://") || value.starts_with("https://"))
+        {
+            return Err(ConfigError {
+                name: "DYNAMODB_ENDPOINT",
+                value: value.clone(),
+                reason: "must be an http(s) URL",
+            });
+        }
+        let access_token_ttl = seconds("SCAIKEY_ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400)?;
+        let session_ttl = seconds("SCAIKEY_SESSION_TTL_SECONDS", 43_200, 300, 30 * 86_400)?;
+        if session_ttl < access_token_ttl {
+            return Err(ConfigError {
+                name: "SCAIKEY_SESSION_TTL_SECONDS",
+                value: session_ttl.as_secs().to_string(),
+                reason: "must not be shorter than the access token lifetime",
+            });
+        }
+        let retention = lookup("SCAIKEY_AUDIT_RETENTION_DAYS").unwrap_or_else(|| "365".into());
+        let audit_retention_days = match retention.trim().parse::<u32>() {
+            Ok(n) if (1..=3650).contains(&n) => n,
+            _ => {
+                return Err(ConfigError {
+                    name: "SCAIKEY_AUDIT_RETENTION_DAYS",
+                    value: retention,
+                    reason: "must be a whole number of days, 1..3650",
+                });
+            }
+        };
+        Ok(Self {
+            table_name: text("TABLE_NAME", "scaikey")?,
+            region: lookup("AWS_REGION")
+                .or_else(|| lookup("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            dynamodb_endpoint: endpoint,
+            token_issuer: text("SCAIKEY_TOKEN_ISSUER", "scaikey")?,
+            token_audience: text("SCAIKEY_TOKEN_AUDIENCE", "scaikey-admin")?,
+            access_token_ttl,
+            session_ttl,
+            audit_retention_days,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.table_name, "scaikey");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.session_ttl, Duration::from_secs(43_200));
+        assert!(c.dynamodb_endpoint.is_none());
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_their_name() {
+        for (name, value) in [
+            ("SCAIKEY_ACCESS_TOKEN_TTL_SECONDS", "soon"),
+            ("SCAIKEY_ACCESS_TOKEN_TTL_SECONDS", "5"),
+            ("DYNAMODB_ENDPOINT", "localhost:8000"),
+            ("TABLE_NAME", " "),
+            ("SCAIKEY_AUDIT_RETENTION_DAYS", "0"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+    }
+
+    #[test]
+    fn a_session_shorter_than_its_access_token_is_refused() {
+        let err = config(&[
+            ("SCAIKEY_ACCESS_TOKEN_TTL_SECONDS", "3600"),
+            ("SCAIKEY_SESSION_TTL_SECONDS", "600"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "SCAIKEY_SESSION_TTL_SECONDS");
+    }
+}

@@ -1,0 +1,157 @@
+//! Audit events (SPEC §4.12). Every write commits its event in the same transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::access::Principal;
+use crate::ids::{EventId, PartnerId, TenantId};
+use crate::time::Timestamp;
+
+/// Who and where a request came from, as the HTTP layer saw it.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorType {
+    Admin,
+    Service,
+    Agent,
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    pub id: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Actor {
+    pub fn admin(principal: &Principal) -> Self {
+        Self {
+            kind: ActorType::Admin,
+            id: Some(principal.user_id.to_string()),
+            email: Some(principal.email.clone()),
+        }
+    }
+
+    pub fn system(name: &str) -> Self {
+        Self { kind: ActorType::System, id: Some(name.to_owned()), email: None }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditResult {
+    Success,
+    Failure,
+    Denied,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub timestamp: Timestamp,
+    pub actor: Actor,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub partner_id: Option<PartnerId>,
+    pub result: AuditResult,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub changes: Option<Map<String, Value>>,
+}
+
+/// Field names whose values never reach an audit event.
+const SECRET_FIELDS: [&str; 6] =
+    ["password", "password_hash", "client_secret", "refresh_token", "secret", "token"];
+
+impl AuditEvent {
+    pub fn new(
+        actor: Actor,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<String>,
+        meta: &RequestMeta,
+    ) -> Self {
+        Self {
+            id: EventId::generate(),
+            timestamp: Timestamp::now(),
+            actor,
+            action: action.to_owned(),
+            resource_type: resource_type.to_owned(),
+            resource_id,
+            tenant_id: None,
+            partner_id: None,
+            result: AuditResult::Success,
+            ip_address: meta.ip_address.clone(),
+            user_agent: meta.user_agent.clone(),
+            request_id: meta.request_id.clone(),
+            changes: None,
+        }
+    }
+
+    pub fn in_tenant(mut self, partner: &PartnerId, tenant: &TenantId) -> Self {
+        self.partner_id = Some(partner.clone());
+        self.tenant_id = Some(tenant.clone());
+        self
+    }
+
+    pub fn in_partner(mut self, partner: &PartnerId) -> Self {
+        self.partner_id = Some(partner.clone());
+        self
+    }
+
+    pub fn with_result(mut self, result: AuditResult) -> Self {
+        self.result = result;
+        self
+    }
+
+    /// `{field: {from, to}}` for every field that differs between two JSON renderings of a
+    /// resource, secrets redacted.
+    pub fn with_changes(mut self, before: &Value, after: &Value) -> Self {
+        let empty = Map::new();
+        let before = before.as_object().unwrap_or(&empty);
+        let after = after.as_object().unwrap_or(&empty);
+        let mut changes = Map::new();
+        for (field, to) in after {
+            let from = before.get(field).unwrap_or(&Value::Null);
+            if from != to && !matches!(field.as_str(), "updated_at" | "version") {
+                let redact = SECRET_FIELDS.contains(&field.as_str());
+                let (from, to) =
+                    if redact { (json!("[REDACTED]"), json!("[REDACTED]")) } else { (from.clone(), to.clone()) };
+                changes.insert(field.clone(), json!({ "from": from, "to": to }));
+            }
+        }
+        self.changes = Some(changes);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_list_only_what_differs_and_redact_secrets() {
+        let event = AuditEvent::new(Actor::system("test"), "x.update", "x", None, &RequestMeta::default())
+            .with_changes(
+                &json!({"name": "a", "slug": "s", "password": "old", "updated_at": "1"}),
+                &json!({"name": "b", "slug": "s", "password": "new", "updated_at": "2"}),
+            );
+        let changes = event.changes.unwrap();
+        assert_eq!(changes["name"], json!({"from": "a", "to": "b"}));
+        assert_eq!(changes["password"], json!({"from": "[REDACTED]", "to": "[REDACTED]"}));
+        assert!(!changes.contains_key("slug"));
+        assert!(!changes.contains_key("updated_at"));
+    }
+}

@@ -1,0 +1,449 @@
+//! Admin authentication (SPEC §4.1) and the per-request session check every admin endpoint
+//! stands on.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::{AdminRole, Principal, Tier};
+use crate::domain::audit::{Actor, ActorType, AuditEvent, AuditResult, RequestMeta};
+use crate::domain::values::{Email, Status};
+use crate::error::{Error, Result};
+use crate::ids::{PartnerId, RoleId, SessionId, TenantId, UserId};
+use crate::state::AppState;
+use crate::store::{Key, Loaded, keys};
+use crate::time::Timestamp;
+use crate::tokens::AdminClaims;
+
+/// Failed logins tolerated per email within the window before it is locked.
+pub const LOCKOUT_FAILURES: usize = 5;
+pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// A caller whose access token verified; its session is checked with the request's first read.
+#[derive(Clone, Debug)]
+pub struct Caller(pub AdminClaims);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionStatus {
+    Active,
+    Revoked,
+}
+
+/// A signed-in admin session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub email: String,
+    pub tenant_id: TenantId,
+    pub partner_id: PartnerId,
+    pub role: AdminRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_partner_id: Option<PartnerId>,
+    pub status: SessionStatus,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub refresh_hash: String,
+    #[serde(default)]
+    pub used_refresh_hashes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+impl Session {
+    fn is_live(&self, now: Timestamp) -> bool {
+        self.status == SessionStatus::Active && self.expires_at > now
+    }
+
+    fn tier(&self) -> Option<Tier> {
+        match self.role {
+            AdminRole::SuperAdmin => Some(Tier::Super),
+            AdminRole::PartnerAdmin => self.scope_partner_id.clone().map(Tier::Partner),
+            AdminRole::TenantAdmin => {
+                Some(Tier::Tenant { partner: self.partner_id.clone(), tenant: self.tenant_id.clone() })
+            }
+        }
+    }
+
+    /// The partner whose status gates this session (a partner admin's own partner).
+    fn scope_partner(&self) -> Option<&PartnerId> {
+        self.scope_partner_id.as_ref().filter(|p| **p != self.partner_id)
+    }
+}
+
+/// One admin role a user holds (the full grant lives in its own item; users carry this summary
+/// so login reads one item).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleGrant {
+    pub id: RoleId,
+    pub role: AdminRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<PartnerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<TenantId>,
+    pub is_active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+impl RoleGrant {
+    fn is_in_force(&self, now: Timestamp) -> bool {
+        self.is_active && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    Locked,
+}
+
+/// A user as admin authentication sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub status: UserStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub admin_roles: Vec<RoleGrant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+impl User {
+    /// The highest admin role in force, with the partner it is bound to.
+    pub fn effective_role(&self, now: Timestamp) -> Option<&RoleGrant> {
+        self.admin_roles.iter().filter(|g| g.is_in_force(now)).max_by_key(|g| g.role.rank())
+    }
+}
+
+/// Where the admin-email marker routes a login.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminEmailOwner {
+    pub user_id: UserId,
+    pub tenant_id: TenantId,
+    pub partner_id: PartnerId,
+}
+
+/// Recent failed logins of one email.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LoginFailures {
+    /// Unix seconds of recent failures, oldest first.
+    pub failures: Vec<i64>,
+}
+
+impl LoginFailures {
+    fn recent(&self, now: i64) -> Vec<i64> {
+        let since = now - LOCKOUT_WINDOW.as_secs() as i64;
+        self.failures.iter().copied().filter(|t| *t > since).collect()
+    }
+
+    /// Seconds until the lock lifts, if locked.
+    pub fn locked_for(&self, now: i64) -> Option<u64> {
+        let recent = self.recent(now);
+        if recent.len() < LOCKOUT_FAILURES {
+            return None;
+        }
+        // Locked until the oldest of the last five failures leaves the window.
+        let oldest = recent[recent.len() - LOCKOUT_FAILURES];
+        Some((oldest + LOCKOUT_WINDOW.as_secs() as i64 - now).max(1) as u64)
+    }
+
+    /// The list after one more failure (bounded: only what still counts is kept).
+    pub fn with_failure(&self, now: i64) -> Self {
+        let mut recent = self.recent(now);
+        recent.push(now);
+        let keep = recent.len().saturating_sub(LOCKOUT_FAILURES);
+        Self { failures: recent.split_off(keep) }
+    }
+}
+
+/// Checks the caller's session, tenant and partner in the same BatchGetItem as the keys the
+/// request needs — one round trip for both. A revoked or expired session, or a suspended or
+/// deleted tenant or partner, is refused on the very next request.
+pub async fn resolve(state: &AppState, caller: &Caller, extra: &[Key]) -> Result<(Principal, Loaded)> {
+    let claims = &caller.0;
+    let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
+    let mut wanted = vec![
+        keys::session(&claims.sid),
+        keys::tenant(&home_tenant),
+        keys::partner(&claims.home_partner_id),
+    ];
+    wanted.extend_from_slice(extra);
+    if let Some(partner) = claims.partner_id.as_ref().filter(|p| **p != claims.home_partner_id) {
+        wanted.push(keys::partner(partner));
+    }
+    let loaded = state.store().load(&wanted).await?;
+    let now = Timestamp::now();
+    let session = loaded.session(&claims.sid)?.filter(|s| {
+        s.is_live(now) && s.user_id == claims.sub && s.partner_id == claims.home_partner_id
+    });
+    let session = session.ok_or(Error::InvalidToken)?;
+    let tenant = loaded.tenant(&session.tenant_id)?.ok_or(Error::InvalidToken)?;
+    // A tenant moved to another partner since sign-in: the session's view is stale.
+    if tenant.status != Status::Active || tenant.partner_id != session.partner_id {
+        return Err(Error::InvalidToken);
+    }
+    let partner_ok = |id: &PartnerId, loaded: &Loaded| -> Result<bool> {
+        Ok(loaded.partner(id)?.is_some_and(|p| p.status == Status::Active))
+    };
+    if !partner_ok(&session.partner_id, &loaded)? {
+        return Err(Error::InvalidToken);
+    }
+    if let Some(scope) = session.scope_partner()
+        && !partner_ok(scope, &loaded)?
+    {
+        return Err(Error::InvalidToken);
+    }
+    let tier = session.tier().ok_or(Error::InvalidToken)?;
+    let principal = Principal {
+        user_id: session.user_id.clone(),
+        email: session.email.clone(),
+        session_id: session.id.clone(),
+        home_tenant: session.tenant_id.clone(),
+        home_partner: session.partner_id.clone(),
+        tier,
+    };
+    Ok((principal, loaded))
+}
+
+/// What a successful login or refresh hands out.
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+pub struct LoginOutcome {
+    pub tokens: IssuedTokens,
+    pub user: User,
+    pub role: AdminRole,
+    pub partner_id: PartnerId,
+}
+
+/// Refresh tokens are `<session id>.<secret>`; only the secret's SHA-256 is stored.
+fn new_refresh_token(session: &SessionId) -> (String, String) {
+    let secret = crate::secrets::random_token();
+    let hash = crate::secrets::sha256_hex(&secret);
+    (format!("{session}.{secret}"), hash)
+}
+
+fn claims_for(state: &AppState, session: &Session, now: Timestamp) -> AdminClaims {
+    let config = state.config();
+    AdminClaims {
+        iss: config.token_issuer.clone(),
+        aud: config.token_audience.clone(),
+        sub: session.user_id.clone(),
+        role: session.role,
+        partner_id: session.scope_partner_id.clone(),
+        tenant_id: Some(session.tenant_id.clone()),
+        sid: session.id.clone(),
+        home_partner_id: session.partner_id.clone(),
+        iat: now.unix(),
+        nbf: now.unix(),
+        exp: now.plus(config.access_token_ttl).unix(),
+        jti: uuid::Uuid::now_v7().to_string(),
+    }
+}
+
+fn login_event(email: &str, user: Option<&UserId>, result: AuditResult, meta: &RequestMeta) -> AuditEvent {
+    let actor = Actor { kind: ActorType::Admin, id: user.map(ToString::to_string), email: Some(email.to_owned()) };
+    AuditEvent::new(actor, "auth.login", "session", None, meta).with_result(result)
+}
+
+/// Signs an admin in. Every failure is the same 401 in about the same time (argon2 runs
+/// against a dummy hash for unknown emails); 5 failures in 15 minutes lock the email (429).
+pub async fn login(state: &AppState, email: &str, password: String, meta: &RequestMeta) -> Result<LoginOutcome> {
+    let store = state.store();
+    let now = Timestamp::now();
+    // Whatever the email, it is only ever looked up in its normalised form.
+    let email = Email::parse_str(email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| email.trim().to_lowercase());
+    let first = store.load(&[keys::admin_email(&email), keys::login_failures(&email)]).await?;
+    let failures = first.login_failures(&email)?.unwrap_or_default();
+    if let Some(retry_after_seconds) = failures.locked_for(now.unix()) {
+        let event = login_event(&email, None, AuditResult::Denied, meta);
+        store.put_event(&event).await?;
+        return Err(Error::TooManyRequests { retry_after_seconds });
+    }
+    let owner = first.admin_email_owner(&email)?;
+    let (user, tenant, partner) = match &owner {
+        Some(owner) => {
+            let second = store
+                .load(&[keys::user(&owner.user_id), keys::tenant(&owner.tenant_id), keys::partner(&owner.partner_id)])
+                .await?;
+            (second.user(&owner.user_id)?, second.tenant(&owner.tenant_id)?, second.partner(&owner.partner_id)?)
+        }
+        None => (None, None, None),
+    };
+    let password_ok = crate::password::verify_blocking(password, user.as_ref().and_then(|u| u.password_hash.clone())).await;
+    let grant = user.as_ref().and_then(|u| u.effective_role(now)).cloned();
+    let mut allowed = password_ok
+        && user.as_ref().is_some_and(|u| u.status == UserStatus::Active)
+        && tenant.as_ref().is_some_and(|t| t.status == Status::Active && Some(&t.partner_id) == owner.as_ref().map(|o| &o.partner_id))
+        && partner.as_ref().is_some_and(|p| p.status == Status::Active);
+    // A partner admin bound to another partner than its home one needs that partner live too.
+    if allowed
+        && let Some(g) = &grant
+        && g.role == AdminRole::PartnerAdmin
+        && let Some(scope) = &g.partner_id
+        && owner.as_ref().is_some_and(|o| &o.partner_id != scope)
+    {
+        let scoped = store.load(&[keys::partner(scope)]).await?.partner(scope)?;
+        allowed = scoped.is_some_and(|p| p.status == Status::Active);
+    }
+    let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner, allowed) else {
+        let user_id = first.admin_email_owner(&email)?.map(|o| o.user_id);
+        let event = login_event(&email, user_id.as_ref(), AuditResult::Failure, meta);
+        store.record_login_failure(&email, &failures, &failures.with_failure(now.unix()), &event).await?;
+        return Err(Error::InvalidCredentials);
+    };
+    let session_id = SessionId::generate();
+    let (refresh_token, refresh_hash) = new_refresh_token(&session_id);
+    let session = Session {
+        id: session_id,
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        tenant_id: owner.tenant_id.clone(),
+        partner_id: owner.partner_id.clone(),
+        role: grant.role,
+        scope_partner_id: match grant.role {
+            AdminRole::PartnerAdmin => grant.partner_id.clone(),
+            _ => None,
+        },
+        status: SessionStatus::Active,
+        created_at: now,
+        expires_at: now.plus(state.config().session_ttl),
+        refresh_hash,
+        used_refresh_hashes: Vec::new(),
+        ip_address: meta.ip_address.clone(),
+        user_agent: meta.user_agent.clone(),
+    };
+    let event = login_event(&email, Some(&user.id), AuditResult::Success, meta)
+        .in_tenant(&owner.partner_id, &owner.tenant_id);
+    let event = AuditEvent { resource_id: Some(session.id.to_string()), ..event };
+    store.create_session(&session, &user.id, now, &event).await?;
+    let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
+    Ok(LoginOutcome {
+        tokens: IssuedTokens { access_token, refresh_token, expires_in: state.config().access_token_ttl.as_secs() },
+        role: grant.role,
+        partner_id: session.scope_partner_id.clone().unwrap_or(owner.partner_id),
+        user,
+    })
+}
+
+/// Exchanges a refresh token for a new pair. Single use: presenting a used one revokes the
+/// whole session (reuse detection).
+pub async fn refresh(state: &AppState, refresh_token: &str, meta: &RequestMeta) -> Result<IssuedTokens> {
+    let store = state.store();
+    let (session_part, secret) = refresh_token.split_once('.').ok_or(Error::InvalidRefreshToken)?;
+    let session_id = SessionId::parse(session_part).map_err(|_| Error::InvalidRefreshToken)?;
+    let presented = crate::secrets::sha256_hex(secret);
+    let now = Timestamp::now();
+    let session = store.load(&[keys::session(&session_id)]).await?.session(&session_id)?;
+    let session = session.filter(|s| s.is_live(now)).ok_or(Error::InvalidRefreshToken)?;
+    if session.used_refresh_hashes.iter().any(|h| crate::secrets::equal_in_constant_time(h.as_bytes(), presented.as_bytes())) {
+        revoke_for_reuse(state, &session, meta).await?;
+        return Err(Error::InvalidRefreshToken);
+    }
+    if !crate::secrets::equal_in_constant_time(session.refresh_hash.as_bytes(), presented.as_bytes()) {
+        return Err(Error::InvalidRefreshToken);
+    }
+    // The user's tenant and partner must still be live for new tokens.
+    let gate = store.load(&[keys::tenant(&session.tenant_id), keys::partner(&session.partner_id)]).await?;
+    let tenant_live = gate.tenant(&session.tenant_id)?.is_some_and(|t| t.status == Status::Active && t.partner_id == session.partner_id);
+    let partner_live = gate.partner(&session.partner_id)?.is_some_and(|p| p.status == Status::Active);
+    if !tenant_live || !partner_live {
+        return Err(Error::InvalidRefreshToken);
+    }
+    let (refresh_token, refresh_hash) = new_refresh_token(&session.id);
+    match store.rotate_refresh(&session, &refresh_hash).await {
+        Ok(()) => {}
+        // Another refresh with the same token won the race: that is reuse.
+        Err(err) if err.failed_condition().is_some() => {
+            revoke_for_reuse(state, &session, meta).await?;
+            return Err(Error::InvalidRefreshToken);
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
+    Ok(IssuedTokens { access_token, refresh_token, expires_in: state.config().access_token_ttl.as_secs() })
+}
+
+async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMeta) -> Result<()> {
+    let actor = Actor { kind: ActorType::Admin, id: Some(session.user_id.to_string()), email: Some(session.email.clone()) };
+    let event = AuditEvent::new(actor, "auth.refresh_reuse", "session", Some(session.id.to_string()), meta)
+        .in_tenant(&session.partner_id, &session.tenant_id)
+        .with_result(AuditResult::Denied);
+    state.store().revoke_session(&session.id, &event).await?;
+    Ok(())
+}
+
+/// Ends the caller's session: its access and refresh tokens stop working at once.
+pub async fn logout(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
+    let (principal, _) = resolve(state, caller, &[]).await?;
+    let event = AuditEvent::new(Actor::admin(&principal), "auth.logout", "session", Some(principal.session_id.to_string()), meta)
+        .in_tenant(&principal.home_partner, &principal.home_tenant);
+    state.store().revoke_session(&principal.session_id, &event).await?;
+    Ok(())
+}
+
+pub struct Me {
+    pub principal: Principal,
+    pub user: User,
+    pub session: Session,
+}
+
+/// The signed-in admin, read with the session check in one round trip.
+pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
+    let (principal, loaded) = resolve(state, caller, &[keys::user(&caller.0.sub)]).await?;
+    let user = loaded.user(&principal.user_id)?.ok_or(Error::InvalidToken)?;
+    let session = loaded.session(&principal.session_id)?.ok_or(Error::InvalidToken)?;
+    Ok(Me { principal, user, session })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_in_the_window_lock_until_the_oldest_leaves_it() {
+        let mut f = LoginFailures::default();
+        for t in [100, 200, 300, 400] {
+            f = f.with_failure(t);
+        }
+        assert_eq!(f.locked_for(400), None);
+        f = f.with_failure(500);
+        assert_eq!(f.locked_for(500), Some(100 + 900 - 500));
+        assert_eq!(f.locked_for(1000), None, "the window has moved past the oldest failure");
+    }
+
+    #[test]
+    fn the_failure_list_stays_bounded() {
+        let mut f = LoginFailures::default();
+        for t in 0..50 {
+            f = f.with_failure(t);
+        }
+        assert_eq!(f.failures.len(), LOCKOUT_FAILURES);
+        assert_eq!(f.failures, vec![45, 46, 47, 48, 49]);
+    }
+}

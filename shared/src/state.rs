@@ -1,0 +1,50 @@
+//! What a function builds once at start-up and every request shares.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::tokens::KeyRing;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    keys: KeyRing,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store) -> Self {
+        let keys = KeyRing::new(store.clone(), &config);
+        Self { inner: Arc::new(Inner { config, store, keys }) }
+    }
+
+    /// Config from the environment, the DynamoDB client, and the signing keys read once — which
+    /// also opens the connection, so the first request does not pay for the TLS handshake.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Config::from_env()?;
+        let store = crate::store::connect(&config).await;
+        let state = Self::new(config, store);
+        if let Err(err) = state.keys().reload().await {
+            // Not fatal: the table may not be bootstrapped yet; requests will say so.
+            tracing::error!(error = %err, "could not load signing keys at start-up");
+        }
+        Ok(state)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.inner.keys
+    }
+}

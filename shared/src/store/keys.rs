@@ -1,0 +1,130 @@
+//! Every key of the single table, built in one place. See `docs/data-model.md`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::ids::{KeyId, PartnerId, SessionId, TenantId, UserId};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const TTL: &str = "ttl";
+
+/// A table key (partition and sort key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self { pk: pk.into(), sk: sk.into() }
+    }
+
+    pub fn to_item(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_owned(), AttributeValue::S(self.pk.clone())),
+            (SK.to_owned(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+
+    pub fn of_item(item: &HashMap<String, AttributeValue>) -> Option<Self> {
+        let pk = item.get(PK)?.as_s().ok()?;
+        let sk = item.get(SK)?.as_s().ok()?;
+        Some(Self::new(pk.clone(), sk.clone()))
+    }
+}
+
+// ---- entities (one partition per entity, so a read by id is one GetItem / batch key) ---------
+
+pub fn partner(id: &PartnerId) -> Key {
+    Key::new(format!("PARTNER#{id}"), "PARTNER")
+}
+
+pub fn tenant(id: &TenantId) -> Key {
+    Key::new(format!("TENANT#{id}"), "TENANT")
+}
+
+pub fn user(id: &UserId) -> Key {
+    Key::new(format!("USER#{id}"), "USER")
+}
+
+pub fn admin_role(user: &UserId, role: &crate::ids::RoleId) -> Key {
+    Key::new(format!("USER#{user}"), format!("ROLE#{role}"))
+}
+
+pub fn session(id: &SessionId) -> Key {
+    Key::new(format!("SESSION#{id}"), "SESSION")
+}
+
+pub fn event(id: &crate::ids::EventId) -> Key {
+    Key::new(format!("EVENT#{id}"), "EVENT")
+}
+
+/// Failed-login window of one email (lockout).
+pub fn login_failures(email: &str) -> Key {
+    Key::new(format!("LOGIN#{email}"), "FAILURES")
+}
+
+// ---- configuration kept in the table ---------------------------------------------------------
+
+pub const CONFIG_PARTITION: &str = "CONFIG";
+
+pub fn signing_key(kid: &KeyId) -> Key {
+    Key::new(CONFIG_PARTITION, format!("SIGNING_KEY#{kid}"))
+}
+
+pub fn cursor_secret() -> Key {
+    Key::new(CONFIG_PARTITION, "CURSOR_SECRET")
+}
+
+// ---- uniqueness markers ----------------------------------------------------------------------
+
+pub fn partner_slug(slug: &str) -> Key {
+    Key::new(format!("UNIQUE#PARTNER_SLUG#{slug}"), "UNIQUE")
+}
+
+pub fn tenant_slug(slug: &str) -> Key {
+    Key::new(format!("UNIQUE#TENANT_SLUG#{slug}"), "UNIQUE")
+}
+
+pub fn user_email(tenant: &TenantId, email: &str) -> Key {
+    Key::new(format!("UNIQUE#USER_EMAIL#{tenant}#{email}"), "UNIQUE")
+}
+
+/// An email may hold admin roles in one tenant only; this marker also routes admin login.
+pub fn admin_email(email: &str) -> Key {
+    Key::new(format!("UNIQUE#ADMIN_EMAIL#{email}"), "UNIQUE")
+}
+
+// ---- index partitions (lists, newest first: sort keys are time-ordered ids) ------------------
+
+pub const ALL_PARTNERS: &str = "PARTNERS";
+pub const ALL_TENANTS: &str = "TENANTS";
+
+pub fn tenants_of_partner(partner: &PartnerId) -> String {
+    format!("PARTNER#{partner}#TENANTS")
+}
+
+pub fn users_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#USERS")
+}
+
+pub fn sessions_of_user(user: &UserId) -> String {
+    format!("USER#{user}#SESSIONS")
+}
+
+pub fn audit_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#AUDIT")
+}
+
+pub fn audit_of_partner(partner: &PartnerId) -> String {
+    format!("PARTNER#{partner}#AUDIT")
+}

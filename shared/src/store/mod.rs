@@ -1,0 +1,356 @@
+//! The DynamoDB single table: one client, every call counted, items (de)serialized here and
+//! nowhere else. `docs/data-model.md` lists every key and access pattern.
+
+mod audit;
+mod auth;
+pub mod counters;
+mod items;
+pub mod keys;
+mod partners;
+mod schema;
+mod signing;
+mod tenants;
+mod tx;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+
+pub use items::{Listable, Loaded, SigningKeyRecord, StartKey};
+pub use keys::Key;
+pub use tx::Tx;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, unreachable or timed out: worth retrying later (→ 503).
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
+    /// A transaction was cancelled; one reason code per action, in order.
+    #[error("transaction cancelled: {0:?}")]
+    Cancelled(Vec<String>),
+    #[error("item could not be (de)serialized: {0}")]
+    Corrupt(String),
+    #[error("DynamoDB call failed: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
+    /// The index of the first action whose condition failed, if that is why it was cancelled.
+    pub fn failed_condition(&self) -> Option<usize> {
+        match self {
+            Self::Cancelled(reasons) => reasons.iter().position(|r| r == "ConditionalCheckFailed"),
+            _ => None,
+        }
+    }
+
+    fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = err.code().unwrap_or_default().to_owned();
+        let transient = matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        ) || matches!(
+            code.as_str(),
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionInProgressException"
+        );
+        let text = format!("{code}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
+        if transient { Self::Unavailable(text) } else { Self::Other(text) }
+    }
+}
+
+pub(crate) fn corrupt(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(err.to_string())
+}
+
+/// How a conflicting transaction is retried before it becomes a 503.
+const TRANSACTION_ATTEMPTS: u32 = 5;
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: Arc<str>,
+    calls: Arc<AtomicU64>,
+    audit_retention_seconds: i64,
+}
+
+/// One page of a Query.
+pub struct QueryPage {
+    pub items: Vec<Item>,
+    pub last_key: Option<Item>,
+}
+
+/// A Query on the table or one of its indexes, newest first.
+#[derive(Clone, Debug)]
+pub struct QuerySpec {
+    pub index: Option<&'static str>,
+    pub partition: (&'static str, String),
+    /// Only items whose attribute `filter.0` equals `filter.1`.
+    pub equals: Vec<(&'static str, String)>,
+    /// Only items whose lower-cased search text contains this.
+    pub contains: Option<String>,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            calls: Arc::new(AtomicU64::new(0)),
+            audit_retention_seconds: 365 * 86_400,
+        }
+    }
+
+    pub fn with_audit_retention_days(mut self, days: u32) -> Self {
+        self.audit_retention_seconds = i64::from(days) * 86_400;
+        self
+    }
+
+    /// Items by key, in one strongly consistent batch.
+    pub async fn load(&self, keys: &[Key]) -> Result<Loaded, StoreError> {
+        Ok(Loaded::new(self.get_many(keys).await?))
+    }
+
+    /// Up to `limit` values of a list from `start`, each with the key to resume after it.
+    pub async fn list<T: Listable>(&self, spec: &QuerySpec, start: Option<StartKey>, limit: usize) -> Result<Vec<(T, StartKey)>, StoreError> {
+        let page = self.query(spec, start.map(StartKey::into_item), limit).await?;
+        page.items
+            .into_iter()
+            .map(|item| {
+                let key = StartKey::of(&item, spec.index);
+                T::from_item(item).map(|value| (value, key))
+            })
+            .collect()
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// DynamoDB calls made so far through this store (tests assert round trips with it).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads several items in one strongly consistent BatchGetItem (a revoked session must be
+    /// seen on the very next request). Keys absent from the answer do not exist.
+    #[tracing::instrument(skip_all, fields(keys = keys.len()))]
+    pub async fn get_many(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        if unique.is_empty() {
+            return Ok(found);
+        }
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(unique.iter().map(|k| k.to_item()).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        for attempt in 0..5u32 {
+            self.count_call();
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(self.table.as_ref(), pending.clone())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in out.responses.unwrap_or_default().remove(self.table.as_ref()).unwrap_or_default() {
+                if let Some(key) = Key::of_item(&item) {
+                    found.insert(key, item);
+                }
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(self.table.as_ref())) {
+                Some(rest) if !rest.keys.is_empty() => {
+                    pending = rest;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::Unavailable("batch read left keys unprocessed".into()))
+    }
+
+    pub async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        Ok(self.get_many(std::slice::from_ref(key)).await?.remove(key))
+    }
+
+    fn query_builder(
+        &self,
+        spec: &QuerySpec,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let mut q = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .set_index_name(spec.index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", spec.partition.0)
+            .expression_attribute_values(":pk", AttributeValue::S(spec.partition.1.clone()))
+            .scan_index_forward(false);
+        let mut filters = Vec::new();
+        for (i, (name, value)) in spec.equals.iter().enumerate() {
+            q = q
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
+            filters.push(format!("#f{i} = :f{i}"));
+        }
+        if let Some(needle) = &spec.contains {
+            q = q
+                .expression_attribute_names("#search", "search_text")
+                .expression_attribute_values(":search", AttributeValue::S(needle.clone()));
+            filters.push("contains(#search, :search)".to_owned());
+        }
+        if !filters.is_empty() {
+            q = q.filter_expression(filters.join(" AND "));
+        }
+        q
+    }
+
+    /// Up to `limit` matching items after `start`, newest first. With filters DynamoDB may
+    /// answer short pages; this keeps reading until `limit` items or the end.
+    #[tracing::instrument(skip_all, fields(partition = %spec.partition.1, limit))]
+    pub async fn query(
+        &self,
+        spec: &QuerySpec,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<QueryPage, StoreError> {
+        let mut items = Vec::new();
+        let mut start = start;
+        loop {
+            self.count_call();
+            let want = (limit - items.len()) as i32;
+            let out = self
+                .query_builder(spec)
+                .limit(want.max(1))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(last) if items.len() < limit => start = Some(last),
+                Some(last) => return Ok(QueryPage { items, last_key: Some(last) }),
+                None => return Ok(QueryPage { items, last_key: None }),
+            }
+        }
+    }
+
+    /// How many items match (a COUNT query over one partition; used only for filtered lists,
+    /// whose totals no counter can keep).
+    pub async fn count(&self, spec: &QuerySpec) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            self.count_call();
+            let out = self
+                .query_builder(spec)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            total += out.count.max(0) as u64;
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// Commits actions all-or-nothing. A `TransactionConflict` with another writer is retried
+    /// with jittered backoff a bounded number of times, then reported as unavailable (→ 503).
+    #[tracing::instrument(skip_all, fields(actions = actions.len()))]
+    pub async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            self.count_call();
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let reasons: Option<Vec<String>> = match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => Some(
+                    c.cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_owned())
+                        .collect(),
+                ),
+                _ => None,
+            };
+            match reasons {
+                Some(reasons) if reasons.iter().any(|r| r == "ConditionalCheckFailed") => {
+                    return Err(StoreError::Cancelled(reasons));
+                }
+                Some(reasons) if reasons.iter().any(|r| r == "TransactionConflict") => {
+                    tracing::debug!(attempt, "transaction conflict, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Some(reasons) => return Err(StoreError::Cancelled(reasons)),
+                None => return Err(StoreError::from_sdk(err)),
+            }
+        }
+        Err(StoreError::Unavailable("transaction kept conflicting".into()))
+    }
+}
+
+/// Exponential backoff with full jitter: 0..(10 ms · 2^attempt).
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 10u64 << attempt.min(6);
+    Duration::from_millis(crate::secrets::random_below(cap_ms + 1))
+}
+
+/// Builds the SDK client once (in `main`): the configured region, and the local endpoint when
+/// one is set. Loading the AWS config costs a few ms; it must never happen per request.
+pub async fn connect(config: &crate::config::Config) -> Store {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(config.region.clone()));
+    if let Some(endpoint) = &config.dynamodb_endpoint {
+        loader = loader.endpoint_url(endpoint);
+        // DynamoDB Local accepts any credentials; supply dummies when none are configured.
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "scaikey-local",
+            ));
+        }
+    }
+    let sdk_config = loader.load().await;
+    Store::new(Client::new(&sdk_config), config.table_name.as_str()).with_audit_retention_days(config.audit_retention_days)
+}
