@@ -38,7 +38,10 @@ impl AdminRole {
 pub enum Tier {
     Super,
     Partner(PartnerId),
-    Tenant { partner: PartnerId, tenant: TenantId },
+    Tenant {
+        partner: PartnerId,
+        tenant: TenantId,
+    },
 }
 
 /// An authenticated admin whose session was checked on this request.
@@ -72,7 +75,10 @@ impl Principal {
 pub enum TenantReach {
     All,
     Partner(PartnerId),
-    One { partner: PartnerId, tenant: TenantId },
+    One {
+        partner: PartnerId,
+        tenant: TenantId,
+    },
 }
 
 pub mod partners {
@@ -80,7 +86,11 @@ pub mod partners {
 
     /// Partners are super_admin only, reads included (as the reference says).
     pub fn manage(principal: &Principal) -> Result<(), Error> {
-        if principal.is_super() { Ok(()) } else { Err(Error::AccessDenied) }
+        if principal.is_super() {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied)
+        }
     }
 }
 
@@ -88,23 +98,38 @@ pub mod tenants {
     use super::*;
 
     /// super_admin: all; partner_admin: its partner's tenants; tenant_admin: its own tenant.
-    pub fn read(principal: &Principal, partner: &PartnerId, tenant: &TenantId) -> Result<(), Error> {
+    pub fn read(
+        principal: &Principal,
+        partner: &PartnerId,
+        tenant: &TenantId,
+    ) -> Result<(), Error> {
         let allowed = match &principal.tier {
             Tier::Super => true,
             Tier::Partner(own) => own == partner,
             Tier::Tenant { tenant: own, .. } => own == tenant,
         };
-        if allowed { Ok(()) } else { Err(Error::AccessDenied) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied)
+        }
     }
 
     /// Tenant writes (create, update, delete, restore, transfer) are super_admin only.
     pub fn write(principal: &Principal) -> Result<(), Error> {
-        if principal.is_super() { Ok(()) } else { Err(Error::AccessDenied) }
+        if principal.is_super() {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied)
+        }
     }
 
     /// The tenants a list may show, narrowed by a `partner_id` filter. A filter pointing
     /// outside the caller's reach → 403.
-    pub fn list_reach(principal: &Principal, partner_filter: Option<&PartnerId>) -> Result<TenantReach, Error> {
+    pub fn list_reach(
+        principal: &Principal,
+        partner_filter: Option<&PartnerId>,
+    ) -> Result<TenantReach, Error> {
         match (&principal.tier, partner_filter) {
             (Tier::Super, None) => Ok(TenantReach::All),
             (Tier::Super, Some(p)) => Ok(TenantReach::Partner(p.clone())),
@@ -114,7 +139,10 @@ pub mod tenants {
             },
             (Tier::Tenant { partner, tenant }, filter) => match filter {
                 Some(p) if p != partner => Err(Error::AccessDenied),
-                _ => Ok(TenantReach::One { partner: partner.clone(), tenant: tenant.clone() }),
+                _ => Ok(TenantReach::One {
+                    partner: partner.clone(),
+                    tenant: tenant.clone(),
+                }),
             },
         }
     }
@@ -149,7 +177,10 @@ mod tests {
         let partner_admin = principal(Tier::Partner(p.clone()));
         assert!(tenants::read(&partner_admin, &p, &other_t).is_ok());
         assert!(tenants::read(&partner_admin, &other_p, &t).is_err());
-        let tenant_admin = principal(Tier::Tenant { partner: p.clone(), tenant: t.clone() });
+        let tenant_admin = principal(Tier::Tenant {
+            partner: p.clone(),
+            tenant: t.clone(),
+        });
         assert!(tenants::read(&tenant_admin, &p, &t).is_ok());
         assert!(tenants::read(&tenant_admin, &p, &other_t).is_err());
     }
@@ -158,10 +189,16 @@ mod tests {
     fn list_filters_outside_reach_are_refused() {
         let p = PartnerId::generate();
         let partner_admin = principal(Tier::Partner(p.clone()));
-        assert_eq!(tenants::list_reach(&partner_admin, None).unwrap(), TenantReach::Partner(p.clone()));
+        assert_eq!(
+            tenants::list_reach(&partner_admin, None).unwrap(),
+            TenantReach::Partner(p.clone())
+        );
         assert!(tenants::list_reach(&partner_admin, Some(&PartnerId::generate())).is_err());
         let t = TenantId::generate();
-        let tenant_admin = principal(Tier::Tenant { partner: p.clone(), tenant: t.clone() });
+        let tenant_admin = principal(Tier::Tenant {
+            partner: p.clone(),
+            tenant: t.clone(),
+        });
         assert!(tenants::list_reach(&tenant_admin, Some(&p)).is_ok());
         assert!(tenants::list_reach(&tenant_admin, Some(&PartnerId::generate())).is_err());
     }

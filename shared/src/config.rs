@@ -35,7 +35,11 @@ impl Config {
         let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {
             let value = lookup(name).unwrap_or_else(|| default.to_owned());
             if value.trim().is_empty() {
-                return Err(ConfigError { name, value, reason: "must not be empty" });
+                return Err(ConfigError {
+                    name,
+                    value,
+                    reason: "must not be empty",
+                });
             }
             Ok(value)
         };
@@ -45,7 +49,11 @@ impl Config {
             };
             match value.trim().parse::<u64>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_secs(n)),
-                _ => Err(ConfigError { name, value, reason: "must be a whole number of seconds in range" }),
+                _ => Err(ConfigError {
+                    name,
+                    value,
+                    reason: "must be a whole number of seconds in range",
+                }),
             }
         };
         let endpoint = lookup("DYNAMODB_ENDPOINT").filter(|v| !v.trim().is_empty());
@@ -99,8 +107,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 

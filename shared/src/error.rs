@@ -21,7 +21,11 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     pub fn new(loc: Vec<Value>, kind: &'static str, msg: impl Into<String>) -> Self {
-        Self { loc, msg: msg.into(), kind }
+        Self {
+            loc,
+            msg: msg.into(),
+            kind,
+        }
     }
 }
 
@@ -136,7 +140,9 @@ impl IntoResponse for Error {
             Self::NotAuthenticated | Self::InvalidToken => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests { retry_after_seconds } => {
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             Self::Unavailable(_) => {

@@ -34,10 +34,17 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(Error::NotAuthenticated)?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(Error::NotAuthenticated)?;
         let value = header.to_str().map_err(|_| Error::NotAuthenticated)?;
         let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                token.trim()
+            }
             _ => return Err(Error::NotAuthenticated),
         };
         let claims = state.keys().verify(token).await?;
@@ -51,7 +58,9 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = Error;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Error> {
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|_| Error::PayloadTooLarge)?;
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| Error::PayloadTooLarge)?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
             Error::Validation(vec![FieldProblem::new(
                 vec![json!("body"), json!(err.column())],
@@ -88,12 +97,19 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let source_ip = parts.extensions.get::<SourceIp>().map(|s| s.0.clone());
         Ok(Self {
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
             ip_address: source_ip.or_else(|| {
-                header("x-forwarded-for").and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+                header("x-forwarded-for")
+                    .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
             }),
             user_agent: header("user-agent").map(|ua| ua.chars().take(512).collect()),
         })
@@ -105,17 +121,31 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 pub struct SourceIp(pub String);
 
 /// Parses a path id; a wrong prefix or shape cannot name an existing resource → 404.
-pub fn path_id<T>(raw: &str, resource: &'static str, parse: impl FnOnce(&str) -> Result<T, crate::ids::InvalidId>) -> Result<T, Error> {
+pub fn path_id<T>(
+    raw: &str,
+    resource: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, crate::ids::InvalidId>,
+) -> Result<T, Error> {
     parse(raw).map_err(|_| Error::NotFound(resource))
 }
 
 /// Mounts a collection route with and without its trailing slash (no redirect).
-pub fn collection(router: Router<AppState>, path: &str, methods: MethodRouter<AppState>) -> Router<AppState> {
-    router.route(path, methods.clone()).route(&format!("{path}/"), methods)
+pub fn collection(
+    router: Router<AppState>,
+    path: &str,
+    methods: MethodRouter<AppState>,
+) -> Router<AppState> {
+    router
+        .route(path, methods.clone())
+        .route(&format!("{path}/"), methods)
 }
 
 fn valid_request_id(value: &str) -> bool {
-    !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Gives every request an id (echoed in `x-request-id`), a tracing span carrying it, and one
@@ -133,7 +163,9 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         .map(|r| r.0.clone())
         .or(incoming)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -144,7 +176,11 @@ async fn request_context(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request done");
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request done"
+        );
     });
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);

@@ -120,7 +120,10 @@ mod tests {
         let id = TenantId::generate();
         let body = id.as_str().strip_prefix("tnt_").unwrap();
         assert_eq!(body.len(), 26);
-        assert!(body.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert!(
+            body.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        );
         assert_eq!(TenantId::parse(id.as_str()).unwrap(), id);
     }
 

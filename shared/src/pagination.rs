@@ -24,9 +24,14 @@ impl PageRequest {
     /// Reads `page`, `per_page` and `cursor` from a query string.
     pub fn read(fields: &mut Fields) -> Option<Self> {
         let page = fields.optional("page", |v| validation::integer_in(v, 1, 1_000_000));
-        let per_page = fields.optional("per_page", |v| validation::integer_in(v, 1, i64::from(MAX_PER_PAGE)));
+        let per_page = fields.optional("per_page", |v| {
+            validation::integer_in(v, 1, i64::from(MAX_PER_PAGE))
+        });
         let cursor = fields.optional("cursor", |v| validation::string(v).map(str::to_owned));
-        if !fields_ok(page.is_some() || !fields.has("page"), per_page.is_some() || !fields.has("per_page")) {
+        if !fields_ok(
+            page.is_some() || !fields.has("page"),
+            per_page.is_some() || !fields.has("per_page"),
+        ) {
             return None;
         }
         Some(Self {
@@ -59,7 +64,13 @@ pub struct Pagination {
 
 impl Pagination {
     pub fn new(page: u32, per_page: u32, total: u64, next_cursor: Option<String>) -> Self {
-        Self { page, per_page, total, total_pages: total.div_ceil(u64::from(per_page)), next_cursor }
+        Self {
+            page,
+            per_page,
+            total,
+            total_pages: total.div_ceil(u64::from(per_page)),
+            next_cursor,
+        }
     }
 }
 
@@ -71,7 +82,10 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), pagination: self.pagination }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            pagination: self.pagination,
+        }
     }
 }
 
@@ -86,10 +100,24 @@ struct CursorBody {
 
 /// Signs a position in a list. `binding` names the list, the caller's reach and every filter,
 /// so a cursor replayed with other filters or by another caller is refused.
-pub fn issue_cursor(secret: &[u8], binding: &str, page: u32, start: StartKey) -> Result<String, Error> {
-    let body = serde_json::to_vec(&CursorBody { b: binding.to_owned(), p: page, k: start }).map_err(Error::internal)?;
+pub fn issue_cursor(
+    secret: &[u8],
+    binding: &str,
+    page: u32,
+    start: StartKey,
+) -> Result<String, Error> {
+    let body = serde_json::to_vec(&CursorBody {
+        b: binding.to_owned(),
+        p: page,
+        k: start,
+    })
+    .map_err(Error::internal)?;
     let tag = crate::secrets::hmac_sha256(secret, &body);
-    Ok(format!("{}.{}", BASE64URL_NOPAD.encode(&body), BASE64URL_NOPAD.encode(&tag)))
+    Ok(format!(
+        "{}.{}",
+        BASE64URL_NOPAD.encode(&body),
+        BASE64URL_NOPAD.encode(&tag)
+    ))
 }
 
 /// Opens a cursor: the page it leads to and where to start. Anything altered, forged or issued
@@ -103,8 +131,12 @@ pub fn open_cursor(secret: &[u8], binding: &str, cursor: &str) -> Result<(u32, S
         )])
     };
     let (body, tag) = cursor.split_once('.').ok_or_else(refuse)?;
-    let body = BASE64URL_NOPAD.decode(body.as_bytes()).map_err(|_| refuse())?;
-    let tag = BASE64URL_NOPAD.decode(tag.as_bytes()).map_err(|_| refuse())?;
+    let body = BASE64URL_NOPAD
+        .decode(body.as_bytes())
+        .map_err(|_| refuse())?;
+    let tag = BASE64URL_NOPAD
+        .decode(tag.as_bytes())
+        .map_err(|_| refuse())?;
     if !crate::secrets::hmac_verify(secret, &body, &tag) {
         return Err(refuse());
     }
@@ -151,9 +183,15 @@ mod tests {
 
     #[test]
     fn page_parameters_are_range_checked() {
-        let mut f = Fields::query(vec![("page".into(), "0".into()), ("per_page".into(), "101".into())]);
+        let mut f = Fields::query(vec![
+            ("page".into(), "0".into()),
+            ("per_page".into(), "101".into()),
+        ]);
         assert!(PageRequest::read(&mut f).is_none());
-        assert_eq!(f.check().unwrap_err().status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            f.check().unwrap_err().status(),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        );
         let mut f = Fields::query(vec![]);
         let p = PageRequest::read(&mut f).unwrap();
         assert_eq!((p.page, p.per_page, p.offset()), (1, 20, 0));

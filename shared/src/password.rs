@@ -13,7 +13,8 @@ fn hasher() -> Argon2<'static> {
 
 /// A PHC string. CPU-bound (~14 ms): call it from `spawn_blocking` on a request path.
 pub fn hash(password: &str) -> Result<String, Error> {
-    let salt = SaltString::encode_b64(&crate::secrets::random_bytes::<16>()).map_err(Error::internal)?;
+    let salt =
+        SaltString::encode_b64(&crate::secrets::random_bytes::<16>()).map_err(Error::internal)?;
     hasher()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -22,13 +23,16 @@ pub fn hash(password: &str) -> Result<String, Error> {
 
 /// Checks a password against a PHC string; a malformed hash verifies as false.
 pub fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A hash of a random password with the same parameters: logins for unknown emails verify
 /// against it so their timing matches a real miss.
-pub const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c2NhaWtleS1kdW1teS1zYWx0$0m5ZCVPp8bU4o4xo1y7t1zHj8o9cVvGqQG4b0e3tqzE";
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2NhaWtleS1kdW1teS1zYWx0$0m5ZCVPp8bU4o4xo1y7t1zHj8o9cVvGqQG4b0e3tqzE";
 
 /// Runs the CPU-heavy verification off the async workers.
 pub async fn verify_blocking(password: String, phc: Option<String>) -> bool {

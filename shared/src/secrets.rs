@@ -8,7 +8,9 @@ use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The system RNG failing is not survivable in a security service.
-    SystemRandom::new().fill(&mut bytes).expect("the system random generator works");
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system random generator works");
     bytes
 }
 
@@ -28,7 +30,9 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message).as_ref().to_vec()
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message)
+        .as_ref()
+        .to_vec()
 }
 
 pub fn hmac_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {

@@ -20,7 +20,13 @@ struct Inner {
 impl AppState {
     pub fn new(config: Config, store: Store) -> Self {
         let keys = KeyRing::new(store.clone(), &config);
-        Self { inner: Arc::new(Inner { config, store, keys }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                keys,
+            }),
+        }
     }
 
     /// Config from the environment, the DynamoDB client, and the signing keys read once — which

@@ -16,7 +16,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(kind: &'static str, msg: impl Into<String>) -> Self {
-        Self { kind, msg: msg.into(), below: Vec::new() }
+        Self {
+            kind,
+            msg: msg.into(),
+            below: Vec::new(),
+        }
     }
 
     pub fn under(mut self, key: &str) -> Self {
@@ -61,7 +65,11 @@ impl Fields {
     /// A request body, already parsed as JSON.
     pub fn body(value: Value) -> Result<Self, Error> {
         match value {
-            Value::Object(map) => Ok(Self { origin: "body", map, problems: Vec::new() }),
+            Value::Object(map) => Ok(Self {
+                origin: "body",
+                map,
+                problems: Vec::new(),
+            }),
             _ => Err(Error::Validation(vec![FieldProblem::new(
                 vec![json!("body")],
                 "model_attributes_type",
@@ -72,8 +80,15 @@ impl Fields {
 
     /// A query string's parameters (the last value of a repeated key wins).
     pub fn query(pairs: Vec<(String, String)>) -> Self {
-        let map = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-        Self { origin: "query", map, problems: Vec::new() }
+        let map = pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        Self {
+            origin: "query",
+            map,
+            problems: Vec::new(),
+        }
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -83,7 +98,8 @@ impl Fields {
     fn record(&mut self, name: &str, problem: Problem) {
         let mut loc = vec![json!(self.origin), json!(name)];
         loc.extend(problem.below);
-        self.problems.push(FieldProblem::new(loc, problem.kind, problem.msg));
+        self.problems
+            .push(FieldProblem::new(loc, problem.kind, problem.msg));
     }
 
     /// A field that must be present and non-null.
@@ -149,7 +165,9 @@ impl Fields {
             Patch::Keep => None,
             Patch::Clear => {
                 // Reuse the parser's own message for a value of the wrong type.
-                let problem = parse(&Value::Null).err().unwrap_or_else(Problem::string_type);
+                let problem = parse(&Value::Null)
+                    .err()
+                    .unwrap_or_else(Problem::string_type);
                 self.record(name, problem);
                 None
             }
@@ -188,7 +206,11 @@ pub fn string(value: &Value) -> Result<&str, Problem> {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// A string of `min..=max` characters after trimming surrounding whitespace.
@@ -263,15 +285,19 @@ pub fn object(value: &Value) -> Result<&Map<String, Value>, Problem> {
 /// One of a fixed set of upper-case names.
 pub fn one_of<T: Copy>(value: &Value, choices: &[(&str, T)]) -> Result<T, Problem> {
     let s = string(value)?;
-    choices.iter().find(|(name, _)| *name == s).map(|(_, v)| *v).ok_or_else(|| {
-        let names: Vec<String> = choices.iter().map(|(n, _)| format!("'{n}'")).collect();
-        let listed = match names.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-            None => String::new(),
-        };
-        Problem::new("enum", format!("Input should be {listed}"))
-    })
+    choices
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("'{n}'")).collect();
+            let listed = match names.split_last() {
+                Some((last, [])) => last.clone(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            Problem::new("enum", format!("Input should be {listed}"))
+        })
 }
 
 #[cfg(test)]
@@ -293,7 +319,14 @@ mod tests {
         f.optional("max", |v| integer_in(v, 0, 10));
         let p = problems(f.check());
         assert_eq!(p.len(), 3);
-        assert_eq!(p[0], FieldProblem::new(vec![json!("body"), json!("name")], "missing", "Field required"));
+        assert_eq!(
+            p[0],
+            FieldProblem::new(
+                vec![json!("body"), json!("name")],
+                "missing",
+                "Field required"
+            )
+        );
         assert_eq!(p[1].kind, "string_type");
         assert_eq!(p[2].kind, "greater_than_equal");
     }
@@ -321,7 +354,13 @@ mod tests {
 
     #[test]
     fn lengths_count_characters_and_say_so() {
-        assert_eq!(text(&json!("é"), 2, 5).unwrap_err().msg, "String should have at least 2 characters");
-        assert_eq!(text(&json!("abcdef"), 1, 5).unwrap_err().kind, "string_too_long");
+        assert_eq!(
+            text(&json!("é"), 2, 5).unwrap_err().msg,
+            "String should have at least 2 characters"
+        );
+        assert_eq!(
+            text(&json!("abcdef"), 1, 5).unwrap_err().kind,
+            "string_too_long"
+        );
     }
 }

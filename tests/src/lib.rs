@@ -1,1 +1,350 @@
+//! The test harness: every test gets its own app over its own fresh table, with typed helpers
+//! (`app.login(..)`, `app.create_partner(..)`) — in the spirit of zero-to-production's
+//! `spawn_app`.
+//!
+//! The database: `DYNAMODB_ENDPOINT` if set; else LocalStack through testcontainers when a
+//! Docker engine answers; else DynamoDB Local started once per test binary from the npm
+//! package. With `REQUIRE_DYNAMODB=1` a missing database fails the test instead of skipping.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use scaikey_cli::ops::{self, NewAdmin};
+use serde_json::{Value, json};
+use shared::AppState;
+use shared::access::AdminRole;
+use shared::config::Config;
+use shared::ids::{PartnerId, TenantId};
+use tower::ServiceExt;
+
+pub const ADMIN_EMAIL: &str = "root@platform.test";
+pub const ADMIN_PASSWORD: &str = "root-password-for-tests";
+
+static ENDPOINT: OnceLock<Option<String>> = OnceLock::new();
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn localstack_endpoint() -> Option<String> {
+    // Without a Docker engine this fails within milliseconds.
+    std::thread::spawn(|| {
+        let runtime = tokio::runtime::Runtime::new().ok()?;
+        runtime.block_on(async {
+            use testcontainers_modules::localstack::LocalStack;
+            use testcontainers_modules::testcontainers::runners::AsyncRunner;
+            let container = LocalStack::default().start().await.ok()?;
+            let port = container.get_host_port_ipv4(4566).await.ok()?;
+            // Kept for the life of the test process.
+            std::mem::forget(container);
+            Some(format!("http://127.0.0.1:{port}"))
+        })
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
+fn dynamodb_local_endpoint() -> Option<String> {
+    let script = repo_root().join("scripts/dynamodb-local");
+    let out = std::process::Command::new(&script)
+        .arg("jar-dir")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let dir = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    // A watchdog shell stops Java when this test process ends.
+    let script = format!(
+        "java -Djava.library.path='{dir}/DynamoDBLocal_lib' -jar '{dir}/DynamoDBLocal.jar' -inMemory -sharedDb -port {port} >/dev/null 2>&1 & J=$!; \
+         while kill -0 {pid} 2>/dev/null; do sleep 1; done; kill $J",
+        pid = std::process::id()
+    );
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .spawn()
+        .ok()?;
+    for _ in 0..150 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(format!("http://127.0.0.1:{port}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+fn endpoint() -> Option<String> {
+    ENDPOINT
+        .get_or_init(|| {
+            std::env::var("DYNAMODB_ENDPOINT")
+                .ok()
+                .filter(|e| !e.is_empty())
+                .or_else(localstack_endpoint)
+                .or_else(dynamodb_local_endpoint)
+        })
+        .clone()
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub platform_partner: PartnerId,
+    pub platform_tenant: TenantId,
+}
+
+/// A response as the tests see it.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A new app over its own table, bootstrapped with a super admin; `None` (skip) when there is
+/// no database and `REQUIRE_DYNAMODB` is not set.
+pub async fn spawn_app() -> Option<TestApp> {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra_env: &[(&str, &str)]) -> Option<TestApp> {
+    let Some(endpoint) = endpoint() else {
+        if std::env::var("REQUIRE_DYNAMODB").is_ok_and(|v| v == "1") {
+            panic!("REQUIRE_DYNAMODB=1 but no DynamoDB could be reached or started");
+        }
+        eprintln!("skipping: no DynamoDB (set DYNAMODB_ENDPOINT or install DynamoDB Local)");
+        return None;
+    };
+    let table = format!("t{}", uuid::Uuid::now_v7().simple());
+    let mut env: Vec<(String, String)> = vec![
+        ("TABLE_NAME".into(), table),
+        ("DYNAMODB_ENDPOINT".into(), endpoint),
+        ("AWS_REGION".into(), "us-east-1".into()),
+    ];
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let config =
+        Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .expect("test config is valid");
+    // SAFETY-free: credentials for DynamoDB Local are any strings.
+    let store = shared::store::connect(&config).await;
+    store.create_table().await.expect("table created");
+    let state = AppState::new(config, store);
+    ops::ensure_keys(&state).await.expect("keys");
+    let (platform_partner, platform_tenant, _) =
+        ops::ensure_platform(&state).await.expect("platform");
+    ops::create_admin(
+        &state,
+        NewAdmin {
+            email: ADMIN_EMAIL.into(),
+            password: ADMIN_PASSWORD.into(),
+            role: AdminRole::SuperAdmin,
+            partner_id: None,
+            tenant_id: None,
+        },
+    )
+    .await
+    .expect("super admin");
+    let router = scaikey_cli::app(state.clone());
+    Some(TestApp {
+        state,
+        router,
+        platform_partner,
+        platform_tenant,
+    })
+}
+
+impl TestApp {
+    /// DynamoDB calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.state.store().calls()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        };
+        self.send(request.expect("request builds")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn login_reply(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/admin/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let reply = self.login_reply(email, password).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "login of {email} failed: {}",
+            reply.body
+        );
+        reply.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
+    pub async fn root_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn create_partner(&self, token: &str, slug: &str) -> String {
+        let reply = self
+            .post("/api/v1/admin/partners", token, json!({"name": format!("Partner {slug}"), "slug": slug, "contact_email": format!("ops@{slug}.test")}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.id()
+    }
+
+    pub async fn create_tenant(&self, token: &str, partner: &str, slug: &str) -> String {
+        let reply = self
+            .post(
+                "/api/v1/admin/tenants",
+                token,
+                json!({"name": format!("Tenant {slug}"), "slug": slug, "partner_id": partner}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.id()
+    }
+
+    /// Creates an admin through the CLI's operation and returns a token for it.
+    pub async fn admin_token(
+        &self,
+        email: &str,
+        role: AdminRole,
+        partner: Option<&str>,
+        tenant: Option<&str>,
+    ) -> String {
+        let password = "admin-password-for-tests".to_owned();
+        ops::create_admin(
+            &self.state,
+            NewAdmin {
+                email: email.into(),
+                password: password.clone(),
+                role,
+                partner_id: partner.map(|p| PartnerId::parse(p).expect("partner id")),
+                tenant_id: tenant.map(|t| TenantId::parse(t).expect("tenant id")),
+            },
+        )
+        .await
+        .expect("admin created")
+        .expect("email was free");
+        self.login(email, &password).await
+    }
+}
+
+/// `{"detail": "<text>"}`.
+pub fn detail(text: &str) -> Value {
+    json!({ "detail": text })
+}
+
+/// Drives several requests at once on this task (concurrently, as racing clients would).
+pub async fn join_all<Fut: std::future::Future<Output = Reply>>(futures: Vec<Fut>) -> Vec<Reply> {
+    let mut pinned: Vec<std::pin::Pin<Box<Fut>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<Reply>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(r) => out[i] = Some(r),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|r| r.expect("every future finished"))
+        .collect()
+}

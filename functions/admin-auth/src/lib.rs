@@ -94,7 +94,11 @@ fn secret_text(value: &Value) -> std::result::Result<String, validation::Problem
 #[utoipa::path(post, path = "/api/v1/admin/auth/login", operation_id = "admin_login", summary = "Admin Login", tag = "Admin Auth",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, meta: RequestMeta, mut body: Fields) -> Result<Json<LoginResponse>> {
+async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    mut body: Fields,
+) -> Result<Json<LoginResponse>> {
     let email = body.required("email", secret_text);
     let password = body.required("password", secret_text);
     let (email, password) = body.finish(|| Some((email?, password?)))?;
@@ -122,7 +126,11 @@ async fn login(State(state): State<AppState>, meta: RequestMeta, mut body: Field
 #[utoipa::path(post, path = "/api/v1/admin/auth/refresh", operation_id = "admin_refresh", summary = "Refresh Admin Token", tag = "Admin Auth",
     request_body = RefreshRequest,
     responses((status = 200, body = RefreshResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn refresh(State(state): State<AppState>, meta: RequestMeta, mut body: Fields) -> Result<Json<RefreshResponse>> {
+async fn refresh(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    mut body: Fields,
+) -> Result<Json<RefreshResponse>> {
     let token = body.required("refresh_token", secret_text);
     let token = body.finish(|| token)?;
     let issued = auth::refresh(&state, &token, &meta).await?;
@@ -137,9 +145,15 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, mut body: Fie
 /// Logout. **Any signed-in admin.** 200; 401.
 #[utoipa::path(post, path = "/api/v1/admin/auth/logout", operation_id = "admin_logout", summary = "Admin Logout", tag = "Admin Auth",
     responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn logout(State(state): State<AppState>, caller: Caller, meta: RequestMeta) -> Result<Json<MessageResponse>> {
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+) -> Result<Json<MessageResponse>> {
     auth::logout(&state, &caller, &meta).await?;
-    Ok(Json(MessageResponse { message: "Logged out" }))
+    Ok(Json(MessageResponse {
+        message: "Logged out",
+    }))
 }
 
 /// Me. **Any signed-in admin.** 200; 401.
@@ -160,7 +174,11 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeResp
         role: me.principal.role(),
         tenant_id: me.principal.home_tenant.to_string(),
         partner_id: partner_id.to_string(),
-        session: SessionView { id: me.session.id.to_string(), created_at: me.session.created_at, expires_at: me.session.expires_at },
+        session: SessionView {
+            id: me.session.id.to_string(),
+            created_at: me.session.created_at,
+            expires_at: me.session.expires_at,
+        },
     }))
 }
 
@@ -192,7 +210,10 @@ pub const DOCS_HTML: &str = r#"<!doctype html>
 <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script></body></html>"#;
 
 async fn openapi_json() -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON,
+    )
 }
 
 async fn docs_page() -> Html<&'static str> {
@@ -211,7 +232,9 @@ pub fn routes() -> Router<AppState> {
 
 /// The documentation routes, served from the committed description.
 pub fn docs_routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi_json)).route("/docs", get(docs_page))
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs_page))
 }
 
 pub fn router(state: AppState) -> Router {

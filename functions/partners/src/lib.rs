@@ -7,7 +7,9 @@ use axum::{Json, Router};
 use serde::Serialize;
 use shared::domain::RequestMeta;
 use shared::domain::auth::Caller;
-use shared::domain::partners::{self, NewPartner, Partner, PartnerFilter, PartnerLimits, PartnerPatch};
+use shared::domain::partners::{
+    self, NewPartner, Partner, PartnerFilter, PartnerLimits, PartnerPatch,
+};
 use shared::domain::values::{Email, Name, Slug, Status, parse_limit};
 use shared::http::{ErrorBody, QueryFields, path_id};
 use shared::ids::PartnerId;
@@ -99,13 +101,20 @@ fn partner_id(raw: &str) -> Result<PartnerId> {
            ("search" = Option<String>, Query, description = "substring of name or slug"), ("status" = Option<Status>, Query)),
     responses((status = 200, body = PartnerList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_partners(State(state): State<AppState>, caller: Caller, QueryFields(mut query): QueryFields) -> Result<Json<PartnerList>> {
+async fn list_partners(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<PartnerList>> {
     let page = PageRequest::read(&mut query);
     let search = query.optional("search", |v| validation::text(v, 1, 200));
     let status = query.optional("status", Status::parse_filter);
     let page = query.finish(|| page)?;
     let found = partners::list(&state, &caller, &PartnerFilter { search, status }, &page).await?;
-    Ok(Json(PartnerList { items: found.items.into_iter().map(Into::into).collect(), pagination: found.pagination }))
+    Ok(Json(PartnerList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
 }
 
 /// Create Partner. **super_admin.** 201; 401; 403; 409 slug in use; 422.
@@ -113,17 +122,32 @@ async fn list_partners(State(state): State<AppState>, caller: Caller, QueryField
     request_body = PartnerCreate,
     responses((status = 201, body = PartnerResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_partner(State(state): State<AppState>, caller: Caller, meta: RequestMeta, mut body: Fields) -> Result<(StatusCode, Json<PartnerResponse>)> {
+async fn create_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    mut body: Fields,
+) -> Result<(StatusCode, Json<PartnerResponse>)> {
     let name = body.required("name", Name::parse);
     let slug = body.required("slug", Slug::parse);
     let contact_email = body.required("contact_email", Email::parse);
-    let status = body.optional("status", Status::parse_settable).unwrap_or(Status::Active);
+    let status = body
+        .optional("status", Status::parse_settable)
+        .unwrap_or(Status::Active);
     let limits = PartnerLimits {
         max_tenants: body.optional("max_tenants", parse_limit),
         max_users_per_tenant: body.optional("max_users_per_tenant", parse_limit),
         max_applications_per_tenant: body.optional("max_applications_per_tenant", parse_limit),
     };
-    let new = body.finish(|| Some(NewPartner { name: name?, slug: slug?, contact_email: contact_email?, status, limits }))?;
+    let new = body.finish(|| {
+        Some(NewPartner {
+            name: name?,
+            slug: slug?,
+            contact_email: contact_email?,
+            status,
+            limits,
+        })
+    })?;
     let partner = partners::create(&state, &caller, new, &meta).await?;
     Ok((StatusCode::CREATED, Json(partner.into())))
 }
@@ -133,7 +157,11 @@ async fn create_partner(State(state): State<AppState>, caller: Caller, meta: Req
     params(("partner_id" = String, Path)),
     responses((status = 200, body = PartnerResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_partner(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<PartnerResponse>> {
+async fn get_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<PartnerResponse>> {
     let id = partner_id(&raw)?;
     Ok(Json(partners::get(&state, &caller, &id).await?.into()))
 }
@@ -143,7 +171,13 @@ async fn get_partner(State(state): State<AppState>, caller: Caller, Path(raw): P
     params(("partner_id" = String, Path)), request_body = PartnerUpdate,
     responses((status = 200, body = PartnerResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn update_partner(State(state): State<AppState>, caller: Caller, meta: RequestMeta, Path(raw): Path<String>, mut body: Fields) -> Result<Json<PartnerResponse>> {
+async fn update_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+    mut body: Fields,
+) -> Result<Json<PartnerResponse>> {
     let id = partner_id(&raw)?;
     let patch = PartnerPatch {
         name: body.patch_required("name", Name::parse),
@@ -155,7 +189,11 @@ async fn update_partner(State(state): State<AppState>, caller: Caller, meta: Req
         max_applications_per_tenant: body.patch("max_applications_per_tenant", parse_limit),
     };
     body.check()?;
-    Ok(Json(partners::update(&state, &caller, &id, &patch, &meta).await?.into()))
+    Ok(Json(
+        partners::update(&state, &caller, &id, &patch, &meta)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete Partner (soft). **super_admin.** 204; 401; 403; 404; 409 while it has live tenants.
@@ -163,7 +201,12 @@ async fn update_partner(State(state): State<AppState>, caller: Caller, meta: Req
     params(("partner_id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn delete_partner(State(state): State<AppState>, caller: Caller, meta: RequestMeta, Path(raw): Path<String>) -> Result<StatusCode> {
+async fn delete_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+) -> Result<StatusCode> {
     let id = partner_id(&raw)?;
     partners::delete(&state, &caller, &id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -174,21 +217,44 @@ async fn delete_partner(State(state): State<AppState>, caller: Caller, meta: Req
     params(("partner_id" = String, Path)),
     responses((status = 200, body = PartnerResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn restore_partner(State(state): State<AppState>, caller: Caller, meta: RequestMeta, Path(raw): Path<String>) -> Result<Json<PartnerResponse>> {
+async fn restore_partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+) -> Result<Json<PartnerResponse>> {
     let id = partner_id(&raw)?;
-    Ok(Json(partners::restore(&state, &caller, &id, &meta).await?.into()))
+    Ok(Json(
+        partners::restore(&state, &caller, &id, &meta).await?.into(),
+    ))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list_partners, create_partner, get_partner, update_partner, delete_partner, restore_partner))]
+#[openapi(paths(
+    list_partners,
+    create_partner,
+    get_partner,
+    update_partner,
+    delete_partner,
+    restore_partner
+))]
 pub struct PartnersApi;
 
 /// The group's routes, unfinished (the local server merges several groups before finishing).
 pub fn routes() -> Router<AppState> {
-    let router = shared::http::collection(Router::new(), BASE, get(list_partners).post(create_partner));
+    let router =
+        shared::http::collection(Router::new(), BASE, get(list_partners).post(create_partner));
     router
-        .route(&format!("{BASE}/{{partner_id}}"), get(get_partner).patch(update_partner).delete(delete_partner))
-        .route(&format!("{BASE}/{{partner_id}}/restore"), post(restore_partner))
+        .route(
+            &format!("{BASE}/{{partner_id}}"),
+            get(get_partner)
+                .patch(update_partner)
+                .delete(delete_partner),
+        )
+        .route(
+            &format!("{BASE}/{{partner_id}}/restore"),
+            post(restore_partner),
+        )
 }
 
 /// The Lambda's whole router.

@@ -9,7 +9,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::domain::RequestMeta;
 use shared::domain::auth::Caller;
-use shared::domain::tenants::{self, NewTenant, Tenant, TenantFilter, TenantPatch, parse_branding, parse_settings};
+use shared::domain::tenants::{
+    self, NewTenant, Tenant, TenantFilter, TenantPatch, parse_branding, parse_settings,
+};
 use shared::domain::values::{Email, Name, Slug, Status};
 use shared::http::{ErrorBody, QueryFields, path_id};
 use shared::ids::{PartnerId, TenantId};
@@ -102,7 +104,8 @@ fn tenant_id(raw: &str) -> Result<TenantId> {
 }
 
 fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a partner id"))
+    PartnerId::parse(validation::string(value)?)
+        .map_err(|_| Problem::value_error("not a partner id"))
 }
 
 /// List Tenants. **super_admin: all; partner_admin: own partner's; tenant_admin: own.** 200;
@@ -113,7 +116,11 @@ fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
            ("partner_id" = Option<String>, Query)),
     responses((status = 200, body = TenantList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_tenants(State(state): State<AppState>, caller: Caller, QueryFields(mut query): QueryFields) -> Result<Json<TenantList>> {
+async fn list_tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<TenantList>> {
     let page = PageRequest::read(&mut query);
     let filter = TenantFilter {
         search: query.optional("search", |v| validation::text(v, 1, 200)),
@@ -122,7 +129,10 @@ async fn list_tenants(State(state): State<AppState>, caller: Caller, QueryFields
     };
     let page = query.finish(|| page)?;
     let found = tenants::list(&state, &caller, &filter, &page).await?;
-    Ok(Json(TenantList { items: found.items.into_iter().map(Into::into).collect(), pagination: found.pagination }))
+    Ok(Json(TenantList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
 }
 
 /// Create Tenant. **super_admin.** 201; 401; 403; 404 partner; 409 slug in use or partner's
@@ -131,16 +141,35 @@ async fn list_tenants(State(state): State<AppState>, caller: Caller, QueryFields
     request_body = TenantCreate,
     responses((status = 201, body = TenantResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_tenant(State(state): State<AppState>, caller: Caller, meta: RequestMeta, mut body: Fields) -> Result<(StatusCode, Json<TenantResponse>)> {
+async fn create_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    mut body: Fields,
+) -> Result<(StatusCode, Json<TenantResponse>)> {
     let name = body.required("name", Name::parse);
     let slug = body.required("slug", Slug::parse);
     let partner_id = body.required("partner_id", partner_ref);
-    let status = body.optional("status", Status::parse_settable).unwrap_or(Status::Active);
+    let status = body
+        .optional("status", Status::parse_settable)
+        .unwrap_or(Status::Active);
     let contact_email = body.optional("contact_email", Email::parse);
-    let settings = body.optional("settings", parse_settings).unwrap_or_default();
-    let branding = body.optional("branding", parse_branding).unwrap_or_default();
+    let settings = body
+        .optional("settings", parse_settings)
+        .unwrap_or_default();
+    let branding = body
+        .optional("branding", parse_branding)
+        .unwrap_or_default();
     let new = body.finish(|| {
-        Some(NewTenant { partner_id: partner_id?, name: name?, slug: slug?, status, contact_email, settings, branding })
+        Some(NewTenant {
+            partner_id: partner_id?,
+            name: name?,
+            slug: slug?,
+            status,
+            contact_email,
+            settings,
+            branding,
+        })
     })?;
     let tenant = tenants::create(&state, &caller, new, &meta).await?;
     Ok((StatusCode::CREATED, Json(tenant.into())))
@@ -151,7 +180,11 @@ async fn create_tenant(State(state): State<AppState>, caller: Caller, meta: Requ
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = TenantResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_tenant(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<TenantResponse>> {
+async fn get_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<TenantResponse>> {
     let id = tenant_id(&raw)?;
     Ok(Json(tenants::get(&state, &caller, &id).await?.into()))
 }
@@ -162,7 +195,13 @@ async fn get_tenant(State(state): State<AppState>, caller: Caller, Path(raw): Pa
     params(("tenant_id" = String, Path)), request_body = TenantUpdate,
     responses((status = 200, body = TenantResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn update_tenant(State(state): State<AppState>, caller: Caller, meta: RequestMeta, Path(raw): Path<String>, mut body: Fields) -> Result<Json<TenantResponse>> {
+async fn update_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+    mut body: Fields,
+) -> Result<Json<TenantResponse>> {
     let id = tenant_id(&raw)?;
     let patch = TenantPatch {
         partner_id: body.patch_required("partner_id", partner_ref),
@@ -174,7 +213,11 @@ async fn update_tenant(State(state): State<AppState>, caller: Caller, meta: Requ
         branding: body.patch_required("branding", parse_branding),
     };
     body.check()?;
-    Ok(Json(tenants::update(&state, &caller, &id, &patch, &meta).await?.into()))
+    Ok(Json(
+        tenants::update(&state, &caller, &id, &patch, &meta)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete Tenant (soft; its admins' sessions end at once). **super_admin.** 204; 401; 403; 404.
@@ -182,7 +225,12 @@ async fn update_tenant(State(state): State<AppState>, caller: Caller, meta: Requ
     params(("tenant_id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn delete_tenant(State(state): State<AppState>, caller: Caller, meta: RequestMeta, Path(raw): Path<String>) -> Result<StatusCode> {
+async fn delete_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+) -> Result<StatusCode> {
     let id = tenant_id(&raw)?;
     tenants::delete(&state, &caller, &id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -194,20 +242,41 @@ async fn delete_tenant(State(state): State<AppState>, caller: Caller, meta: Requ
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = TenantResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn restore_tenant(State(state): State<AppState>, caller: Caller, meta: RequestMeta, Path(raw): Path<String>) -> Result<Json<TenantResponse>> {
+async fn restore_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+) -> Result<Json<TenantResponse>> {
     let id = tenant_id(&raw)?;
-    Ok(Json(tenants::restore(&state, &caller, &id, &meta).await?.into()))
+    Ok(Json(
+        tenants::restore(&state, &caller, &id, &meta).await?.into(),
+    ))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list_tenants, create_tenant, get_tenant, update_tenant, delete_tenant, restore_tenant))]
+#[openapi(paths(
+    list_tenants,
+    create_tenant,
+    get_tenant,
+    update_tenant,
+    delete_tenant,
+    restore_tenant
+))]
 pub struct TenantsApi;
 
 pub fn routes() -> Router<AppState> {
-    let router = shared::http::collection(Router::new(), BASE, get(list_tenants).post(create_tenant));
+    let router =
+        shared::http::collection(Router::new(), BASE, get(list_tenants).post(create_tenant));
     router
-        .route(&format!("{BASE}/{{tenant_id}}"), get(get_tenant).patch(update_tenant).delete(delete_tenant))
-        .route(&format!("{BASE}/{{tenant_id}}/restore"), post(restore_tenant))
+        .route(
+            &format!("{BASE}/{{tenant_id}}"),
+            get(get_tenant).patch(update_tenant).delete(delete_tenant),
+        )
+        .route(
+            &format!("{BASE}/{{tenant_id}}/restore"),
+            post(restore_tenant),
+        )
 }
 
 pub fn router(state: AppState) -> Router {

@@ -16,12 +16,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(tenants::TenantsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
-    doc.info.description = Some("Multi-tenant identity admin API (platform → partners → tenants → users).".into());
+    doc.info.description =
+        Some("Multi-tenant identity admin API (platform → partners → tenants → users).".into());
     doc.info.license = None;
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
     doc
 }
@@ -43,9 +49,17 @@ pub fn app(state: AppState) -> Router {
             "/openapi.json",
             get(move || {
                 let live = live.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], live) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        live,
+                    )
+                }
             }),
         )
-        .route("/docs", get(|| async { axum::response::Html(admin_auth::DOCS_HTML) }));
+        .route(
+            "/docs",
+            get(|| async { axum::response::Html(admin_auth::DOCS_HTML) }),
+        );
     shared::http::finish(routes, state)
 }

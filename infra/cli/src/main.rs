@@ -8,7 +8,11 @@ use shared::access::AdminRole;
 use shared::ids::{PartnerId, TenantId};
 
 #[derive(Parser)]
-#[command(name = "scaikey", about = "ScaiKey admin API: operations and local server", version)]
+#[command(
+    name = "scaikey",
+    about = "ScaiKey admin API: operations and local server",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +64,10 @@ enum KeysAction {
     Rotate,
 }
 
+// The names are the CLI's values (`--role super_admin`), which all end in "admin".
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 enum RoleArg {
     SuperAdmin,
     PartnerAdmin,
@@ -91,9 +98,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let state = shared::AppState::from_env().await?;
     match cli.command {
-        Command::Table { action: TableAction::Create } => {
+        Command::Table {
+            action: TableAction::Create,
+        } => {
             let created = state.store().create_table().await?;
-            println!("table {}: {}", state.store().table(), if created { "created" } else { "already exists" });
+            println!(
+                "table {}: {}",
+                state.store().table(),
+                if created { "created" } else { "already exists" }
+            );
         }
         Command::Bootstrap { email, password } => {
             let mut done = ops::ensure_keys(&state).await?;
@@ -101,7 +114,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             done.extend(created);
             let generated = password.is_none();
             let password = password.unwrap_or_else(shared::secrets::generate_password);
-            let admin = NewAdmin { email: email.clone(), password: password.clone(), role: AdminRole::SuperAdmin, partner_id: None, tenant_id: None };
+            let admin = NewAdmin {
+                email: email.clone(),
+                password: password.clone(),
+                role: AdminRole::SuperAdmin,
+                partner_id: None,
+                tenant_id: None,
+            };
             match ops::create_admin(&state, admin).await? {
                 Some(id) => {
                     done.push(format!("super admin {email} ({id})"));
@@ -117,20 +136,48 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 println!("bootstrap: created {}", done.join(", "));
             }
         }
-        Command::Admin { action: AdminAction::Create { email, password, role, partner_id, tenant_id } } => {
+        Command::Admin {
+            action:
+                AdminAction::Create {
+                    email,
+                    password,
+                    role,
+                    partner_id,
+                    tenant_id,
+                },
+        } => {
             let role = match role {
                 RoleArg::SuperAdmin => AdminRole::SuperAdmin,
                 RoleArg::PartnerAdmin => AdminRole::PartnerAdmin,
                 RoleArg::TenantAdmin => AdminRole::TenantAdmin,
             };
-            let partner_id = partner_id.map(|p| PartnerId::parse(&p)).transpose().map_err(|e| format!("--partner-id: {e}"))?;
-            let tenant_id = tenant_id.map(|t| TenantId::parse(&t)).transpose().map_err(|e| format!("--tenant-id: {e}"))?;
-            match ops::create_admin(&state, NewAdmin { email: email.clone(), password, role, partner_id, tenant_id }).await? {
+            let partner_id = partner_id
+                .map(|p| PartnerId::parse(&p))
+                .transpose()
+                .map_err(|e| format!("--partner-id: {e}"))?;
+            let tenant_id = tenant_id
+                .map(|t| TenantId::parse(&t))
+                .transpose()
+                .map_err(|e| format!("--tenant-id: {e}"))?;
+            match ops::create_admin(
+                &state,
+                NewAdmin {
+                    email: email.clone(),
+                    password,
+                    role,
+                    partner_id,
+                    tenant_id,
+                },
+            )
+            .await?
+            {
                 Some(id) => println!("{id}"),
                 None => return Err(format!("{email} already holds admin roles").into()),
             }
         }
-        Command::Keys { action: KeysAction::Rotate } => {
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => {
             let kid = ops::rotate_keys(&state).await?;
             println!("active signing key: {kid}");
         }

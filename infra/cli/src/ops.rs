@@ -18,7 +18,11 @@ fn system() -> Actor {
 }
 
 fn meta() -> RequestMeta {
-    RequestMeta { request_id: Some(uuid_like()), ip_address: None, user_agent: Some("scaikey-cli".into()) }
+    RequestMeta {
+        request_id: Some(uuid_like()),
+        ip_address: None,
+        user_agent: Some("scaikey-cli".into()),
+    }
 }
 
 fn uuid_like() -> String {
@@ -32,7 +36,9 @@ async fn marker_owner(store: &Store, key: &keys::Key) -> Result<Option<String>, 
 }
 
 /// The platform partner and tenant, created if missing. Returns their ids and what was created.
-pub async fn ensure_platform(state: &AppState) -> Result<(PartnerId, TenantId, Vec<String>), Error> {
+pub async fn ensure_platform(
+    state: &AppState,
+) -> Result<(PartnerId, TenantId, Vec<String>), Error> {
     let store = state.store();
     let mut created = Vec::new();
     let now = Timestamp::now();
@@ -52,8 +58,14 @@ pub async fn ensure_platform(state: &AppState) -> Result<(PartnerId, TenantId, V
                 deleted_at: None,
                 version: 1,
             };
-            let event = AuditEvent::new(system(), "partner.create", "partner", Some(partner.id.to_string()), &meta())
-                .in_partner(&partner.id);
+            let event = AuditEvent::new(
+                system(),
+                "partner.create",
+                "partner",
+                Some(partner.id.to_string()),
+                &meta(),
+            )
+            .in_partner(&partner.id);
             store.create_partner(&partner, &event).await?;
             created.push(format!("platform partner {}", partner.id));
             partner.id
@@ -77,8 +89,14 @@ pub async fn ensure_platform(state: &AppState) -> Result<(PartnerId, TenantId, V
                 deleted_at: None,
                 version: 1,
             };
-            let event = AuditEvent::new(system(), "tenant.create", "tenant", Some(tenant.id.to_string()), &meta())
-                .in_tenant(&partner_id, &tenant.id);
+            let event = AuditEvent::new(
+                system(),
+                "tenant.create",
+                "tenant",
+                Some(tenant.id.to_string()),
+                &meta(),
+            )
+            .in_tenant(&partner_id, &tenant.id);
             store.create_tenant(&tenant, &event).await?;
             created.push(format!("platform tenant {}", tenant.id));
             tenant.id
@@ -109,7 +127,10 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
 pub async fn rotate_keys(state: &AppState) -> Result<String, Error> {
     let store = state.store();
     let (records, _) = store.find_signing_material().await?;
-    let active: Vec<_> = records.into_iter().filter(|r| r.retired_at.is_none()).collect();
+    let active: Vec<_> = records
+        .into_iter()
+        .filter(|r| r.retired_at.is_none())
+        .collect();
     let record = shared::tokens::generate_signing_key()?;
     let publish_for = state.config().access_token_ttl.as_secs() + shared::tokens::LEEWAY_SECONDS;
     store.add_signing_key(&record, &active, publish_for).await?;
@@ -130,31 +151,46 @@ pub struct NewAdmin {
 /// admin in its tenant. Returns the user id, or `None` if the email already holds admin roles.
 pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<UserId>, Error> {
     let store = state.store();
-    let email = Email::parse_str(&admin.email).map_err(|p| Error::internal(format!("--email: {}", p.msg)))?;
+    let email = Email::parse_str(&admin.email)
+        .map_err(|p| Error::internal(format!("--email: {}", p.msg)))?;
     let (_, platform_tenant, _) = ensure_platform(state).await?;
     let home = match (admin.role, &admin.tenant_id) {
         (AdminRole::SuperAdmin, _) => platform_tenant.clone(),
         (AdminRole::PartnerAdmin, Some(t)) => t.clone(),
         (AdminRole::PartnerAdmin, None) => platform_tenant.clone(),
         (AdminRole::TenantAdmin, Some(t)) => t.clone(),
-        (AdminRole::TenantAdmin, None) => return Err(Error::internal("a tenant admin needs --tenant-id")),
+        (AdminRole::TenantAdmin, None) => {
+            return Err(Error::internal("a tenant admin needs --tenant-id"));
+        }
     };
     let loaded = store.load(&[keys::tenant(&home)]).await?;
-    let tenant = loaded.tenant(&home)?.filter(|t| !t.is_deleted()).ok_or(Error::NotFound("Tenant"))?;
+    let tenant = loaded
+        .tenant(&home)?
+        .filter(|t| !t.is_deleted())
+        .ok_or(Error::NotFound("Tenant"))?;
     let scope_partner = match admin.role {
         AdminRole::PartnerAdmin => {
-            let p = admin.partner_id.clone().ok_or_else(|| Error::internal("a partner admin needs --partner-id"))?;
+            let p = admin
+                .partner_id
+                .clone()
+                .ok_or_else(|| Error::internal("a partner admin needs --partner-id"))?;
             let partner = store.load(&[keys::partner(&p)]).await?.partner(&p)?;
-            partner.filter(|p| !p.is_deleted()).ok_or(Error::NotFound("Partner"))?;
+            partner
+                .filter(|p| !p.is_deleted())
+                .ok_or(Error::NotFound("Partner"))?;
             if home != platform_tenant && tenant.partner_id != p {
-                return Err(Error::internal("--tenant-id must be a tenant of --partner-id"));
+                return Err(Error::internal(
+                    "--tenant-id must be a tenant of --partner-id",
+                ));
             }
             Some(p)
         }
         _ => None,
     };
     let password = admin.password.clone();
-    let hash = tokio::task::spawn_blocking(move || shared::password::hash(&password)).await.map_err(Error::internal)??;
+    let hash = tokio::task::spawn_blocking(move || shared::password::hash(&password))
+        .await
+        .map_err(Error::internal)??;
     let now = Timestamp::now();
     let grant = RoleGrant {
         id: RoleId::generate(),
@@ -181,9 +217,18 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
         updated_at: now,
         version: 1,
     };
-    let event = AuditEvent::new(system(), "user.create", "user", Some(user.id.to_string()), &meta())
-        .in_tenant(&tenant.partner_id, &home);
-    match store.create_admin_user(&user, &tenant, &grant, &event).await {
+    let event = AuditEvent::new(
+        system(),
+        "user.create",
+        "user",
+        Some(user.id.to_string()),
+        &meta(),
+    )
+    .in_tenant(&tenant.partner_id, &home);
+    match store
+        .create_admin_user(&user, &tenant, &grant, &event)
+        .await
+    {
         Ok(()) => Ok(Some(user.id)),
         Err(err) if matches!(err.failed_condition(), Some(1) | Some(2)) => Ok(None),
         Err(err) => Err(err.into()),

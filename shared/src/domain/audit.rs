@@ -42,7 +42,11 @@ impl Actor {
     }
 
     pub fn system(name: &str) -> Self {
-        Self { kind: ActorType::System, id: Some(name.to_owned()), email: None }
+        Self {
+            kind: ActorType::System,
+            id: Some(name.to_owned()),
+            email: None,
+        }
     }
 }
 
@@ -72,8 +76,14 @@ pub struct AuditEvent {
 }
 
 /// Field names whose values never reach an audit event.
-const SECRET_FIELDS: [&str; 6] =
-    ["password", "password_hash", "client_secret", "refresh_token", "secret", "token"];
+const SECRET_FIELDS: [&str; 6] = [
+    "password",
+    "password_hash",
+    "client_secret",
+    "refresh_token",
+    "secret",
+    "token",
+];
 
 impl AuditEvent {
     pub fn new(
@@ -127,8 +137,11 @@ impl AuditEvent {
             let from = before.get(field).unwrap_or(&Value::Null);
             if from != to && !matches!(field.as_str(), "updated_at" | "version") {
                 let redact = SECRET_FIELDS.contains(&field.as_str());
-                let (from, to) =
-                    if redact { (json!("[REDACTED]"), json!("[REDACTED]")) } else { (from.clone(), to.clone()) };
+                let (from, to) = if redact {
+                    (json!("[REDACTED]"), json!("[REDACTED]"))
+                } else {
+                    (from.clone(), to.clone())
+                };
                 changes.insert(field.clone(), json!({ "from": from, "to": to }));
             }
         }
@@ -143,14 +156,23 @@ mod tests {
 
     #[test]
     fn changes_list_only_what_differs_and_redact_secrets() {
-        let event = AuditEvent::new(Actor::system("test"), "x.update", "x", None, &RequestMeta::default())
-            .with_changes(
-                &json!({"name": "a", "slug": "s", "password": "old", "updated_at": "1"}),
-                &json!({"name": "b", "slug": "s", "password": "new", "updated_at": "2"}),
-            );
+        let event = AuditEvent::new(
+            Actor::system("test"),
+            "x.update",
+            "x",
+            None,
+            &RequestMeta::default(),
+        )
+        .with_changes(
+            &json!({"name": "a", "slug": "s", "password": "old", "updated_at": "1"}),
+            &json!({"name": "b", "slug": "s", "password": "new", "updated_at": "2"}),
+        );
         let changes = event.changes.unwrap();
         assert_eq!(changes["name"], json!({"from": "a", "to": "b"}));
-        assert_eq!(changes["password"], json!({"from": "[REDACTED]", "to": "[REDACTED]"}));
+        assert_eq!(
+            changes["password"],
+            json!({"from": "[REDACTED]", "to": "[REDACTED]"})
+        );
         assert!(!changes.contains_key("slug"));
         assert!(!changes.contains_key("updated_at"));
     }

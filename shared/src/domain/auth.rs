@@ -62,15 +62,18 @@ impl Session {
         match self.role {
             AdminRole::SuperAdmin => Some(Tier::Super),
             AdminRole::PartnerAdmin => self.scope_partner_id.clone().map(Tier::Partner),
-            AdminRole::TenantAdmin => {
-                Some(Tier::Tenant { partner: self.partner_id.clone(), tenant: self.tenant_id.clone() })
-            }
+            AdminRole::TenantAdmin => Some(Tier::Tenant {
+                partner: self.partner_id.clone(),
+                tenant: self.tenant_id.clone(),
+            }),
         }
     }
 
     /// The partner whose status gates this session (a partner admin's own partner).
     fn scope_partner(&self) -> Option<&PartnerId> {
-        self.scope_partner_id.as_ref().filter(|p| **p != self.partner_id)
+        self.scope_partner_id
+            .as_ref()
+            .filter(|p| **p != self.partner_id)
     }
 }
 
@@ -133,7 +136,10 @@ pub struct User {
 impl User {
     /// The highest admin role in force, with the partner it is bound to.
     pub fn effective_role(&self, now: Timestamp) -> Option<&RoleGrant> {
-        self.admin_roles.iter().filter(|g| g.is_in_force(now)).max_by_key(|g| g.role.rank())
+        self.admin_roles
+            .iter()
+            .filter(|g| g.is_in_force(now))
+            .max_by_key(|g| g.role.rank())
     }
 }
 
@@ -155,7 +161,11 @@ pub struct LoginFailures {
 impl LoginFailures {
     fn recent(&self, now: i64) -> Vec<i64> {
         let since = now - LOCKOUT_WINDOW.as_secs() as i64;
-        self.failures.iter().copied().filter(|t| *t > since).collect()
+        self.failures
+            .iter()
+            .copied()
+            .filter(|t| *t > since)
+            .collect()
     }
 
     /// Seconds until the lock lifts, if locked.
@@ -174,14 +184,20 @@ impl LoginFailures {
         let mut recent = self.recent(now);
         recent.push(now);
         let keep = recent.len().saturating_sub(LOCKOUT_FAILURES);
-        Self { failures: recent.split_off(keep) }
+        Self {
+            failures: recent.split_off(keep),
+        }
     }
 }
 
 /// Checks the caller's session, tenant and partner in the same BatchGetItem as the keys the
 /// request needs — one round trip for both. A revoked or expired session, or a suspended or
 /// deleted tenant or partner, is refused on the very next request.
-pub async fn resolve(state: &AppState, caller: &Caller, extra: &[Key]) -> Result<(Principal, Loaded)> {
+pub async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    extra: &[Key],
+) -> Result<(Principal, Loaded)> {
     let claims = &caller.0;
     let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
     let mut wanted = vec![
@@ -190,7 +206,11 @@ pub async fn resolve(state: &AppState, caller: &Caller, extra: &[Key]) -> Result
         keys::partner(&claims.home_partner_id),
     ];
     wanted.extend_from_slice(extra);
-    if let Some(partner) = claims.partner_id.as_ref().filter(|p| **p != claims.home_partner_id) {
+    if let Some(partner) = claims
+        .partner_id
+        .as_ref()
+        .filter(|p| **p != claims.home_partner_id)
+    {
         wanted.push(keys::partner(partner));
     }
     let loaded = state.store().load(&wanted).await?;
@@ -199,13 +219,17 @@ pub async fn resolve(state: &AppState, caller: &Caller, extra: &[Key]) -> Result
         s.is_live(now) && s.user_id == claims.sub && s.partner_id == claims.home_partner_id
     });
     let session = session.ok_or(Error::InvalidToken)?;
-    let tenant = loaded.tenant(&session.tenant_id)?.ok_or(Error::InvalidToken)?;
+    let tenant = loaded
+        .tenant(&session.tenant_id)?
+        .ok_or(Error::InvalidToken)?;
     // A tenant moved to another partner since sign-in: the session's view is stale.
     if tenant.status != Status::Active || tenant.partner_id != session.partner_id {
         return Err(Error::InvalidToken);
     }
     let partner_ok = |id: &PartnerId, loaded: &Loaded| -> Result<bool> {
-        Ok(loaded.partner(id)?.is_some_and(|p| p.status == Status::Active))
+        Ok(loaded
+            .partner(id)?
+            .is_some_and(|p| p.status == Status::Active))
     };
     if !partner_ok(&session.partner_id, &loaded)? {
         return Err(Error::InvalidToken);
@@ -266,40 +290,77 @@ fn claims_for(state: &AppState, session: &Session, now: Timestamp) -> AdminClaim
     }
 }
 
-fn login_event(email: &str, user: Option<&UserId>, result: AuditResult, meta: &RequestMeta) -> AuditEvent {
-    let actor = Actor { kind: ActorType::Admin, id: user.map(ToString::to_string), email: Some(email.to_owned()) };
+fn login_event(
+    email: &str,
+    user: Option<&UserId>,
+    result: AuditResult,
+    meta: &RequestMeta,
+) -> AuditEvent {
+    let actor = Actor {
+        kind: ActorType::Admin,
+        id: user.map(ToString::to_string),
+        email: Some(email.to_owned()),
+    };
     AuditEvent::new(actor, "auth.login", "session", None, meta).with_result(result)
 }
 
 /// Signs an admin in. Every failure is the same 401 in about the same time (argon2 runs
 /// against a dummy hash for unknown emails); 5 failures in 15 minutes lock the email (429).
-pub async fn login(state: &AppState, email: &str, password: String, meta: &RequestMeta) -> Result<LoginOutcome> {
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    meta: &RequestMeta,
+) -> Result<LoginOutcome> {
     let store = state.store();
     let now = Timestamp::now();
     // Whatever the email, it is only ever looked up in its normalised form.
-    let email = Email::parse_str(email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| email.trim().to_lowercase());
-    let first = store.load(&[keys::admin_email(&email), keys::login_failures(&email)]).await?;
+    let email = Email::parse_str(email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| email.trim().to_lowercase());
+    let first = store
+        .load(&[keys::admin_email(&email), keys::login_failures(&email)])
+        .await?;
     let failures = first.login_failures(&email)?.unwrap_or_default();
     if let Some(retry_after_seconds) = failures.locked_for(now.unix()) {
         let event = login_event(&email, None, AuditResult::Denied, meta);
         store.put_event(&event).await?;
-        return Err(Error::TooManyRequests { retry_after_seconds });
+        return Err(Error::TooManyRequests {
+            retry_after_seconds,
+        });
     }
     let owner = first.admin_email_owner(&email)?;
     let (user, tenant, partner) = match &owner {
         Some(owner) => {
             let second = store
-                .load(&[keys::user(&owner.user_id), keys::tenant(&owner.tenant_id), keys::partner(&owner.partner_id)])
+                .load(&[
+                    keys::user(&owner.user_id),
+                    keys::tenant(&owner.tenant_id),
+                    keys::partner(&owner.partner_id),
+                ])
                 .await?;
-            (second.user(&owner.user_id)?, second.tenant(&owner.tenant_id)?, second.partner(&owner.partner_id)?)
+            (
+                second.user(&owner.user_id)?,
+                second.tenant(&owner.tenant_id)?,
+                second.partner(&owner.partner_id)?,
+            )
         }
         None => (None, None, None),
     };
-    let password_ok = crate::password::verify_blocking(password, user.as_ref().and_then(|u| u.password_hash.clone())).await;
+    let password_ok = crate::password::verify_blocking(
+        password,
+        user.as_ref().and_then(|u| u.password_hash.clone()),
+    )
+    .await;
     let grant = user.as_ref().and_then(|u| u.effective_role(now)).cloned();
     let mut allowed = password_ok
-        && user.as_ref().is_some_and(|u| u.status == UserStatus::Active)
-        && tenant.as_ref().is_some_and(|t| t.status == Status::Active && Some(&t.partner_id) == owner.as_ref().map(|o| &o.partner_id))
+        && user
+            .as_ref()
+            .is_some_and(|u| u.status == UserStatus::Active)
+        && tenant.as_ref().is_some_and(|t| {
+            t.status == Status::Active
+                && Some(&t.partner_id) == owner.as_ref().map(|o| &o.partner_id)
+        })
         && partner.as_ref().is_some_and(|p| p.status == Status::Active);
     // A partner admin bound to another partner than its home one needs that partner live too.
     if allowed
@@ -314,7 +375,14 @@ pub async fn login(state: &AppState, email: &str, password: String, meta: &Reque
     let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner, allowed) else {
         let user_id = first.admin_email_owner(&email)?.map(|o| o.user_id);
         let event = login_event(&email, user_id.as_ref(), AuditResult::Failure, meta);
-        store.record_login_failure(&email, &failures, &failures.with_failure(now.unix()), &event).await?;
+        store
+            .record_login_failure(
+                &email,
+                &failures,
+                &failures.with_failure(now.unix()),
+                &event,
+            )
+            .await?;
         return Err(Error::InvalidCredentials);
     };
     let session_id = SessionId::generate();
@@ -340,11 +408,20 @@ pub async fn login(state: &AppState, email: &str, password: String, meta: &Reque
     };
     let event = login_event(&email, Some(&user.id), AuditResult::Success, meta)
         .in_tenant(&owner.partner_id, &owner.tenant_id);
-    let event = AuditEvent { resource_id: Some(session.id.to_string()), ..event };
-    store.create_session(&session, &user.id, now, &event).await?;
+    let event = AuditEvent {
+        resource_id: Some(session.id.to_string()),
+        ..event
+    };
+    store
+        .create_session(&session, &user.id, now, &event)
+        .await?;
     let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
     Ok(LoginOutcome {
-        tokens: IssuedTokens { access_token, refresh_token, expires_in: state.config().access_token_ttl.as_secs() },
+        tokens: IssuedTokens {
+            access_token,
+            refresh_token,
+            expires_in: state.config().access_token_ttl.as_secs(),
+        },
         role: grant.role,
         partner_id: session.scope_partner_id.clone().unwrap_or(owner.partner_id),
         user,
@@ -353,25 +430,52 @@ pub async fn login(state: &AppState, email: &str, password: String, meta: &Reque
 
 /// Exchanges a refresh token for a new pair. Single use: presenting a used one revokes the
 /// whole session (reuse detection).
-pub async fn refresh(state: &AppState, refresh_token: &str, meta: &RequestMeta) -> Result<IssuedTokens> {
+pub async fn refresh(
+    state: &AppState,
+    refresh_token: &str,
+    meta: &RequestMeta,
+) -> Result<IssuedTokens> {
     let store = state.store();
-    let (session_part, secret) = refresh_token.split_once('.').ok_or(Error::InvalidRefreshToken)?;
+    let (session_part, secret) = refresh_token
+        .split_once('.')
+        .ok_or(Error::InvalidRefreshToken)?;
     let session_id = SessionId::parse(session_part).map_err(|_| Error::InvalidRefreshToken)?;
     let presented = crate::secrets::sha256_hex(secret);
     let now = Timestamp::now();
-    let session = store.load(&[keys::session(&session_id)]).await?.session(&session_id)?;
-    let session = session.filter(|s| s.is_live(now)).ok_or(Error::InvalidRefreshToken)?;
-    if session.used_refresh_hashes.iter().any(|h| crate::secrets::equal_in_constant_time(h.as_bytes(), presented.as_bytes())) {
+    let session = store
+        .load(&[keys::session(&session_id)])
+        .await?
+        .session(&session_id)?;
+    let session = session
+        .filter(|s| s.is_live(now))
+        .ok_or(Error::InvalidRefreshToken)?;
+    if session
+        .used_refresh_hashes
+        .iter()
+        .any(|h| crate::secrets::equal_in_constant_time(h.as_bytes(), presented.as_bytes()))
+    {
         revoke_for_reuse(state, &session, meta).await?;
         return Err(Error::InvalidRefreshToken);
     }
-    if !crate::secrets::equal_in_constant_time(session.refresh_hash.as_bytes(), presented.as_bytes()) {
+    if !crate::secrets::equal_in_constant_time(
+        session.refresh_hash.as_bytes(),
+        presented.as_bytes(),
+    ) {
         return Err(Error::InvalidRefreshToken);
     }
     // The user's tenant and partner must still be live for new tokens.
-    let gate = store.load(&[keys::tenant(&session.tenant_id), keys::partner(&session.partner_id)]).await?;
-    let tenant_live = gate.tenant(&session.tenant_id)?.is_some_and(|t| t.status == Status::Active && t.partner_id == session.partner_id);
-    let partner_live = gate.partner(&session.partner_id)?.is_some_and(|p| p.status == Status::Active);
+    let gate = store
+        .load(&[
+            keys::tenant(&session.tenant_id),
+            keys::partner(&session.partner_id),
+        ])
+        .await?;
+    let tenant_live = gate
+        .tenant(&session.tenant_id)?
+        .is_some_and(|t| t.status == Status::Active && t.partner_id == session.partner_id);
+    let partner_live = gate
+        .partner(&session.partner_id)?
+        .is_some_and(|p| p.status == Status::Active);
     if !tenant_live || !partner_live {
         return Err(Error::InvalidRefreshToken);
     }
@@ -386,14 +490,28 @@ pub async fn refresh(state: &AppState, refresh_token: &str, meta: &RequestMeta) 
         Err(err) => return Err(err.into()),
     }
     let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
-    Ok(IssuedTokens { access_token, refresh_token, expires_in: state.config().access_token_ttl.as_secs() })
+    Ok(IssuedTokens {
+        access_token,
+        refresh_token,
+        expires_in: state.config().access_token_ttl.as_secs(),
+    })
 }
 
 async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMeta) -> Result<()> {
-    let actor = Actor { kind: ActorType::Admin, id: Some(session.user_id.to_string()), email: Some(session.email.clone()) };
-    let event = AuditEvent::new(actor, "auth.refresh_reuse", "session", Some(session.id.to_string()), meta)
-        .in_tenant(&session.partner_id, &session.tenant_id)
-        .with_result(AuditResult::Denied);
+    let actor = Actor {
+        kind: ActorType::Admin,
+        id: Some(session.user_id.to_string()),
+        email: Some(session.email.clone()),
+    };
+    let event = AuditEvent::new(
+        actor,
+        "auth.refresh_reuse",
+        "session",
+        Some(session.id.to_string()),
+        meta,
+    )
+    .in_tenant(&session.partner_id, &session.tenant_id)
+    .with_result(AuditResult::Denied);
     state.store().revoke_session(&session.id, &event).await?;
     Ok(())
 }
@@ -401,9 +519,18 @@ async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMet
 /// Ends the caller's session: its access and refresh tokens stop working at once.
 pub async fn logout(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
     let (principal, _) = resolve(state, caller, &[]).await?;
-    let event = AuditEvent::new(Actor::admin(&principal), "auth.logout", "session", Some(principal.session_id.to_string()), meta)
-        .in_tenant(&principal.home_partner, &principal.home_tenant);
-    state.store().revoke_session(&principal.session_id, &event).await?;
+    let event = AuditEvent::new(
+        Actor::admin(&principal),
+        "auth.logout",
+        "session",
+        Some(principal.session_id.to_string()),
+        meta,
+    )
+    .in_tenant(&principal.home_partner, &principal.home_tenant);
+    state
+        .store()
+        .revoke_session(&principal.session_id, &event)
+        .await?;
     Ok(())
 }
 
@@ -416,9 +543,17 @@ pub struct Me {
 /// The signed-in admin, read with the session check in one round trip.
 pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
     let (principal, loaded) = resolve(state, caller, &[keys::user(&caller.0.sub)]).await?;
-    let user = loaded.user(&principal.user_id)?.ok_or(Error::InvalidToken)?;
-    let session = loaded.session(&principal.session_id)?.ok_or(Error::InvalidToken)?;
-    Ok(Me { principal, user, session })
+    let user = loaded
+        .user(&principal.user_id)?
+        .ok_or(Error::InvalidToken)?;
+    let session = loaded
+        .session(&principal.session_id)?
+        .ok_or(Error::InvalidToken)?;
+    Ok(Me {
+        principal,
+        user,
+        session,
+    })
 }
 
 #[cfg(test)]
@@ -434,7 +569,11 @@ mod tests {
         assert_eq!(f.locked_for(400), None);
         f = f.with_failure(500);
         assert_eq!(f.locked_for(500), Some(100 + 900 - 500));
-        assert_eq!(f.locked_for(1000), None, "the window has moved past the oldest failure");
+        assert_eq!(
+            f.locked_for(1000),
+            None,
+            "the window has moved past the oldest failure"
+        );
     }
 
     #[test]

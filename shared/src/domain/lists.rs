@@ -14,7 +14,11 @@ pub struct ListQuery {
     pub known_total: Option<u64>,
 }
 
-pub async fn page<T: Listable>(state: &AppState, query: &ListQuery, request: &PageRequest) -> Result<Page<T>> {
+pub async fn page<T: Listable>(
+    state: &AppState,
+    query: &ListQuery,
+    request: &PageRequest,
+) -> Result<Page<T>> {
     let secret = state.keys().cursor_secret().await?;
     let per_page = request.per_page as usize;
     let (page_no, start, skip) = match &request.cursor {
@@ -25,7 +29,9 @@ pub async fn page<T: Listable>(state: &AppState, query: &ListQuery, request: &Pa
         None => (request.page, None, request.offset()),
     };
     // One more than the page, to know whether a next page exists.
-    let fetch = state.store().list::<T>(&query.spec, start, skip + per_page + 1);
+    let fetch = state
+        .store()
+        .list::<T>(&query.spec, start, skip + per_page + 1);
     let (rows, total) = match query.known_total {
         Some(total) => (fetch.await?, total),
         None => {
@@ -37,9 +43,12 @@ pub async fn page<T: Listable>(state: &AppState, query: &ListQuery, request: &Pa
     let has_more = rows.len() > per_page;
     rows.truncate(per_page);
     let next_cursor = match rows.last() {
-        Some((_, key)) if has_more => {
-            Some(pagination::issue_cursor(&secret, &query.binding, page_no + 1, key.clone())?)
-        }
+        Some((_, key)) if has_more => Some(pagination::issue_cursor(
+            &secret,
+            &query.binding,
+            page_no + 1,
+            key.clone(),
+        )?),
         _ => None,
     };
     Ok(Page {

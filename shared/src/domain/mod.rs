@@ -2,8 +2,8 @@
 //! every write, over the store. Handlers call these after validating their input.
 
 pub mod audit;
-pub(crate) mod lists;
 pub mod auth;
+pub(crate) mod lists;
 pub mod partners;
 pub mod tenants;
 pub mod values;

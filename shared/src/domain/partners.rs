@@ -109,8 +109,14 @@ impl PartnerPatch {
             next.status = status;
         }
         apply_limit(&mut next.limits.max_tenants, &self.max_tenants);
-        apply_limit(&mut next.limits.max_users_per_tenant, &self.max_users_per_tenant);
-        apply_limit(&mut next.limits.max_applications_per_tenant, &self.max_applications_per_tenant);
+        apply_limit(
+            &mut next.limits.max_users_per_tenant,
+            &self.max_users_per_tenant,
+        );
+        apply_limit(
+            &mut next.limits.max_applications_per_tenant,
+            &self.max_applications_per_tenant,
+        );
         next
     }
 }
@@ -125,11 +131,18 @@ const SLUG_TAKEN: &str = "Slug already in use";
 const NOT_FOUND: &str = "Partner";
 
 fn live(partner: Option<Partner>) -> Result<Partner> {
-    partner.filter(|p| !p.is_deleted()).ok_or(Error::NotFound(NOT_FOUND))
+    partner
+        .filter(|p| !p.is_deleted())
+        .ok_or(Error::NotFound(NOT_FOUND))
 }
 
 /// Creates a partner, claiming its slug, with its counter and audit event, in one transaction.
-pub async fn create(state: &AppState, caller: &Caller, new: NewPartner, meta: &RequestMeta) -> Result<Partner> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    new: NewPartner,
+    meta: &RequestMeta,
+) -> Result<Partner> {
     let (principal, _) = auth::resolve(state, caller, &[]).await?;
     access::partners::manage(&principal)?;
     let now = Timestamp::now();
@@ -146,9 +159,15 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewPartner, meta: &R
         deleted_at: None,
         version: 1,
     };
-    let event = AuditEvent::new(Actor::admin(&principal), "partner.create", "partner", Some(partner.id.to_string()), meta)
-        .in_partner(&partner.id)
-        .with_changes(&serde_json::json!({}), &partner.audit_view());
+    let event = AuditEvent::new(
+        Actor::admin(&principal),
+        "partner.create",
+        "partner",
+        Some(partner.id.to_string()),
+        meta,
+    )
+    .in_partner(&partner.id)
+    .with_changes(&serde_json::json!({}), &partner.audit_view());
     match state.store().create_partner(&partner, &event).await {
         Ok(()) => Ok(partner),
         Err(err) if err.failed_condition() == Some(1) => Err(Error::conflict(SLUG_TAKEN)),
@@ -162,9 +181,18 @@ pub async fn get(state: &AppState, caller: &Caller, id: &PartnerId) -> Result<Pa
     live(loaded.partner(id)?)
 }
 
-pub async fn list(state: &AppState, caller: &Caller, filter: &PartnerFilter, page: &PageRequest) -> Result<Page<Partner>> {
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &PartnerFilter,
+    page: &PageRequest,
+) -> Result<Page<Partner>> {
     let filtered = filter.search.is_some() || filter.status.is_some();
-    let counter_keys = if filtered { Vec::new() } else { Counter::Partners.shard_keys() };
+    let counter_keys = if filtered {
+        Vec::new()
+    } else {
+        Counter::Partners.shard_keys()
+    };
     let (principal, loaded) = auth::resolve(state, caller, &counter_keys).await?;
     access::partners::manage(&principal)?;
     let query = ListQuery {
@@ -176,7 +204,11 @@ pub async fn list(state: &AppState, caller: &Caller, filter: &PartnerFilter, pag
         spec: crate::store::QuerySpec {
             index: Some(keys::GSI1),
             partition: (keys::GSI1PK, keys::ALL_PARTNERS.to_owned()),
-            equals: filter.status.iter().map(|s| ("status", s.as_str().to_owned())).collect(),
+            equals: filter
+                .status
+                .iter()
+                .map(|s| ("status", s.as_str().to_owned()))
+                .collect(),
             contains: filter.search.as_ref().map(|s| s.to_lowercase()),
         },
         known_total: (!filtered).then(|| Counter::Partners.total(&loaded)),
@@ -186,7 +218,13 @@ pub async fn list(state: &AppState, caller: &Caller, filter: &PartnerFilter, pag
 
 /// Applies a partial update; a lost optimistic-version race is re-read and re-applied, so
 /// concurrent PATCHes of different fields both land.
-pub async fn update(state: &AppState, caller: &Caller, id: &PartnerId, patch: &PartnerPatch, meta: &RequestMeta) -> Result<Partner> {
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &PartnerId,
+    patch: &PartnerPatch,
+    meta: &RequestMeta,
+) -> Result<Partner> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
         access::partners::manage(&principal)?;
@@ -194,9 +232,15 @@ pub async fn update(state: &AppState, caller: &Caller, id: &PartnerId, patch: &P
         let mut after = patch.apply(&before);
         after.updated_at = Timestamp::now();
         after.version = before.version + 1;
-        let event = AuditEvent::new(Actor::admin(&principal), "partner.update", "partner", Some(id.to_string()), meta)
-            .in_partner(id)
-            .with_changes(&before.audit_view(), &after.audit_view());
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            "partner.update",
+            "partner",
+            Some(id.to_string()),
+            meta,
+        )
+        .in_partner(id)
+        .with_changes(&before.audit_view(), &after.audit_view());
         match state.store().update_partner(&before, &after, &event).await {
             Ok(()) => return Ok(after),
             Err(err) => match conflict_kind(&err, before.slug != after.slug) {
@@ -206,11 +250,18 @@ pub async fn update(state: &AppState, caller: &Caller, id: &PartnerId, patch: &P
             },
         }
     }
-    Err(Error::Unavailable(StoreError::Unavailable("partner kept changing under the update".into())))
+    Err(Error::Unavailable(StoreError::Unavailable(
+        "partner kept changing under the update".into(),
+    )))
 }
 
 /// Soft-deletes a partner that has no live tenants.
-pub async fn delete(state: &AppState, caller: &Caller, id: &PartnerId, meta: &RequestMeta) -> Result<()> {
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: &PartnerId,
+    meta: &RequestMeta,
+) -> Result<()> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
         access::partners::manage(&principal)?;
@@ -224,19 +275,36 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &PartnerId, meta: &Re
         after.deleted_at = Some(now);
         after.updated_at = now;
         after.version = before.version + 1;
-        let event = AuditEvent::new(Actor::admin(&principal), "partner.delete", "partner", Some(id.to_string()), meta)
-            .in_partner(id);
-        match state.store().delete_partner(&before, &after, now.plus(RESTORE_WINDOW), &event).await {
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            "partner.delete",
+            "partner",
+            Some(id.to_string()),
+            meta,
+        )
+        .in_partner(id);
+        match state
+            .store()
+            .delete_partner(&before, &after, now.plus(RESTORE_WINDOW), &event)
+            .await
+        {
             Ok(()) => return Ok(()),
             Err(err) if err.failed_condition() == Some(0) => continue,
             Err(err) => return Err(err.into()),
         }
     }
-    Err(Error::Unavailable(StoreError::Unavailable("partner kept changing under the delete".into())))
+    Err(Error::Unavailable(StoreError::Unavailable(
+        "partner kept changing under the delete".into(),
+    )))
 }
 
 /// Brings a soft-deleted partner back within the restore window.
-pub async fn restore(state: &AppState, caller: &Caller, id: &PartnerId, meta: &RequestMeta) -> Result<Partner> {
+pub async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    id: &PartnerId,
+    meta: &RequestMeta,
+) -> Result<Partner> {
     let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
     access::partners::manage(&principal)?;
     let before = loaded.partner(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
@@ -244,7 +312,10 @@ pub async fn restore(state: &AppState, caller: &Caller, id: &PartnerId, meta: &R
         return Err(Error::conflict("Partner is not deleted"));
     }
     let now = Timestamp::now();
-    if before.deleted_at.is_none_or(|at| at.plus(RESTORE_WINDOW) < now) {
+    if before
+        .deleted_at
+        .is_none_or(|at| at.plus(RESTORE_WINDOW) < now)
+    {
         return Err(Error::NotFound(NOT_FOUND));
     }
     let mut after = before.clone();
@@ -252,11 +323,19 @@ pub async fn restore(state: &AppState, caller: &Caller, id: &PartnerId, meta: &R
     after.deleted_at = None;
     after.updated_at = now;
     after.version = before.version + 1;
-    let event = AuditEvent::new(Actor::admin(&principal), "partner.restore", "partner", Some(id.to_string()), meta)
-        .in_partner(id);
+    let event = AuditEvent::new(
+        Actor::admin(&principal),
+        "partner.restore",
+        "partner",
+        Some(id.to_string()),
+        meta,
+    )
+    .in_partner(id);
     match state.store().restore_partner(&before, &after, &event).await {
         Ok(()) => Ok(after),
-        Err(err) if err.failed_condition().is_some() => Err(Error::conflict("Partner changed during restore; retry")),
+        Err(err) if err.failed_condition().is_some() => {
+            Err(Error::conflict("Partner changed during restore; retry"))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -292,14 +371,22 @@ mod tests {
             slug: "acme".into(),
             status: Status::Active,
             contact_email: "ops@acme.test".into(),
-            limits: PartnerLimits { max_tenants: Some(3), max_users_per_tenant: Some(9), ..Default::default() },
+            limits: PartnerLimits {
+                max_tenants: Some(3),
+                max_users_per_tenant: Some(9),
+                ..Default::default()
+            },
             tenant_count: 2,
             created_at: now,
             updated_at: now,
             deleted_at: None,
             version: 4,
         };
-        let patch = PartnerPatch { max_tenants: Patch::Clear, status: Some(Status::Suspended), ..Default::default() };
+        let patch = PartnerPatch {
+            max_tenants: Patch::Clear,
+            status: Some(Status::Suspended),
+            ..Default::default()
+        };
         let next = patch.apply(&partner);
         assert_eq!(next.limits.max_tenants, None);
         assert_eq!(next.limits.max_users_per_tenant, Some(9));

@@ -68,7 +68,10 @@ pub fn parse_settings(value: &Value) -> Result<Map<String, Value>, Problem> {
                 "require_upper" | "require_lower" | "require_digit" | "require_symbol" => {
                     validation::boolean(v).map(drop)
                 }
-                _ => Err(Problem::new("extra_forbidden", "Extra inputs are not permitted")),
+                _ => Err(Problem::new(
+                    "extra_forbidden",
+                    "Extra inputs are not permitted",
+                )),
             };
             checked.map_err(|p| p.under(key).under("password_policy"))?;
         }
@@ -149,18 +152,33 @@ const SLUG_TAKEN: &str = "Slug already in use";
 const LIMIT_REACHED: &str = "Tenant limit reached for partner";
 
 fn live(tenant: Option<Tenant>) -> Result<Tenant> {
-    tenant.filter(|t| !t.is_deleted()).ok_or(Error::NotFound(NOT_FOUND))
+    tenant
+        .filter(|t| !t.is_deleted())
+        .ok_or(Error::NotFound(NOT_FOUND))
 }
 
 /// The transaction puts the tenant first, its slug marker second, the partner's counter third.
 const PARTNER_ACTION: usize = 2;
 
 /// Creates a tenant under a live partner within its `max_tenants`.
-pub async fn create(state: &AppState, caller: &Caller, new: NewTenant, meta: &RequestMeta) -> Result<Tenant> {
-    let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(&new.partner_id)]).await?;
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    new: NewTenant,
+    meta: &RequestMeta,
+) -> Result<Tenant> {
+    let (principal, loaded) =
+        auth::resolve(state, caller, &[keys::partner(&new.partner_id)]).await?;
     access::tenants::write(&principal)?;
-    let partner = loaded.partner(&new.partner_id)?.filter(|p| !p.is_deleted()).ok_or(Error::NotFound("Partner"))?;
-    if partner.limits.max_tenants.is_some_and(|max| partner.tenant_count >= u64::from(max)) {
+    let partner = loaded
+        .partner(&new.partner_id)?
+        .filter(|p| !p.is_deleted())
+        .ok_or(Error::NotFound("Partner"))?;
+    if partner
+        .limits
+        .max_tenants
+        .is_some_and(|max| partner.tenant_count >= u64::from(max))
+    {
         return Err(Error::conflict(LIMIT_REACHED));
     }
     let now = Timestamp::now();
@@ -179,9 +197,15 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewTenant, meta: &Re
         deleted_at: None,
         version: 1,
     };
-    let event = AuditEvent::new(Actor::admin(&principal), "tenant.create", "tenant", Some(tenant.id.to_string()), meta)
-        .in_tenant(&tenant.partner_id, &tenant.id)
-        .with_changes(&serde_json::json!({}), &tenant.audit_view());
+    let event = AuditEvent::new(
+        Actor::admin(&principal),
+        "tenant.create",
+        "tenant",
+        Some(tenant.id.to_string()),
+        meta,
+    )
+    .in_tenant(&tenant.partner_id, &tenant.id)
+    .with_changes(&serde_json::json!({}), &tenant.audit_view());
     match state.store().create_tenant(&tenant, &event).await {
         Ok(()) => Ok(tenant),
         Err(err) => match err.failed_condition() {
@@ -194,7 +218,12 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewTenant, meta: &Re
 
 /// Why a partner's counter refused a tenant: gone, or full.
 async fn partner_refused(state: &AppState, partner: &PartnerId) -> Error {
-    match state.store().load(&[keys::partner(partner)]).await.and_then(|l| l.partner(partner)) {
+    match state
+        .store()
+        .load(&[keys::partner(partner)])
+        .await
+        .and_then(|l| l.partner(partner))
+    {
         Ok(Some(p)) if !p.is_deleted() => Error::conflict(LIMIT_REACHED),
         Ok(_) => Error::NotFound("Partner"),
         Err(err) => err.into(),
@@ -208,7 +237,12 @@ pub async fn get(state: &AppState, caller: &Caller, id: &TenantId) -> Result<Ten
     Ok(tenant)
 }
 
-pub async fn list(state: &AppState, caller: &Caller, filter: &TenantFilter, page: &PageRequest) -> Result<Page<Tenant>> {
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &TenantFilter,
+    page: &PageRequest,
+) -> Result<Page<Tenant>> {
     // The reach depends only on the token's claims, so the counters it needs can join the
     // session check's batch.
     let claimed = crate::access::Principal {
@@ -219,9 +253,9 @@ pub async fn list(state: &AppState, caller: &Caller, filter: &TenantFilter, page
         home_partner: caller.0.home_partner_id.clone(),
         tier: match caller.0.role {
             crate::access::AdminRole::SuperAdmin => crate::access::Tier::Super,
-            crate::access::AdminRole::PartnerAdmin => {
-                crate::access::Tier::Partner(caller.0.partner_id.clone().ok_or(Error::InvalidToken)?)
-            }
+            crate::access::AdminRole::PartnerAdmin => crate::access::Tier::Partner(
+                caller.0.partner_id.clone().ok_or(Error::InvalidToken)?,
+            ),
             crate::access::AdminRole::TenantAdmin => crate::access::Tier::Tenant {
                 partner: caller.0.home_partner_id.clone(),
                 tenant: caller.0.tenant_id.clone().ok_or(Error::InvalidToken)?,
@@ -252,12 +286,22 @@ pub async fn list(state: &AppState, caller: &Caller, filter: &TenantFilter, page
             let own = loaded.tenant(tenant)?.filter(|t| {
                 !t.is_deleted()
                     && filter.status.is_none_or(|s| s == t.status)
-                    && filter.search.as_ref().is_none_or(|q| t.search_text().contains(&q.to_lowercase()))
+                    && filter
+                        .search
+                        .as_ref()
+                        .is_none_or(|q| t.search_text().contains(&q.to_lowercase()))
             });
             let items: Vec<Tenant> = own.into_iter().collect();
             let total = items.len() as u64;
-            let items = if page.page == 1 && page.cursor.is_none() { items } else { Vec::new() };
-            return Ok(Page { items, pagination: Pagination::new(page.page, page.per_page, total, None) });
+            let items = if page.page == 1 && page.cursor.is_none() {
+                items
+            } else {
+                Vec::new()
+            };
+            return Ok(Page {
+                items,
+                pagination: Pagination::new(page.page, page.per_page, total, None),
+            });
         }
     };
     let known_total = match (&reach, filtered) {
@@ -270,7 +314,11 @@ pub async fn list(state: &AppState, caller: &Caller, filter: &TenantFilter, page
         spec: QuerySpec {
             index: Some(index),
             partition,
-            equals: filter.status.iter().map(|s| ("status", s.as_str().to_owned())).collect(),
+            equals: filter
+                .status
+                .iter()
+                .map(|s| ("status", s.as_str().to_owned()))
+                .collect(),
             contains: filter.search.as_ref().map(|s| s.to_lowercase()),
         },
         known_total,
@@ -280,7 +328,13 @@ pub async fn list(state: &AppState, caller: &Caller, filter: &TenantFilter, page
 
 /// Partial update, including a cross-partner transfer (`partner_id`): the new partner's
 /// `max_tenants` applies and both partners' counters move in the same transaction.
-pub async fn update(state: &AppState, caller: &Caller, id: &TenantId, patch: &TenantPatch, meta: &RequestMeta) -> Result<Tenant> {
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &TenantId,
+    patch: &TenantPatch,
+    meta: &RequestMeta,
+) -> Result<Tenant> {
     for _ in 0..UPDATE_ATTEMPTS {
         let mut wanted = vec![keys::tenant(id)];
         if let Some(p) = &patch.partner_id {
@@ -293,16 +347,29 @@ pub async fn update(state: &AppState, caller: &Caller, id: &TenantId, patch: &Te
         let mut after = patch.apply(&before);
         let transfer = after.partner_id != before.partner_id;
         if transfer {
-            let target = loaded.partner(&after.partner_id)?.filter(|p| !p.is_deleted()).ok_or(Error::NotFound("Partner"))?;
-            if target.limits.max_tenants.is_some_and(|max| target.tenant_count >= u64::from(max)) {
+            let target = loaded
+                .partner(&after.partner_id)?
+                .filter(|p| !p.is_deleted())
+                .ok_or(Error::NotFound("Partner"))?;
+            if target
+                .limits
+                .max_tenants
+                .is_some_and(|max| target.tenant_count >= u64::from(max))
+            {
                 return Err(Error::conflict(LIMIT_REACHED));
             }
         }
         after.updated_at = Timestamp::now();
         after.version = before.version + 1;
-        let event = AuditEvent::new(Actor::admin(&principal), "tenant.update", "tenant", Some(id.to_string()), meta)
-            .in_tenant(&after.partner_id, id)
-            .with_changes(&before.audit_view(), &after.audit_view());
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            "tenant.update",
+            "tenant",
+            Some(id.to_string()),
+            meta,
+        )
+        .in_tenant(&after.partner_id, id)
+        .with_changes(&before.audit_view(), &after.audit_view());
         let slug_changed = before.slug != after.slug;
         match state.store().update_tenant(&before, &after, &event).await {
             Ok(()) => return Ok(after),
@@ -321,12 +388,19 @@ pub async fn update(state: &AppState, caller: &Caller, id: &TenantId, patch: &Te
             }
         }
     }
-    Err(Error::Unavailable(StoreError::Unavailable("tenant kept changing under the update".into())))
+    Err(Error::Unavailable(StoreError::Unavailable(
+        "tenant kept changing under the update".into(),
+    )))
 }
 
 /// Soft-deletes a tenant: it leaves lists and counts, and its admins' sessions stop working on
 /// their next request (the session check reads the tenant's status).
-pub async fn delete(state: &AppState, caller: &Caller, id: &TenantId, meta: &RequestMeta) -> Result<()> {
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: &TenantId,
+    meta: &RequestMeta,
+) -> Result<()> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
         let before = live(loaded.tenant(id)?)?;
@@ -341,20 +415,37 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &TenantId, meta: &Req
         after.deleted_at = Some(now);
         after.updated_at = now;
         after.version = before.version + 1;
-        let event = AuditEvent::new(Actor::admin(&principal), "tenant.delete", "tenant", Some(id.to_string()), meta)
-            .in_tenant(&before.partner_id, id);
-        match state.store().delete_tenant(&before, &after, now.plus(RESTORE_WINDOW), &event).await {
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            "tenant.delete",
+            "tenant",
+            Some(id.to_string()),
+            meta,
+        )
+        .in_tenant(&before.partner_id, id);
+        match state
+            .store()
+            .delete_tenant(&before, &after, now.plus(RESTORE_WINDOW), &event)
+            .await
+        {
             Ok(()) => return Ok(()),
             Err(err) if err.failed_condition() == Some(0) => continue,
             Err(err) => return Err(err.into()),
         }
     }
-    Err(Error::Unavailable(StoreError::Unavailable("tenant kept changing under the delete".into())))
+    Err(Error::Unavailable(StoreError::Unavailable(
+        "tenant kept changing under the delete".into(),
+    )))
 }
 
 /// Brings a soft-deleted tenant back within the restore window, if its partner is live and
 /// has room.
-pub async fn restore(state: &AppState, caller: &Caller, id: &TenantId, meta: &RequestMeta) -> Result<Tenant> {
+pub async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    id: &TenantId,
+    meta: &RequestMeta,
+) -> Result<Tenant> {
     let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
     let before = loaded.tenant(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
     access::tenants::read(&principal, &before.partner_id, &before.id)?;
@@ -363,7 +454,10 @@ pub async fn restore(state: &AppState, caller: &Caller, id: &TenantId, meta: &Re
         return Err(Error::conflict("Tenant is not deleted"));
     }
     let now = Timestamp::now();
-    if before.deleted_at.is_none_or(|at| at.plus(RESTORE_WINDOW) < now) {
+    if before
+        .deleted_at
+        .is_none_or(|at| at.plus(RESTORE_WINDOW) < now)
+    {
         return Err(Error::NotFound(NOT_FOUND));
     }
     let mut after = before.clone();
@@ -371,12 +465,22 @@ pub async fn restore(state: &AppState, caller: &Caller, id: &TenantId, meta: &Re
     after.deleted_at = None;
     after.updated_at = now;
     after.version = before.version + 1;
-    let event = AuditEvent::new(Actor::admin(&principal), "tenant.restore", "tenant", Some(id.to_string()), meta)
-        .in_tenant(&before.partner_id, id);
+    let event = AuditEvent::new(
+        Actor::admin(&principal),
+        "tenant.restore",
+        "tenant",
+        Some(id.to_string()),
+        meta,
+    )
+    .in_tenant(&before.partner_id, id);
     match state.store().restore_tenant(&before, &after, &event).await {
         Ok(()) => Ok(after),
-        Err(err) if err.failed_condition() == Some(1) => Err(partner_refused(state, &before.partner_id).await),
-        Err(err) if err.failed_condition().is_some() => Err(Error::conflict("Tenant changed during restore; retry")),
+        Err(err) if err.failed_condition() == Some(1) => {
+            Err(partner_refused(state, &before.partner_id).await)
+        }
+        Err(err) if err.failed_condition().is_some() => {
+            Err(Error::conflict("Tenant changed during restore; retry"))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -391,7 +495,10 @@ mod tests {
         let ok = parse_settings(&json!({"password_policy": {"min_length": 14, "require_digit": true}, "theme": {"x": 1}})).unwrap();
         assert_eq!(ok["theme"], json!({"x": 1}));
         let bad = parse_settings(&json!({"password_policy": {"min_length": 3}})).unwrap_err();
-        assert_eq!(bad.below, vec![json!("password_policy"), json!("min_length")]);
+        assert_eq!(
+            bad.below,
+            vec![json!("password_policy"), json!("min_length")]
+        );
         let bad = parse_settings(&json!({"password_policy": {"colour": true}})).unwrap_err();
         assert_eq!(bad.kind, "extra_forbidden");
         assert!(parse_settings(&json!({"mfa_required": "yes"})).is_err());

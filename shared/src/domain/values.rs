@@ -35,14 +35,23 @@ impl Slug {
     pub fn parse_str(raw: &str) -> Result<Self, Problem> {
         let len = raw.chars().count();
         if len < 2 {
-            return Err(Problem::new("string_too_short", "String should have at least 2 characters"));
+            return Err(Problem::new(
+                "string_too_short",
+                "String should have at least 2 characters",
+            ));
         }
         if len > 63 {
-            return Err(Problem::new("string_too_long", "String should have at most 63 characters"));
+            return Err(Problem::new(
+                "string_too_long",
+                "String should have at most 63 characters",
+            ));
         }
-        let well_formed = raw
-            .split('-')
-            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        let well_formed = raw.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
         if !well_formed {
             return Err(Problem::new(
                 "string_pattern_mismatch",
@@ -70,7 +79,10 @@ impl Email {
     pub fn parse_str(raw: &str) -> Result<Self, Problem> {
         let email = raw.trim().to_lowercase();
         let invalid = |why: &str| {
-            Problem::new("value_error", format!("value is not a valid email address: {why}"))
+            Problem::new(
+                "value_error",
+                format!("value is not a valid email address: {why}"),
+            )
         };
         if email.len() > 254 {
             return Err(invalid("it is longer than 254 characters"));
@@ -86,10 +98,14 @@ impl Email {
                 !label.is_empty()
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             });
         if !domain_ok {
-            return Err(invalid("the part after the @-sign is not a valid domain name"));
+            return Err(invalid(
+                "the part after the @-sign is not a valid domain name",
+            ));
         }
         if email.chars().any(|c| c.is_whitespace() || c.is_control())
             || local.contains('@')
@@ -150,7 +166,9 @@ pub fn parse_json_object(
     max_bytes: usize,
 ) -> Result<serde_json::Map<String, Value>, Problem> {
     let map = validation::object(value)?;
-    let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(map)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > max_bytes {
         return Err(Problem::value_error(format!(
             "object is {size} bytes once serialised; at most {max_bytes} are allowed"
@@ -186,8 +204,20 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_lower_cased() {
-        assert_eq!(Email::parse(&json!(" Ops@Example.COM ")).unwrap().as_str(), "ops@example.com");
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@-x.com", "a..b@x.com"] {
+        assert_eq!(
+            Email::parse(&json!(" Ops@Example.COM ")).unwrap().as_str(),
+            "ops@example.com"
+        );
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@-x.com",
+            "a..b@x.com",
+        ] {
             assert!(Email::parse(&json!(bad)).is_err(), "{bad}");
         }
     }
@@ -196,12 +226,21 @@ mod tests {
     fn json_objects_are_size_limited() {
         assert!(parse_json_object(&json!({"a": "x".repeat(100)}), 64).is_err());
         assert!(parse_json_object(&json!({"a": 1}), 64).is_ok());
-        assert_eq!(parse_json_object(&json!([1]), 64).unwrap_err().kind, "dict_type");
+        assert_eq!(
+            parse_json_object(&json!([1]), 64).unwrap_err().kind,
+            "dict_type"
+        );
     }
 
     #[test]
     fn deleted_cannot_be_set() {
-        assert_eq!(Status::parse_settable(&json!("DELETED")).unwrap_err().kind, "enum");
-        assert_eq!(Status::parse_settable(&json!("SUSPENDED")).unwrap(), Status::Suspended);
+        assert_eq!(
+            Status::parse_settable(&json!("DELETED")).unwrap_err().kind,
+            "enum"
+        );
+        assert_eq!(
+            Status::parse_settable(&json!("SUSPENDED")).unwrap(),
+            Status::Suspended
+        );
     }
 }

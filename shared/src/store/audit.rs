@@ -17,7 +17,10 @@ impl Store {
             set(&mut item, keys::GSI2PK, keys::audit_of_partner(partner));
             set(&mut item, keys::GSI2SK, event.id.to_string());
         }
-        item.insert(keys::TTL.into(), n(event.timestamp.unix() + self.audit_retention_seconds));
+        item.insert(
+            keys::TTL.into(),
+            n(event.timestamp.unix() + self.audit_retention_seconds),
+        );
         tx.put_new(item)?;
         Ok(())
     }

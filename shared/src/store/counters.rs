@@ -33,13 +33,22 @@ impl Counter {
 
     /// The exact total, from shards read in the same batch.
     pub fn total(&self, loaded: &Loaded) -> u64 {
-        let sum: i64 = (0..SHARDS).map(|i| loaded.number(&self.shard_key(i), "count")).sum();
+        let sum: i64 = (0..SHARDS)
+            .map(|i| loaded.number(&self.shard_key(i), "count"))
+            .sum();
         sum.max(0) as u64
     }
 
     pub(crate) fn add(&self, tx: &mut Tx, delta: i64) -> Result<(), StoreError> {
         let shard = crate::secrets::random_below(SHARDS);
-        tx.update(&self.shard_key(shard), "ADD #count :delta", None, Expr::default().name("#count", "count").value(":delta", n(delta)))?;
+        tx.update(
+            &self.shard_key(shard),
+            "ADD #count :delta",
+            None,
+            Expr::default()
+                .name("#count", "count")
+                .value(":delta", n(delta)),
+        )?;
         Ok(())
     }
 }

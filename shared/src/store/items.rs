@@ -50,13 +50,20 @@ impl StartKey {
         Self(
             names
                 .into_iter()
-                .filter_map(|n| item.get(n).and_then(|v| v.as_s().ok()).map(|v| (n.to_owned(), v.clone())))
+                .filter_map(|n| {
+                    item.get(n)
+                        .and_then(|v| v.as_s().ok())
+                        .map(|v| (n.to_owned(), v.clone()))
+                })
                 .collect(),
         )
     }
 
     pub(crate) fn into_item(self) -> Item {
-        self.0.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect()
+        self.0
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::S(v)))
+            .collect()
     }
 }
 

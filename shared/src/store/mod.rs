@@ -72,8 +72,15 @@ impl StoreError {
                 | "ServiceUnavailable"
                 | "TransactionInProgressException"
         );
-        let text = format!("{code}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
-        if transient { Self::Unavailable(text) } else { Self::Other(text) }
+        let text = format!(
+            "{code}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&err)
+        );
+        if transient {
+            Self::Unavailable(text)
+        } else {
+            Self::Other(text)
+        }
     }
 }
 
@@ -130,8 +137,15 @@ impl Store {
     }
 
     /// Up to `limit` values of a list from `start`, each with the key to resume after it.
-    pub async fn list<T: Listable>(&self, spec: &QuerySpec, start: Option<StartKey>, limit: usize) -> Result<Vec<(T, StartKey)>, StoreError> {
-        let page = self.query(spec, start.map(StartKey::into_item), limit).await?;
+    pub async fn list<T: Listable>(
+        &self,
+        spec: &QuerySpec,
+        start: Option<StartKey>,
+        limit: usize,
+    ) -> Result<Vec<(T, StartKey)>, StoreError> {
+        let page = self
+            .query(spec, start.map(StartKey::into_item), limit)
+            .await?;
         page.items
             .into_iter()
             .map(|item| {
@@ -186,12 +200,20 @@ impl Store {
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            for item in out.responses.unwrap_or_default().remove(self.table.as_ref()).unwrap_or_default() {
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(self.table.as_ref())
+                .unwrap_or_default()
+            {
                 if let Some(key) = Key::of_item(&item) {
                     found.insert(key, item);
                 }
             }
-            match out.unprocessed_keys.and_then(|mut u| u.remove(self.table.as_ref())) {
+            match out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(self.table.as_ref()))
+            {
                 Some(rest) if !rest.keys.is_empty() => {
                     pending = rest;
                     tokio::time::sleep(backoff(attempt)).await;
@@ -199,7 +221,9 @@ impl Store {
                 _ => return Ok(found),
             }
         }
-        Err(StoreError::Unavailable("batch read left keys unprocessed".into()))
+        Err(StoreError::Unavailable(
+            "batch read left keys unprocessed".into(),
+        ))
     }
 
     pub async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
@@ -262,8 +286,18 @@ impl Store {
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(last) if items.len() < limit => start = Some(last),
-                Some(last) => return Ok(QueryPage { items, last_key: Some(last) }),
-                None => return Ok(QueryPage { items, last_key: None }),
+                Some(last) => {
+                    return Ok(QueryPage {
+                        items,
+                        last_key: Some(last),
+                    });
+                }
+                None => {
+                    return Ok(QueryPage {
+                        items,
+                        last_key: None,
+                    });
+                }
             }
         }
     }
@@ -327,7 +361,9 @@ impl Store {
                 None => return Err(StoreError::from_sdk(err)),
             }
         }
-        Err(StoreError::Unavailable("transaction kept conflicting".into()))
+        Err(StoreError::Unavailable(
+            "transaction kept conflicting".into(),
+        ))
     }
 }
 
@@ -347,10 +383,15 @@ pub async fn connect(config: &crate::config::Config) -> Store {
         // DynamoDB Local accepts any credentials; supply dummies when none are configured.
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
             loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "local", "local", None, None, "scaikey-local",
+                "local",
+                "local",
+                None,
+                None,
+                "scaikey-local",
             ));
         }
     }
     let sdk_config = loader.load().await;
-    Store::new(Client::new(&sdk_config), config.table_name.as_str()).with_audit_retention_days(config.audit_retention_days)
+    Store::new(Client::new(&sdk_config), config.table_name.as_str())
+        .with_audit_retention_days(config.audit_retention_days)
 }

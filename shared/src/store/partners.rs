@@ -33,55 +33,105 @@ pub(crate) fn marker(key: &keys::Key, owner: &str) -> Item {
 
 /// Puts the full item only if nobody changed it since it was read.
 pub(crate) fn put_versioned(tx: &mut Tx, item: Item, read_version: u64) -> Result<(), StoreError> {
-    tx.put(item, Some("version = :read_version"), Expr::default().value(":read_version", n(read_version)))?;
+    tx.put(
+        item,
+        Some("version = :read_version"),
+        Expr::default().value(":read_version", n(read_version)),
+    )?;
     Ok(())
 }
 
 /// Moves a marker from one value to another (a slug change).
-pub(crate) fn move_marker(tx: &mut Tx, old: &keys::Key, new: &keys::Key, owner: &str) -> Result<(), StoreError> {
+pub(crate) fn move_marker(
+    tx: &mut Tx,
+    old: &keys::Key,
+    new: &keys::Key,
+    owner: &str,
+) -> Result<(), StoreError> {
     tx.delete(old, None, Expr::default())?;
     tx.put_new(marker(new, owner))?;
     Ok(())
 }
 
 /// Marks a marker to expire with its soft-deleted owner, or keeps it forever again.
-pub(crate) fn marker_expiry(tx: &mut Tx, key: &keys::Key, purge_at: Option<Timestamp>) -> Result<(), StoreError> {
+pub(crate) fn marker_expiry(
+    tx: &mut Tx,
+    key: &keys::Key,
+    purge_at: Option<Timestamp>,
+) -> Result<(), StoreError> {
     match purge_at {
-        Some(at) => tx.update(key, "SET #ttl = :ttl", None, Expr::default().name("#ttl", keys::TTL).value(":ttl", n(at.unix())))?,
-        None => tx.update(key, "REMOVE #ttl", None, Expr::default().name("#ttl", keys::TTL))?,
+        Some(at) => tx.update(
+            key,
+            "SET #ttl = :ttl",
+            None,
+            Expr::default()
+                .name("#ttl", keys::TTL)
+                .value(":ttl", n(at.unix())),
+        )?,
+        None => tx.update(
+            key,
+            "REMOVE #ttl",
+            None,
+            Expr::default().name("#ttl", keys::TTL),
+        )?,
     };
     Ok(())
 }
 
 impl Store {
     /// Actions: partner, slug marker, counter shard, audit.
-    pub async fn create_partner(&self, partner: &Partner, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn create_partner(
+        &self,
+        partner: &Partner,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         tx.put_new(partner_item(partner, None)?)?;
-        tx.put_new(marker(&keys::partner_slug(&partner.slug), partner.id.as_str()))?;
+        tx.put_new(marker(
+            &keys::partner_slug(&partner.slug),
+            partner.id.as_str(),
+        ))?;
         Counter::Partners.add(&mut tx, 1)?;
         self.add_event(&mut tx, event)?;
         self.transact(tx.into_actions()).await
     }
 
     /// Actions: partner (versioned), [old marker, new marker], audit.
-    pub async fn update_partner(&self, before: &Partner, after: &Partner, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn update_partner(
+        &self,
+        before: &Partner,
+        after: &Partner,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         put_versioned(&mut tx, partner_item(after, None)?, before.version)?;
         if before.slug != after.slug {
-            move_marker(&mut tx, &keys::partner_slug(&before.slug), &keys::partner_slug(&after.slug), after.id.as_str())?;
+            move_marker(
+                &mut tx,
+                &keys::partner_slug(&before.slug),
+                &keys::partner_slug(&after.slug),
+                after.id.as_str(),
+            )?;
         }
         self.add_event(&mut tx, event)?;
         self.transact(tx.into_actions()).await
     }
 
     /// Actions: partner (versioned, and still without tenants), marker expiry, counter, audit.
-    pub async fn delete_partner(&self, before: &Partner, after: &Partner, purge_at: Timestamp, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn delete_partner(
+        &self,
+        before: &Partner,
+        after: &Partner,
+        purge_at: Timestamp,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         tx.put(
             partner_item(after, Some(purge_at))?,
             Some("version = :read_version AND tenant_count = :zero"),
-            Expr::default().value(":read_version", n(before.version)).value(":zero", n(0)),
+            Expr::default()
+                .value(":read_version", n(before.version))
+                .value(":zero", n(0)),
         )?;
         marker_expiry(&mut tx, &keys::partner_slug(&before.slug), Some(purge_at))?;
         Counter::Partners.add(&mut tx, -1)?;
@@ -90,7 +140,12 @@ impl Store {
     }
 
     /// Actions: partner (versioned), marker kept again, counter, audit.
-    pub async fn restore_partner(&self, before: &Partner, after: &Partner, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn restore_partner(
+        &self,
+        before: &Partner,
+        after: &Partner,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         put_versioned(&mut tx, partner_item(after, None)?, before.version)?;
         marker_expiry(&mut tx, &keys::partner_slug(&before.slug), None)?;
@@ -101,7 +156,13 @@ impl Store {
 
     /// Moves a partner's tenant counter (and version, so full-item writes see the change).
     /// With `limit_checked`, the partner must be live and below `max_tenants`.
-    pub(crate) fn add_tenant_count(&self, tx: &mut Tx, partner: &crate::ids::PartnerId, delta: i64, limit_checked: bool) -> Result<(), StoreError> {
+    pub(crate) fn add_tenant_count(
+        &self,
+        tx: &mut Tx,
+        partner: &crate::ids::PartnerId,
+        delta: i64,
+        limit_checked: bool,
+    ) -> Result<(), StoreError> {
         let expr = Expr::default()
             .name("#status", "status")
             .value(":delta", n(delta))
@@ -114,8 +175,20 @@ impl Store {
         } else {
             ("attribute_exists(PK)", expr)
         };
-        let expr = if limit_checked { expr } else { Expr { names: Default::default(), values: expr.values } };
-        tx.update(&keys::partner(partner), "ADD tenant_count :delta, version :one", Some(condition), expr)?;
+        let expr = if limit_checked {
+            expr
+        } else {
+            Expr {
+                names: Default::default(),
+                values: expr.values,
+            }
+        };
+        tx.update(
+            &keys::partner(partner),
+            "ADD tenant_count :delta, version :one",
+            Some(condition),
+            expr,
+        )?;
         Ok(())
     }
 }

@@ -1,14 +1,18 @@
 //! The table's definition, for local use and tests (in AWS the SAM template creates it).
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use super::{Store, StoreError, keys};
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
-    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(super::corrupt)
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(super::corrupt)
 }
 
 fn index(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, StoreError> {
@@ -16,7 +20,11 @@ fn index(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, StoreEr
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash)?)
         .key_schema(key(sk, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .build()
         .map_err(super::corrupt)
 }
@@ -33,7 +41,14 @@ impl Store {
             .key_schema(key(keys::SK, KeyType::Range)?)
             .global_secondary_indexes(index(keys::GSI1, keys::GSI1PK, keys::GSI1SK)?)
             .global_secondary_indexes(index(keys::GSI2, keys::GSI2PK, keys::GSI2SK)?);
-        for name in [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK, keys::GSI2PK, keys::GSI2SK] {
+        for name in [
+            keys::PK,
+            keys::SK,
+            keys::GSI1PK,
+            keys::GSI1SK,
+            keys::GSI2PK,
+            keys::GSI2SK,
+        ] {
             request = request.attribute_definitions(
                 AttributeDefinition::builder()
                     .attribute_name(name)
@@ -44,10 +59,20 @@ impl Store {
         }
         match request.send().await {
             Ok(_) => {}
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                return Ok(false);
+            }
             Err(err) => return Err(StoreError::from_sdk(err)),
         }
-        let ttl = TimeToLiveSpecification::builder().attribute_name(keys::TTL).enabled(true).build().map_err(super::corrupt)?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(keys::TTL)
+            .enabled(true)
+            .build()
+            .map_err(super::corrupt)?;
         self.client()
             .update_time_to_live()
             .table_name(self.table())

@@ -9,7 +9,9 @@ use crate::time::Timestamp;
 
 impl Store {
     /// Every signing key, and the cursor secret, in one Query.
-    pub async fn find_signing_material(&self) -> Result<(Vec<SigningKeyRecord>, Option<Vec<u8>>), StoreError> {
+    pub async fn find_signing_material(
+        &self,
+    ) -> Result<(Vec<SigningKeyRecord>, Option<Vec<u8>>), StoreError> {
         let spec = QuerySpec {
             index: None,
             partition: (keys::PK, keys::CONFIG_PARTITION.to_owned()),
@@ -20,11 +22,18 @@ impl Store {
         let mut records = Vec::new();
         let mut cursor_secret = None;
         for item in page.items {
-            let sk = item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let sk = item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
             if sk.starts_with("SIGNING_KEY#") {
                 records.push(decode::<SigningKeyRecord>(item)?);
             } else if sk == keys::cursor_secret().sk {
-                cursor_secret = item.get("secret").and_then(|v| v.as_b().ok()).map(|b| b.as_ref().to_vec());
+                cursor_secret = item
+                    .get("secret")
+                    .and_then(|v| v.as_b().ok())
+                    .map(|b| b.as_ref().to_vec());
             }
         }
         Ok((records, cursor_secret))
@@ -32,9 +41,18 @@ impl Store {
 
     /// Adds a key that becomes the active one; the keys it replaces are marked retired now and
     /// purged by TTL once no token they signed can be live.
-    pub async fn add_signing_key(&self, record: &SigningKeyRecord, retire: &[SigningKeyRecord], purge_after_seconds: u64) -> Result<(), StoreError> {
+    pub async fn add_signing_key(
+        &self,
+        record: &SigningKeyRecord,
+        retire: &[SigningKeyRecord],
+        purge_after_seconds: u64,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
-        tx.put_new(with_keys(encode(record)?, &keys::signing_key(&record.kid), "SIGNING_KEY"))?;
+        tx.put_new(with_keys(
+            encode(record)?,
+            &keys::signing_key(&record.kid),
+            "SIGNING_KEY",
+        ))?;
         let now = Timestamp::now();
         for old in retire {
             tx.update(
@@ -53,7 +71,10 @@ impl Store {
     /// Creates the cursor secret if there is none (idempotent). Returns whether it was created.
     pub async fn ensure_cursor_secret(&self) -> Result<bool, StoreError> {
         let mut item = keys::cursor_secret().to_item();
-        item.insert("secret".into(), AttributeValue::B(crate::secrets::random_bytes::<32>().to_vec().into()));
+        item.insert(
+            "secret".into(),
+            AttributeValue::B(crate::secrets::random_bytes::<32>().to_vec().into()),
+        );
         let mut tx = Tx::new(self.table());
         tx.put_new(item)?;
         match self.transact(tx.into_actions()).await {

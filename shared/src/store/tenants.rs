@@ -18,7 +18,11 @@ fn tenant_item(tenant: &Tenant, purge_at: Option<Timestamp>) -> Result<Item, Sto
             item.insert(keys::TTL.into(), n(at.unix()));
         }
         None => {
-            set(&mut item, keys::GSI1PK, keys::tenants_of_partner(&tenant.partner_id));
+            set(
+                &mut item,
+                keys::GSI1PK,
+                keys::tenants_of_partner(&tenant.partner_id),
+            );
             set(&mut item, keys::GSI1SK, tenant.id.to_string());
             set(&mut item, keys::GSI2PK, keys::ALL_TENANTS);
             set(&mut item, keys::GSI2SK, tenant.id.to_string());
@@ -29,7 +33,11 @@ fn tenant_item(tenant: &Tenant, purge_at: Option<Timestamp>) -> Result<Item, Sto
 
 impl Store {
     /// Actions: tenant, slug marker, partner counter (live, under `max_tenants`), shard, audit.
-    pub async fn create_tenant(&self, tenant: &Tenant, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         tx.put_new(tenant_item(tenant, None)?)?;
         tx.put_new(marker(&keys::tenant_slug(&tenant.slug), tenant.id.as_str()))?;
@@ -40,11 +48,21 @@ impl Store {
     }
 
     /// Actions: tenant (versioned), [old marker, new marker], [old partner, new partner], audit.
-    pub async fn update_tenant(&self, before: &Tenant, after: &Tenant, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn update_tenant(
+        &self,
+        before: &Tenant,
+        after: &Tenant,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         put_versioned(&mut tx, tenant_item(after, None)?, before.version)?;
         if before.slug != after.slug {
-            move_marker(&mut tx, &keys::tenant_slug(&before.slug), &keys::tenant_slug(&after.slug), after.id.as_str())?;
+            move_marker(
+                &mut tx,
+                &keys::tenant_slug(&before.slug),
+                &keys::tenant_slug(&after.slug),
+                after.id.as_str(),
+            )?;
         }
         if before.partner_id != after.partner_id {
             self.add_tenant_count(&mut tx, &before.partner_id, -1, false)?;
@@ -55,7 +73,13 @@ impl Store {
     }
 
     /// Actions: tenant (versioned), partner counter, marker expiry, shard, audit.
-    pub async fn delete_tenant(&self, before: &Tenant, after: &Tenant, purge_at: Timestamp, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn delete_tenant(
+        &self,
+        before: &Tenant,
+        after: &Tenant,
+        purge_at: Timestamp,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         put_versioned(&mut tx, tenant_item(after, Some(purge_at))?, before.version)?;
         self.add_tenant_count(&mut tx, &before.partner_id, -1, false)?;
@@ -66,7 +90,12 @@ impl Store {
     }
 
     /// Actions: tenant (versioned), partner counter (live, under the limit), marker, shard, audit.
-    pub async fn restore_tenant(&self, before: &Tenant, after: &Tenant, event: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn restore_tenant(
+        &self,
+        before: &Tenant,
+        after: &Tenant,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         put_versioned(&mut tx, tenant_item(after, None)?, before.version)?;
         self.add_tenant_count(&mut tx, &after.partner_id, 1, true)?;

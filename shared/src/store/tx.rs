@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 use super::{Item, Key, StoreError, corrupt};
 
@@ -44,7 +46,10 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
 
 impl Tx {
     pub fn new(table: &str) -> Self {
-        Self { actions: Vec::new(), table: table.to_owned() }
+        Self {
+            actions: Vec::new(),
+            table: table.to_owned(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -56,14 +61,23 @@ impl Tx {
     }
 
     /// Puts an item; with `condition`, only if it holds.
-    pub fn put(&mut self, item: Item, condition: Option<&str>, expr: Expr) -> Result<&mut Self, StoreError> {
+    pub fn put(
+        &mut self,
+        item: Item,
+        condition: Option<&str>,
+        expr: Expr,
+    ) -> Result<&mut Self, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
             .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
             .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(TransactWriteItem::builder().put(built(put.build())?).build());
+        self.actions.push(
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+        );
         Ok(self)
     }
 
@@ -72,7 +86,13 @@ impl Tx {
         self.put(item, Some("attribute_not_exists(PK)"), Expr::default())
     }
 
-    pub fn update(&mut self, key: &Key, update: &str, condition: Option<&str>, expr: Expr) -> Result<&mut Self, StoreError> {
+    pub fn update(
+        &mut self,
+        key: &Key,
+        update: &str,
+        condition: Option<&str>,
+        expr: Expr,
+    ) -> Result<&mut Self, StoreError> {
         let builder = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
@@ -80,29 +100,51 @@ impl Tx {
             .set_condition_expression(condition.map(str::to_owned))
             .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
             .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(TransactWriteItem::builder().update(built(builder.build())?).build());
+        self.actions.push(
+            TransactWriteItem::builder()
+                .update(built(builder.build())?)
+                .build(),
+        );
         Ok(self)
     }
 
-    pub fn delete(&mut self, key: &Key, condition: Option<&str>, expr: Expr) -> Result<&mut Self, StoreError> {
+    pub fn delete(
+        &mut self,
+        key: &Key,
+        condition: Option<&str>,
+        expr: Expr,
+    ) -> Result<&mut Self, StoreError> {
         let builder = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
             .set_condition_expression(condition.map(str::to_owned))
             .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
             .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(TransactWriteItem::builder().delete(built(builder.build())?).build());
+        self.actions.push(
+            TransactWriteItem::builder()
+                .delete(built(builder.build())?)
+                .build(),
+        );
         Ok(self)
     }
 
-    pub fn check(&mut self, key: &Key, condition: &str, expr: Expr) -> Result<&mut Self, StoreError> {
+    pub fn check(
+        &mut self,
+        key: &Key,
+        condition: &str,
+        expr: Expr,
+    ) -> Result<&mut Self, StoreError> {
         let builder = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
             .condition_expression(condition)
             .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
             .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(TransactWriteItem::builder().condition_check(built(builder.build())?).build());
+        self.actions.push(
+            TransactWriteItem::builder()
+                .condition_check(built(builder.build())?)
+                .build(),
+        );
         Ok(self)
     }
 

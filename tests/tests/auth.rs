@@ -1,0 +1,367 @@
+//! Admin auth (SPEC §4.1), token verification attacks, sessions and lockout.
+
+use api_tests::*;
+use axum::http::{Method, StatusCode};
+use data_encoding::BASE64URL_NOPAD;
+use serde_json::{Value, json};
+use shared::access::AdminRole;
+
+fn b64(value: &Value) -> String {
+    BASE64URL_NOPAD.encode(value.to_string().as_bytes())
+}
+
+fn parts(token: &str) -> (Value, Value, String) {
+    let mut it = token.split('.');
+    let header = serde_json::from_slice(
+        &BASE64URL_NOPAD
+            .decode(it.next().unwrap().as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    let claims = serde_json::from_slice(
+        &BASE64URL_NOPAD
+            .decode(it.next().unwrap().as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    (header, claims, it.next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn login_returns_tokens_and_me_describes_the_admin_in_three_round_trips() {
+    let Some(app) = spawn_app().await else { return };
+    let before = app.calls();
+    let reply = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // Marker + failures, then user + tenant + partner, then the session transaction.
+    assert_eq!(app.calls() - before, 3);
+    assert_eq!(reply.body["token_type"], "Bearer");
+    assert_eq!(reply.body["expires_in"], 900);
+    assert_eq!(reply.body["user"]["role"], "super_admin");
+    assert_eq!(reply.body["user"]["email"], ADMIN_EMAIL);
+    assert!(reply.headers.contains_key("x-request-id"));
+    let token = reply.body["access_token"].as_str().unwrap();
+    let (header, claims, _) = parts(token);
+    assert_eq!(header["alg"], "RS256");
+    assert!(header["kid"].as_str().unwrap().starts_with("key_"));
+    for claim in [
+        "iss",
+        "aud",
+        "sub",
+        "role",
+        "tenant_id",
+        "sid",
+        "iat",
+        "exp",
+        "jti",
+    ] {
+        assert!(claims.get(claim).is_some(), "claim {claim} missing");
+    }
+    let before = app.calls();
+    let me = app.get("/api/v1/admin/auth/me", token).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(
+        app.calls() - before,
+        1,
+        "session check and user read share one batch"
+    );
+    assert_eq!(me.body["role"], "super_admin");
+    assert!(
+        me.body["session"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("ses_")
+    );
+}
+
+#[tokio::test]
+async fn every_login_failure_is_the_same_401() {
+    let Some(app) = spawn_app().await else { return };
+    let expected = detail("Invalid email or password");
+    for (email, password) in [
+        (ADMIN_EMAIL, "wrong"),
+        ("nobody@platform.test", ADMIN_PASSWORD),
+        ("not-an-email", "x"),
+    ] {
+        let reply = app.login_reply(email, password).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{email}");
+        assert_eq!(reply.body, expected);
+    }
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/login",
+            None,
+            Some(json!({"email": ADMIN_EMAIL})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reply.body,
+        json!({"detail": [{"loc": ["body", "password"], "msg": "Field required", "type": "missing"}]})
+    );
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_email_even_for_the_right_password() {
+    let Some(app) = spawn_app().await else { return };
+    for _ in 0..5 {
+        assert_eq!(
+            app.login_reply(ADMIN_EMAIL, "wrong").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(locked.body, detail("Too many requests"));
+    let retry: u64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 800 && retry <= 900, "retry-after {retry}");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
+    let Some(app) = spawn_app().await else { return };
+    let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let first = login.body["refresh_token"].as_str().unwrap().to_owned();
+    let access = login.body["access_token"].as_str().unwrap().to_owned();
+    let refreshed = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/refresh",
+            None,
+            Some(json!({"refresh_token": first})),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let second = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    // Reuse of the first token: refused, and the whole session ends.
+    let reused = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/refresh",
+            None,
+            Some(json!({"refresh_token": first})),
+        )
+        .await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
+    let after = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/refresh",
+            None,
+            Some(json!({"refresh_token": second})),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Garbage is refused without revoking anything.
+    let garbage = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/refresh",
+            None,
+            Some(json!({"refresh_token": "ses_x.y"})),
+        )
+        .await;
+    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_ends_access_and_refresh_at_once() {
+    let Some(app) = spawn_app().await else { return };
+    let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let access = login.body["access_token"].as_str().unwrap();
+    let refresh = login.body["refresh_token"].as_str().unwrap();
+    let out = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/logout",
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert_eq!(out.body, json!({"message": "Logged out"}));
+    let me = app.get("/api/v1/admin/auth/me", access).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me.body, detail("Invalid or expired token"));
+    assert_eq!(me.headers["www-authenticate"], "Bearer");
+    let again = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn forged_tampered_and_expired_tokens_are_refused() {
+    let Some(app) = spawn_app().await else { return };
+    let token = app.root_token().await;
+    let (header, claims, signature) = parts(&token);
+    let jwks = app
+        .call(
+            Method::GET,
+            "/api/v1/platform/.well-known/jwks.json",
+            None,
+            None,
+        )
+        .await;
+    let n = jwks.body["keys"][0]["n"].as_str().unwrap().to_owned();
+    let mut attacks: Vec<(&str, String)> = Vec::new();
+    attacks.push((
+        "alg none",
+        format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&claims)
+        ),
+    ));
+    let hs_header = json!({"alg": "HS256", "typ": "JWT", "kid": header["kid"]});
+    let hs = jsonwebtoken::encode(
+        &jsonwebtoken::Header {
+            alg: jsonwebtoken::Algorithm::HS256,
+            kid: header["kid"].as_str().map(str::to_owned),
+            ..Default::default()
+        },
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(n.as_bytes()),
+    );
+    let _ = hs_header;
+    if let Ok(hs) = hs {
+        attacks.push(("HS256 signed with the public key", hs));
+    }
+    let mut unknown = header.clone();
+    unknown["kid"] = json!("key_00000000000000000000000000");
+    attacks.push((
+        "unknown kid",
+        format!("{}.{}.{signature}", b64(&unknown), b64(&claims)),
+    ));
+    let mut elevated = claims.clone();
+    elevated["sub"] = json!("usr_00000000000000000000000000");
+    attacks.push((
+        "tampered claims",
+        format!("{}.{}.{signature}", b64(&header), b64(&elevated)),
+    ));
+    attacks.push(("garbage", "not.a.jwt".into()));
+    for (name, forged) in attacks {
+        let reply = app.get("/api/v1/admin/auth/me", &forged).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(reply.body, detail("Invalid or expired token"), "{name}");
+    }
+    let missing = app
+        .call(Method::GET, "/api/v1/admin/auth/me", None, None)
+        .await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(missing.body, detail("Not authenticated"));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_after_the_leeway() {
+    let Some(app) = spawn_app_with(&[("SCAIKEY_ACCESS_TOKEN_TTL_SECONDS", "60")]).await else {
+        return;
+    };
+    let token = app.root_token().await;
+    let (_, mut claims, _) = parts(&token);
+    // Re-sign the same claims with an expiry in the past, with the real key.
+    claims["exp"] = json!(claims["iat"].as_i64().unwrap() - 61);
+    let claims: shared::tokens::AdminClaims = serde_json::from_value(claims).unwrap();
+    let expired = app.state.keys().sign(&claims).await.unwrap();
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &expired).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_partner_stops_its_tenants_admins() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let partner = app.create_partner(&root, "acme").await;
+    let tenant = app.create_tenant(&root, &partner, "acme-hq").await;
+    let admin = app
+        .admin_token("ta@acme.test", AdminRole::TenantAdmin, None, Some(&tenant))
+        .await;
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/tenants/{tenant}"), &admin)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let suspended = app
+        .patch(
+            &format!("/api/v1/admin/partners/{partner}"),
+            &root,
+            json!({"status": "SUSPENDED"}),
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK);
+    // The live session stops on its very next request, and a new login is refused.
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/tenants/{tenant}"), &admin)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let login = app
+        .login_reply("ta@acme.test", "admin-password-for-tests")
+        .await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn health_and_jwks_need_no_token() {
+    let Some(app) = spawn_app().await else { return };
+    let health = app.call(Method::GET, "/api/v1/health", None, None).await;
+    assert_eq!(
+        (health.status, health.body),
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    let jwks = app
+        .call(
+            Method::GET,
+            "/api/v1/platform/.well-known/jwks.json",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(jwks.body["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks.body["keys"][0]["alg"], "RS256");
+}
+
+#[tokio::test]
+async fn rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
+    let Some(app) = spawn_app().await else { return };
+    let old = app.root_token().await;
+    scaikey_cli::ops::rotate_keys(&app.state).await.unwrap();
+    let new = app.root_token().await;
+    assert_ne!(parts(&old).0["kid"], parts(&new).0["kid"]);
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &old).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &new).await.status,
+        StatusCode::OK
+    );
+    let jwks = app
+        .call(
+            Method::GET,
+            "/api/v1/platform/.well-known/jwks.json",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
+}

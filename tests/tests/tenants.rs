@@ -1,0 +1,439 @@
+//! Tenants (SPEC §4.3): CRUD, tiers and isolation, limits, transfer, races, round trips.
+
+use api_tests::*;
+use axum::http::StatusCode;
+use serde_json::json;
+use shared::access::AdminRole;
+
+const BASE: &str = "/api/v1/admin/tenants";
+
+struct World {
+    app: TestApp,
+    root: String,
+    acme: String,
+    globex: String,
+    acme_hq: String,
+    acme_lab: String,
+    globex_hq: String,
+}
+
+async fn world() -> Option<World> {
+    let app = spawn_app().await?;
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let globex = app.create_partner(&root, "globex").await;
+    let acme_hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let acme_lab = app.create_tenant(&root, &acme, "acme-lab").await;
+    let globex_hq = app.create_tenant(&root, &globex, "globex-hq").await;
+    Some(World {
+        app,
+        root,
+        acme,
+        globex,
+        acme_hq,
+        acme_lab,
+        globex_hq,
+    })
+}
+
+#[tokio::test]
+async fn a_tenant_is_created_with_settings_and_read_back() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let before = app.calls();
+    let created = app
+        .post(BASE, &w.root, json!({
+            "name": "Initech", "slug": "initech", "partner_id": w.acme, "contact_email": "it@initech.test",
+            "settings": {"password_policy": {"min_length": 14, "require_digit": true}, "theme": "dark"},
+            "branding": {"logo": "https://initech.test/logo.png"}
+        }))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(app.calls() - before, 2);
+    assert_eq!(created.body["settings"]["theme"], "dark");
+    assert_eq!(created.body["user_count"], 0);
+    let before = app.calls();
+    let read = app.get(&format!("{BASE}/{}", created.id()), &w.root).await;
+    assert_eq!(app.calls() - before, 1);
+    assert_eq!(read.body, created.body);
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
+            .await
+            .body["tenant_count"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn bad_settings_and_unknown_partners_are_refused() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let bad = app.post(BASE, &w.root, json!({"name": "X", "slug": "x-x", "partner_id": w.acme, "settings": {"password_policy": {"min_length": 2}}})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.body["detail"][0]["loc"],
+        json!(["body", "settings", "password_policy", "min_length"])
+    );
+    let big = app.post(BASE, &w.root, json!({"name": "X", "slug": "x-x", "partner_id": w.acme, "branding": {"a": "x".repeat(33 * 1024)}})).await;
+    assert_eq!(big.body["detail"][0]["loc"], json!(["body", "branding"]));
+    let unknown = app
+        .post(
+            BASE,
+            &w.root,
+            json!({"name": "X", "slug": "x-x", "partner_id": "prt_00000000000000000000000000"}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.body),
+        (StatusCode::NOT_FOUND, detail("Partner not found"))
+    );
+    let dup = app
+        .post(
+            BASE,
+            &w.root,
+            json!({"name": "X", "slug": "acme-hq", "partner_id": w.acme}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.body),
+        (StatusCode::CONFLICT, detail("Slug already in use"))
+    );
+    let patch_null = app
+        .patch(
+            &format!("{BASE}/{}", w.acme_hq),
+            &w.root,
+            json!({"name": null}),
+        )
+        .await;
+    assert_eq!(patch_null.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn max_tenants_is_enforced_on_create_transfer_and_restore() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let limited = app
+        .patch(
+            &format!("/api/v1/admin/partners/{}", w.globex),
+            &w.root,
+            json!({"max_tenants": 1}),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::OK);
+    let full = app
+        .post(
+            BASE,
+            &w.root,
+            json!({"name": "G2", "slug": "globex-two", "partner_id": w.globex}),
+        )
+        .await;
+    assert_eq!(
+        (full.status, full.body),
+        (
+            StatusCode::CONFLICT,
+            detail("Tenant limit reached for partner")
+        )
+    );
+    let transfer = app
+        .patch(
+            &format!("{BASE}/{}", w.acme_lab),
+            &w.root,
+            json!({"partner_id": w.globex}),
+        )
+        .await;
+    assert_eq!(transfer.status, StatusCode::CONFLICT);
+    // Room made: the transfer moves both partners' counters in one transaction.
+    assert_eq!(
+        app.delete(&format!("{BASE}/{}", w.globex_hq), &w.root)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let moved = app
+        .patch(
+            &format!("{BASE}/{}", w.acme_lab),
+            &w.root,
+            json!({"partner_id": w.globex}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["partner_id"], w.globex.as_str());
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
+            .await
+            .body["tenant_count"],
+        1
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/partners/{}", w.globex), &w.root)
+            .await
+            .body["tenant_count"],
+        1
+    );
+    let restore = app
+        .post(
+            &format!("{BASE}/{}/restore", w.globex_hq),
+            &w.root,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (restore.status, restore.body),
+        (
+            StatusCode::CONFLICT,
+            detail("Tenant limit reached for partner")
+        )
+    );
+}
+
+#[tokio::test]
+async fn partner_admins_see_only_their_partners_tenants() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let list = app.get(BASE, &pa).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["pagination"]["total"], 2);
+    let slugs: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["acme-lab", "acme-hq"]);
+    assert_eq!(
+        app.get(&format!("{BASE}/{}", w.acme_hq), &pa).await.status,
+        StatusCode::OK
+    );
+    let foreign = app.get(&format!("{BASE}/{}", w.globex_hq), &pa).await;
+    assert_eq!(
+        (foreign.status, foreign.body),
+        (StatusCode::FORBIDDEN, detail("Access denied"))
+    );
+    assert_eq!(
+        app.get(&format!("{BASE}?partner_id={}", w.globex), &pa)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&format!("{BASE}?partner_id={}", w.acme), &pa)
+            .await
+            .body["pagination"]["total"],
+        2
+    );
+    assert_eq!(
+        app.patch(&format!("{BASE}/{}", w.acme_hq), &pa, json!({"name": "x"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.patch(
+            &format!("{BASE}/{}", w.globex_hq),
+            &pa,
+            json!({"name": "x"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.delete(&format!("{BASE}/{}", w.globex_hq), &pa)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let create = app
+        .post(
+            BASE,
+            &pa,
+            json!({"name": "N", "slug": "new-one", "partner_id": w.acme}),
+        )
+        .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    // A cursor from the super admin's list does not open the partner admin's list.
+    let root_list = app.get(&format!("{BASE}?per_page=1"), &w.root).await;
+    let cursor = root_list.body["pagination"]["next_cursor"]
+        .as_str()
+        .unwrap();
+    let stolen = app
+        .get(&format!("{BASE}?per_page=1&cursor={cursor}"), &pa)
+        .await;
+    assert_eq!(stolen.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn tenant_admins_see_only_their_own_tenant() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let ta = app
+        .admin_token(
+            "ta@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    let list = app.get(BASE, &ta).await;
+    assert_eq!(list.body["pagination"]["total"], 1);
+    assert_eq!(list.body["items"][0]["id"], w.acme_hq.as_str());
+    assert_eq!(
+        app.get(&format!("{BASE}/{}", w.acme_hq), &ta).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("{BASE}/{}", w.acme_lab), &ta).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&format!("{BASE}/{}", w.globex_hq), &ta)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&format!("{BASE}?partner_id={}", w.globex), &ta)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&format!("{BASE}?search=lab"), &ta).await.body["pagination"]["total"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_tenant_ends_its_admins_sessions_at_once() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let ta = app
+        .admin_token(
+            "ta@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_lab),
+        )
+        .await;
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &ta).await.status,
+        StatusCode::OK
+    );
+    let before = app.calls();
+    assert_eq!(
+        app.delete(&format!("{BASE}/{}", w.acme_lab), &w.root)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.calls() - before, 2);
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &ta).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let list = app
+        .get(&format!("{BASE}?partner_id={}", w.acme), &w.root)
+        .await;
+    assert_eq!(list.body["pagination"]["total"], 1);
+    assert_eq!(
+        app.get(&format!("{BASE}/{}", w.acme_lab), &w.root)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let restored = app
+        .post(
+            &format!("{BASE}/{}/restore", w.acme_lab),
+            &w.root,
+            json!({}),
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("{BASE}?partner_id={}", w.acme), &w.root)
+            .await
+            .body["pagination"]["total"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_creates_under_twenty_partners_keep_exact_totals() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let mut partners = Vec::new();
+    for i in 0..20 {
+        partners.push(app.create_partner(&root, &format!("p{i:02}")).await);
+    }
+    let replies = join_all(
+        partners
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                app.post(
+                    BASE,
+                    &root,
+                    json!({"name": "T", "slug": format!("t{i:02}"), "partner_id": p}),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    assert!(replies.iter().all(|r| r.status == StatusCode::CREATED));
+    // The platform tenant plus twenty.
+    assert_eq!(app.get(BASE, &root).await.body["pagination"]["total"], 21);
+    assert_eq!(
+        app.get(&format!("{BASE}?status=ACTIVE"), &root).await.body["pagination"]["total"],
+        21
+    );
+    for p in &partners {
+        assert_eq!(
+            app.get(&format!("/api/v1/admin/partners/{p}"), &root)
+                .await
+                .body["tenant_count"],
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn twenty_concurrent_creates_of_one_tenant_slug_make_one_tenant() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let replies = join_all(
+        (0..20)
+            .map(|_| {
+                app.post(
+                    BASE,
+                    &w.root,
+                    json!({"name": "R", "slug": "race", "partner_id": w.acme}),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
+            .await
+            .body["tenant_count"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn collection_routes_answer_with_and_without_a_trailing_slash() {
+    let Some(w) = world().await else { return };
+    let with = w.app.get(&format!("{BASE}/"), &w.root).await;
+    let without = w.app.get(BASE, &w.root).await;
+    assert_eq!(with.status, StatusCode::OK);
+    assert_eq!(with.body, without.body);
+    let _ = (&w.globex, &w.acme_lab);
+}
