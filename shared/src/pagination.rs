@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Error, FieldProblem};
 use crate::store::StartKey;
-use crate::validation::{self, Fields, Problem};
+use crate::validation::{self, Fields};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
@@ -145,11 +145,6 @@ pub fn open_cursor(secret: &[u8], binding: &str, cursor: &str) -> Result<(u32, S
         return Err(refuse());
     }
     Ok((parsed.p, parsed.k))
-}
-
-/// A problem with a list filter value.
-pub fn filter_problem(fields: &mut Fields, name: &str, problem: Problem) {
-    fields.reject(name, problem);
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! Docker engine answers; else DynamoDB Local started once per test binary from the npm
 //! package. With `REQUIRE_DYNAMODB=1` a missing database fails the test instead of skipping.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -66,13 +68,15 @@ fn dynamodb_local_endpoint() -> Option<String> {
         .port();
     // A watchdog shell stops Java when this test process ends.
     let script = format!(
-        "java -Djava.library.path='{dir}/DynamoDBLocal_lib' -jar '{dir}/DynamoDBLocal.jar' -inMemory -sharedDb -port {port} >/dev/null 2>&1 & J=$!; \
+        "java -Djava.library.path='{dir}/DynamoDBLocal_lib' -jar '{dir}/DynamoDBLocal.jar' -inMemory -sharedDb -disableTelemetry -port {port} >/dev/null 2>&1 & J=$!; \
          while kill -0 {pid} 2>/dev/null; do sleep 1; done; kill $J",
         pid = std::process::id()
     );
+    // Run from the temp dir so nothing Java writes lands in the checkout.
     std::process::Command::new("sh")
         .arg("-c")
         .arg(script)
+        .current_dir(std::env::temp_dir())
         .spawn()
         .ok()?;
     for _ in 0..150 {
@@ -170,6 +174,29 @@ pub async fn spawn_app_with(extra_env: &[(&str, &str)]) -> Option<TestApp> {
         platform_partner,
         platform_tenant,
     })
+}
+
+/// An app whose DynamoDB endpoint refuses connections (nothing listens on the port).
+pub async fn spawn_app_without_database() -> TestApp {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let endpoint = format!("http://127.0.0.1:{closed_port}");
+    let config = Config::from_lookup(|name| match name {
+        "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),
+        "AWS_REGION" => Some("us-east-1".into()),
+        _ => None,
+    })
+    .expect("test config is valid");
+    let store = shared::store::connect(&config).await;
+    let state = AppState::new(config, store);
+    TestApp {
+        router: scaikey_cli::app(state.clone()),
+        state,
+        platform_partner: PartnerId::generate(),
+        platform_tenant: TenantId::generate(),
+    }
 }
 
 impl TestApp {
@@ -316,6 +343,81 @@ impl TestApp {
         .expect("email was free");
         self.login(email, &password).await
     }
+}
+
+impl TestApp {
+    /// Every item of this app's table, keyed by `PK SK`, as JSON — to prove that a refused
+    /// request wrote nothing. (A Scan: fine in a test, never on a request path.)
+    pub async fn snapshot(&self) -> BTreeMap<String, Value> {
+        let store = self.state.store();
+        let mut items = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = store
+                .client()
+                .scan()
+                .table_name(store.table())
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            for item in page.items() {
+                let key = format!("{} {}", text_of(item, "PK"), text_of(item, "SK"));
+                let value = item
+                    .iter()
+                    .map(|(name, v)| (name.clone(), attribute_json(v)))
+                    .collect();
+                items.insert(key, Value::Object(value));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// The audit events filed under a partner, oldest first, as stored.
+    pub async fn audit_events_of_partner(&self, partner: &str) -> Vec<Value> {
+        let store = self.state.store();
+        let page = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("PARTNER#{partner}#AUDIT")),
+            )
+            .send()
+            .await
+            .expect("query audit events");
+        page.items()
+            .iter()
+            .map(|item| serde_dynamo::from_item(item.clone()).expect("event as JSON"))
+            .collect()
+    }
+}
+
+/// An attribute as JSON; binary values (key material) as hex.
+fn attribute_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::B(bytes) => Value::String(data_encoding::HEXLOWER.encode(bytes.as_ref())),
+        AttributeValue::M(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), attribute_json(v)))
+                .collect(),
+        ),
+        AttributeValue::L(list) => Value::Array(list.iter().map(attribute_json).collect()),
+        other => serde_dynamo::from_attribute_value(other.clone()).unwrap_or(Value::Null),
+    }
+}
+
+fn text_of(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// `{"detail": "<text>"}`.

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::access::Principal;
+use crate::error::Error;
 use crate::ids::{EventId, PartnerId, TenantId};
+use crate::state::AppState;
 use crate::time::Timestamp;
 
 /// Who and where a request came from, as the HTTP layer saw it.
@@ -148,6 +150,43 @@ impl AuditEvent {
         self.changes = Some(changes);
         self
     }
+}
+
+/// What a write reached for, named for its audit event.
+pub struct Attempt<'a> {
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Option<String>,
+}
+
+/// Passes a tier rule's verdict on a write through. A refusal is recorded first (SPEC §4.12:
+/// denied writes are recorded too), filed under the caller's own tenant so that the admins
+/// above the caller see it. Failing to record does not turn the 403 into a 5xx.
+pub async fn check_write(
+    state: &AppState,
+    principal: &Principal,
+    verdict: Result<(), Error>,
+    attempt: Attempt<'_>,
+    meta: &RequestMeta,
+) -> Result<(), Error> {
+    let Err(refusal) = verdict else {
+        return Ok(());
+    };
+    if matches!(refusal, Error::AccessDenied) {
+        let event = AuditEvent::new(
+            Actor::admin(principal),
+            attempt.action,
+            attempt.resource_type,
+            attempt.resource_id,
+            meta,
+        )
+        .in_tenant(&principal.home_partner, &principal.home_tenant)
+        .with_result(AuditResult::Denied);
+        if let Err(err) = state.store().put_event(&event).await {
+            tracing::warn!(error = %err, action = attempt.action, "denied write not recorded");
+        }
+    }
+    Err(refusal)
 }
 
 #[cfg(test)]

@@ -290,18 +290,24 @@ fn claims_for(state: &AppState, session: &Session, now: Timestamp) -> AdminClaim
     }
 }
 
+/// A login's event, filed under the admin's tenant when the email belongs to one, so that
+/// the admins of that tenant and partner see attempts on their accounts.
 fn login_event(
     email: &str,
-    user: Option<&UserId>,
+    owner: Option<&AdminEmailOwner>,
     result: AuditResult,
     meta: &RequestMeta,
 ) -> AuditEvent {
     let actor = Actor {
         kind: ActorType::Admin,
-        id: user.map(ToString::to_string),
+        id: owner.map(|o| o.user_id.to_string()),
         email: Some(email.to_owned()),
     };
-    AuditEvent::new(actor, "auth.login", "session", None, meta).with_result(result)
+    let event = AuditEvent::new(actor, "auth.login", "session", None, meta).with_result(result);
+    match owner {
+        Some(owner) => event.in_tenant(&owner.partner_id, &owner.tenant_id),
+        None => event,
+    }
 }
 
 /// Signs an admin in. Every failure is the same 401 in about the same time (argon2 runs
@@ -322,14 +328,14 @@ pub async fn login(
         .load(&[keys::admin_email(&email), keys::login_failures(&email)])
         .await?;
     let failures = first.login_failures(&email)?.unwrap_or_default();
+    let owner = first.admin_email_owner(&email)?;
     if let Some(retry_after_seconds) = failures.locked_for(now.unix()) {
-        let event = login_event(&email, None, AuditResult::Denied, meta);
+        let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
         store.put_event(&event).await?;
         return Err(Error::TooManyRequests {
             retry_after_seconds,
         });
     }
-    let owner = first.admin_email_owner(&email)?;
     let (user, tenant, partner) = match &owner {
         Some(owner) => {
             let second = store
@@ -372,9 +378,8 @@ pub async fn login(
         let scoped = store.load(&[keys::partner(scope)]).await?.partner(scope)?;
         allowed = scoped.is_some_and(|p| p.status == Status::Active);
     }
-    let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner, allowed) else {
-        let user_id = first.admin_email_owner(&email)?.map(|o| o.user_id);
-        let event = login_event(&email, user_id.as_ref(), AuditResult::Failure, meta);
+    let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner.clone(), allowed) else {
+        let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
         store
             .record_login_failure(
                 &email,
@@ -406,8 +411,7 @@ pub async fn login(
         ip_address: meta.ip_address.clone(),
         user_agent: meta.user_agent.clone(),
     };
-    let event = login_event(&email, Some(&user.id), AuditResult::Success, meta)
-        .in_tenant(&owner.partner_id, &owner.tenant_id);
+    let event = login_event(&email, Some(&owner), AuditResult::Success, meta);
     let event = AuditEvent {
         resource_id: Some(session.id.to_string()),
         ..event

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::access;
-use crate::domain::audit::{Actor, AuditEvent, RequestMeta};
+use crate::domain::audit::{self, Actor, Attempt, AuditEvent, RequestMeta};
 use crate::domain::auth::{self, Caller};
 use crate::domain::lists::{self, ListQuery};
 use crate::domain::values::{Email, Name, Slug, Status};
@@ -144,7 +144,18 @@ pub async fn create(
     meta: &RequestMeta,
 ) -> Result<Partner> {
     let (principal, _) = auth::resolve(state, caller, &[]).await?;
-    access::partners::manage(&principal)?;
+    audit::check_write(
+        state,
+        &principal,
+        access::partners::manage(&principal),
+        Attempt {
+            action: "partner.create",
+            resource_type: "partner",
+            resource_id: None,
+        },
+        meta,
+    )
+    .await?;
     let now = Timestamp::now();
     let partner = Partner {
         id: PartnerId::generate(),
@@ -227,7 +238,18 @@ pub async fn update(
 ) -> Result<Partner> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
-        access::partners::manage(&principal)?;
+        audit::check_write(
+            state,
+            &principal,
+            access::partners::manage(&principal),
+            Attempt {
+                action: "partner.update",
+                resource_type: "partner",
+                resource_id: Some(id.to_string()),
+            },
+            meta,
+        )
+        .await?;
         let before = live(loaded.partner(id)?)?;
         let mut after = patch.apply(&before);
         after.updated_at = Timestamp::now();
@@ -264,7 +286,18 @@ pub async fn delete(
 ) -> Result<()> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
-        access::partners::manage(&principal)?;
+        audit::check_write(
+            state,
+            &principal,
+            access::partners::manage(&principal),
+            Attempt {
+                action: "partner.delete",
+                resource_type: "partner",
+                resource_id: Some(id.to_string()),
+            },
+            meta,
+        )
+        .await?;
         let before = live(loaded.partner(id)?)?;
         if before.tenant_count > 0 {
             return Err(Error::conflict("Partner still has live tenants"));
@@ -306,7 +339,18 @@ pub async fn restore(
     meta: &RequestMeta,
 ) -> Result<Partner> {
     let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
-    access::partners::manage(&principal)?;
+    audit::check_write(
+        state,
+        &principal,
+        access::partners::manage(&principal),
+        Attempt {
+            action: "partner.restore",
+            resource_type: "partner",
+            resource_id: Some(id.to_string()),
+        },
+        meta,
+    )
+    .await?;
     let before = loaded.partner(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
     if !before.is_deleted() {
         return Err(Error::conflict("Partner is not deleted"));

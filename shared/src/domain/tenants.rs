@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::access::{self, TenantReach};
-use crate::domain::audit::{Actor, AuditEvent, RequestMeta};
+use crate::domain::audit::{self, Actor, Attempt, AuditEvent, RequestMeta};
 use crate::domain::auth::{self, Caller};
 use crate::domain::lists::{self, ListQuery};
 use crate::domain::partners::{Conflict, RESTORE_WINDOW, UPDATE_ATTEMPTS, conflict_kind};
@@ -169,7 +169,18 @@ pub async fn create(
 ) -> Result<Tenant> {
     let (principal, loaded) =
         auth::resolve(state, caller, &[keys::partner(&new.partner_id)]).await?;
-    access::tenants::write(&principal)?;
+    audit::check_write(
+        state,
+        &principal,
+        access::tenants::write(&principal),
+        Attempt {
+            action: "tenant.create",
+            resource_type: "tenant",
+            resource_id: None,
+        },
+        meta,
+    )
+    .await?;
     let partner = loaded
         .partner(&new.partner_id)?
         .filter(|p| !p.is_deleted())
@@ -342,8 +353,19 @@ pub async fn update(
         }
         let (principal, loaded) = auth::resolve(state, caller, &wanted).await?;
         let before = live(loaded.tenant(id)?)?;
-        access::tenants::read(&principal, &before.partner_id, &before.id)?;
-        access::tenants::write(&principal)?;
+        audit::check_write(
+            state,
+            &principal,
+            access::tenants::read(&principal, &before.partner_id, &before.id)
+                .and_then(|()| access::tenants::write(&principal)),
+            Attempt {
+                action: "tenant.update",
+                resource_type: "tenant",
+                resource_id: Some(id.to_string()),
+            },
+            meta,
+        )
+        .await?;
         let mut after = patch.apply(&before);
         let transfer = after.partner_id != before.partner_id;
         if transfer {
@@ -404,8 +426,19 @@ pub async fn delete(
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
         let before = live(loaded.tenant(id)?)?;
-        access::tenants::read(&principal, &before.partner_id, &before.id)?;
-        access::tenants::write(&principal)?;
+        audit::check_write(
+            state,
+            &principal,
+            access::tenants::read(&principal, &before.partner_id, &before.id)
+                .and_then(|()| access::tenants::write(&principal)),
+            Attempt {
+                action: "tenant.delete",
+                resource_type: "tenant",
+                resource_id: Some(id.to_string()),
+            },
+            meta,
+        )
+        .await?;
         if before.slug == crate::domain::PLATFORM_SLUG {
             return Err(Error::conflict("The platform tenant cannot be deleted"));
         }
@@ -448,8 +481,19 @@ pub async fn restore(
 ) -> Result<Tenant> {
     let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
     let before = loaded.tenant(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
-    access::tenants::read(&principal, &before.partner_id, &before.id)?;
-    access::tenants::write(&principal)?;
+    audit::check_write(
+        state,
+        &principal,
+        access::tenants::read(&principal, &before.partner_id, &before.id)
+            .and_then(|()| access::tenants::write(&principal)),
+        Attempt {
+            action: "tenant.restore",
+            resource_type: "tenant",
+            resource_id: Some(id.to_string()),
+        },
+        meta,
+    )
+    .await?;
     if !before.is_deleted() {
         return Err(Error::conflict("Tenant is not deleted"));
     }

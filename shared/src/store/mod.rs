@@ -376,8 +376,16 @@ fn backoff(attempt: u32) -> Duration {
 /// Builds the SDK client once (in `main`): the configured region, and the local endpoint when
 /// one is set. Loading the AWS config costs a few ms; it must never happen per request.
 pub async fn connect(config: &crate::config::Config) -> Store {
+    // Bounded waits: an unreachable or stalled DynamoDB becomes a 503 within seconds instead
+    // of holding the request until API Gateway's 30 s limit.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build();
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(config.region.clone()));
+        .region(aws_config::Region::new(config.region.clone()))
+        .timeout_config(timeouts);
     if let Some(endpoint) = &config.dynamodb_endpoint {
         loader = loader.endpoint_url(endpoint);
         // DynamoDB Local accepts any credentials; supply dummies when none are configured.
