@@ -127,10 +127,10 @@ pub mod tenants {
     /// The tenants a list may show, narrowed by a `partner_id` filter. A filter pointing
     /// outside the caller's reach → 403.
     pub fn list_reach(
-        principal: &Principal,
+        tier: &Tier,
         partner_filter: Option<&PartnerId>,
     ) -> Result<TenantReach, Error> {
-        match (&principal.tier, partner_filter) {
+        match (tier, partner_filter) {
             (Tier::Super, None) => Ok(TenantReach::All),
             (Tier::Super, Some(p)) => Ok(TenantReach::Partner(p.clone())),
             (Tier::Partner(own), filter) => match filter {
@@ -190,16 +190,16 @@ mod tests {
         let p = PartnerId::generate();
         let partner_admin = principal(Tier::Partner(p.clone()));
         assert_eq!(
-            tenants::list_reach(&partner_admin, None).unwrap(),
+            tenants::list_reach(&partner_admin.tier, None).unwrap(),
             TenantReach::Partner(p.clone())
         );
-        assert!(tenants::list_reach(&partner_admin, Some(&PartnerId::generate())).is_err());
+        assert!(tenants::list_reach(&partner_admin.tier, Some(&PartnerId::generate())).is_err());
         let t = TenantId::generate();
         let tenant_admin = principal(Tier::Tenant {
             partner: p.clone(),
             tenant: t.clone(),
         });
-        assert!(tenants::list_reach(&tenant_admin, Some(&p)).is_ok());
-        assert!(tenants::list_reach(&tenant_admin, Some(&PartnerId::generate())).is_err());
+        assert!(tenants::list_reach(&tenant_admin.tier, Some(&p)).is_ok());
+        assert!(tenants::list_reach(&tenant_admin.tier, Some(&PartnerId::generate())).is_err());
     }
 }

@@ -66,7 +66,10 @@ async fn raw_get_item(app: &TestApp, tenant: &str) -> Summary {
             .await
             .expect("get item");
         samples.push(started.elapsed());
-        assert!(out.item().is_some(), "the tenant item is where the data model says");
+        assert!(
+            out.item().is_some(),
+            "the tenant item is where the data model says"
+        );
     }
     summary(samples.split_off(20))
 }

@@ -280,6 +280,16 @@ impl TestApp {
         .await
     }
 
+    pub async fn refresh_reply(&self, refresh_token: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/admin/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": refresh_token })),
+        )
+        .await
+    }
+
     /// Logs in and returns the access token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let reply = self.login_reply(email, password).await;

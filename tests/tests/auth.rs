@@ -128,49 +128,21 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
     let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let first = login.body["refresh_token"].as_str().unwrap().to_owned();
     let access = login.body["access_token"].as_str().unwrap().to_owned();
-    let refreshed = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": first})),
-        )
-        .await;
+    let refreshed = app.refresh_reply(&first).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     let second = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(first, second);
     // Reuse of the first token: refused, and the whole session ends.
-    let reused = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": first})),
-        )
-        .await;
+    let reused = app.refresh_reply(&first).await;
     assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
-    let after = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": second})),
-        )
-        .await;
+    let after = app.refresh_reply(&second).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.get("/api/v1/admin/auth/me", &access).await.status,
         StatusCode::UNAUTHORIZED
     );
     // Garbage is refused without revoking anything.
-    let garbage = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": "ses_x.y"})),
-        )
-        .await;
+    let garbage = app.refresh_reply("ses_x.y").await;
     assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -194,14 +166,7 @@ async fn logout_ends_access_and_refresh_at_once() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     assert_eq!(me.body, detail("Invalid or expired token"));
     assert_eq!(me.headers["www-authenticate"], "Bearer");
-    let again = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let again = app.refresh_reply(refresh).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
 }
 

@@ -266,24 +266,10 @@ async fn no_password_hash_or_token_reaches_an_audit_event() {
     let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let access = login.body["access_token"].as_str().unwrap().to_owned();
     let refresh = login.body["refresh_token"].as_str().unwrap().to_owned();
-    let refreshed = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let refreshed = app.refresh_reply(&refresh).await;
     assert_eq!(refreshed.status, StatusCode::OK);
     // Reuse revokes the session, which writes another event.
-    let reused = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let reused = app.refresh_reply(&refresh).await;
     assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
     app.login_reply(ADMIN_EMAIL, "a wrong password").await;
     app.admin_token(

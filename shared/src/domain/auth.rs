@@ -23,6 +23,24 @@ pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
 #[derive(Clone, Debug)]
 pub struct Caller(pub AdminClaims);
 
+impl Caller {
+    /// The tier the token claims. Only a hint (to batch what a request will need with the
+    /// session check); decisions use the checked `Principal`.
+    pub fn claimed_tier(&self) -> Result<Tier> {
+        let claims = &self.0;
+        Ok(match claims.role {
+            AdminRole::SuperAdmin => Tier::Super,
+            AdminRole::PartnerAdmin => {
+                Tier::Partner(claims.partner_id.clone().ok_or(Error::InvalidToken)?)
+            }
+            AdminRole::TenantAdmin => Tier::Tenant {
+                partner: claims.home_partner_id.clone(),
+                tenant: claims.tenant_id.clone().ok_or(Error::InvalidToken)?,
+            },
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SessionStatus {

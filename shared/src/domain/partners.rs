@@ -136,6 +136,29 @@ fn live(partner: Option<Partner>) -> Result<Partner> {
         .ok_or(Error::NotFound(NOT_FOUND))
 }
 
+/// Partner writes are super_admin only; a refusal is recorded.
+async fn may_write(
+    state: &AppState,
+    principal: &access::Principal,
+    action: &str,
+    partner: Option<&PartnerId>,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let attempt = Attempt {
+        action,
+        resource_type: "partner",
+        resource_id: partner.map(ToString::to_string),
+    };
+    audit::check_write(
+        state,
+        principal,
+        access::partners::manage(principal),
+        attempt,
+        meta,
+    )
+    .await
+}
+
 /// Creates a partner, claiming its slug, with its counter and audit event, in one transaction.
 pub async fn create(
     state: &AppState,
@@ -144,18 +167,7 @@ pub async fn create(
     meta: &RequestMeta,
 ) -> Result<Partner> {
     let (principal, _) = auth::resolve(state, caller, &[]).await?;
-    audit::check_write(
-        state,
-        &principal,
-        access::partners::manage(&principal),
-        Attempt {
-            action: "partner.create",
-            resource_type: "partner",
-            resource_id: None,
-        },
-        meta,
-    )
-    .await?;
+    may_write(state, &principal, "partner.create", None, meta).await?;
     let now = Timestamp::now();
     let partner = Partner {
         id: PartnerId::generate(),
@@ -238,18 +250,7 @@ pub async fn update(
 ) -> Result<Partner> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
-        audit::check_write(
-            state,
-            &principal,
-            access::partners::manage(&principal),
-            Attempt {
-                action: "partner.update",
-                resource_type: "partner",
-                resource_id: Some(id.to_string()),
-            },
-            meta,
-        )
-        .await?;
+        may_write(state, &principal, "partner.update", Some(id), meta).await?;
         let before = live(loaded.partner(id)?)?;
         let mut after = patch.apply(&before);
         after.updated_at = Timestamp::now();
@@ -286,18 +287,7 @@ pub async fn delete(
 ) -> Result<()> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
-        audit::check_write(
-            state,
-            &principal,
-            access::partners::manage(&principal),
-            Attempt {
-                action: "partner.delete",
-                resource_type: "partner",
-                resource_id: Some(id.to_string()),
-            },
-            meta,
-        )
-        .await?;
+        may_write(state, &principal, "partner.delete", Some(id), meta).await?;
         let before = live(loaded.partner(id)?)?;
         if before.tenant_count > 0 {
             return Err(Error::conflict("Partner still has live tenants"));
@@ -339,18 +329,7 @@ pub async fn restore(
     meta: &RequestMeta,
 ) -> Result<Partner> {
     let (principal, loaded) = auth::resolve(state, caller, &[keys::partner(id)]).await?;
-    audit::check_write(
-        state,
-        &principal,
-        access::partners::manage(&principal),
-        Attempt {
-            action: "partner.restore",
-            resource_type: "partner",
-            resource_id: Some(id.to_string()),
-        },
-        meta,
-    )
-    .await?;
+    may_write(state, &principal, "partner.restore", Some(id), meta).await?;
     let before = loaded.partner(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
     if !before.is_deleted() {
         return Err(Error::conflict("Partner is not deleted"));

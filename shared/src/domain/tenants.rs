@@ -227,6 +227,25 @@ pub async fn create(
     }
 }
 
+/// A write to an existing tenant: it must be within the caller's reach, and tenant writes
+/// are super_admin only. A refusal is recorded.
+async fn may_write(
+    state: &AppState,
+    principal: &access::Principal,
+    tenant: &Tenant,
+    action: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let verdict = access::tenants::read(principal, &tenant.partner_id, &tenant.id)
+        .and_then(|()| access::tenants::write(principal));
+    let attempt = Attempt {
+        action,
+        resource_type: "tenant",
+        resource_id: Some(tenant.id.to_string()),
+    };
+    audit::check_write(state, principal, verdict, attempt, meta).await
+}
+
 /// Why a partner's counter refused a tenant: gone, or full.
 async fn partner_refused(state: &AppState, partner: &PartnerId) -> Error {
     match state
@@ -256,24 +275,7 @@ pub async fn list(
 ) -> Result<Page<Tenant>> {
     // The reach depends only on the token's claims, so the counters it needs can join the
     // session check's batch.
-    let claimed = crate::access::Principal {
-        user_id: caller.0.sub.clone(),
-        email: String::new(),
-        session_id: caller.0.sid.clone(),
-        home_tenant: caller.0.tenant_id.clone().ok_or(Error::InvalidToken)?,
-        home_partner: caller.0.home_partner_id.clone(),
-        tier: match caller.0.role {
-            crate::access::AdminRole::SuperAdmin => crate::access::Tier::Super,
-            crate::access::AdminRole::PartnerAdmin => crate::access::Tier::Partner(
-                caller.0.partner_id.clone().ok_or(Error::InvalidToken)?,
-            ),
-            crate::access::AdminRole::TenantAdmin => crate::access::Tier::Tenant {
-                partner: caller.0.home_partner_id.clone(),
-                tenant: caller.0.tenant_id.clone().ok_or(Error::InvalidToken)?,
-            },
-        },
-    };
-    let reach = access::tenants::list_reach(&claimed, filter.partner_id.as_ref());
+    let reach = access::tenants::list_reach(&caller.claimed_tier()?, filter.partner_id.as_ref());
     let filtered = filter.search.is_some() || filter.status.is_some();
     let extra = match (&reach, filtered) {
         (Ok(TenantReach::All), false) => Counter::Tenants.shard_keys(),
@@ -283,7 +285,7 @@ pub async fn list(
     };
     let (principal, loaded) = auth::resolve(state, caller, &extra).await?;
     // Decide again on the checked principal: the claims are only a hint for batching.
-    let reach = access::tenants::list_reach(&principal, filter.partner_id.as_ref())?;
+    let reach = access::tenants::list_reach(&principal.tier, filter.partner_id.as_ref())?;
     let binding = format!(
         "tenants|reach={reach:?}|search={}|status={}",
         filter.search.as_deref().unwrap_or(""),
@@ -353,19 +355,7 @@ pub async fn update(
         }
         let (principal, loaded) = auth::resolve(state, caller, &wanted).await?;
         let before = live(loaded.tenant(id)?)?;
-        audit::check_write(
-            state,
-            &principal,
-            access::tenants::read(&principal, &before.partner_id, &before.id)
-                .and_then(|()| access::tenants::write(&principal)),
-            Attempt {
-                action: "tenant.update",
-                resource_type: "tenant",
-                resource_id: Some(id.to_string()),
-            },
-            meta,
-        )
-        .await?;
+        may_write(state, &principal, &before, "tenant.update", meta).await?;
         let mut after = patch.apply(&before);
         let transfer = after.partner_id != before.partner_id;
         if transfer {
@@ -426,19 +416,7 @@ pub async fn delete(
     for _ in 0..UPDATE_ATTEMPTS {
         let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
         let before = live(loaded.tenant(id)?)?;
-        audit::check_write(
-            state,
-            &principal,
-            access::tenants::read(&principal, &before.partner_id, &before.id)
-                .and_then(|()| access::tenants::write(&principal)),
-            Attempt {
-                action: "tenant.delete",
-                resource_type: "tenant",
-                resource_id: Some(id.to_string()),
-            },
-            meta,
-        )
-        .await?;
+        may_write(state, &principal, &before, "tenant.delete", meta).await?;
         if before.slug == crate::domain::PLATFORM_SLUG {
             return Err(Error::conflict("The platform tenant cannot be deleted"));
         }
@@ -481,19 +459,7 @@ pub async fn restore(
 ) -> Result<Tenant> {
     let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
     let before = loaded.tenant(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
-    audit::check_write(
-        state,
-        &principal,
-        access::tenants::read(&principal, &before.partner_id, &before.id)
-            .and_then(|()| access::tenants::write(&principal)),
-        Attempt {
-            action: "tenant.restore",
-            resource_type: "tenant",
-            resource_id: Some(id.to_string()),
-        },
-        meta,
-    )
-    .await?;
+    may_write(state, &principal, &before, "tenant.restore", meta).await?;
     if !before.is_deleted() {
         return Err(Error::conflict("Tenant is not deleted"));
     }
