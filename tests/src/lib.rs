@@ -386,6 +386,30 @@ impl TestApp {
         }
     }
 
+    /// After a race on one slug: the winner holds the marker, and the table has exactly one
+    /// `kind` item with that slug and one `<kind>.create` event for it — the losers' failed
+    /// transactions left nothing.
+    pub async fn assert_single_winner(&self, kind: &str, slug: &str, winner: &str) {
+        let table = self.snapshot().await;
+        let upper = kind.to_uppercase();
+        let marker = &table[&format!("UNIQUE#{upper}_SLUG#{slug} UNIQUE")];
+        assert_eq!(marker["owner_id"], winner, "the winner holds the marker");
+        let items = table
+            .values()
+            .filter(|i| i["SK"] == upper.as_str() && i["slug"] == slug)
+            .count();
+        assert_eq!(items, 1, "one {kind} with slug {slug}");
+        let events = table
+            .values()
+            .filter(|i| {
+                i["SK"] == "EVENT"
+                    && i["action"] == format!("{kind}.create").as_str()
+                    && i["changes"]["slug"]["to"] == slug
+            })
+            .count();
+        assert_eq!(events, 1, "one {kind}.create event for {slug}");
+    }
+
     /// The audit events filed under a partner, oldest first, as stored.
     pub async fn audit_events_of_partner(&self, partner: &str) -> Vec<Value> {
         let store = self.state.store();

@@ -249,6 +249,12 @@ async fn twenty_concurrent_creates_of_one_slug_make_exactly_one_partner() {
         .filter(|r| r.status == StatusCode::CONFLICT)
         .count();
     assert_eq!((created, conflicts), (1, 19));
+    let winner = replies
+        .iter()
+        .find(|r| r.status == StatusCode::CREATED)
+        .map(Reply::id)
+        .unwrap();
+    app.assert_single_winner("partner", "race", &winner).await;
     let list = app.get(&format!("{BASE}?search=race"), &root).await;
     assert_eq!(list.body["pagination"]["total"], 1);
     // The platform partner plus the winner: the failed transactions left no counter behind.

@@ -304,6 +304,35 @@ async fn tenant_admins_see_only_their_own_tenant() {
         app.get(&format!("{BASE}?search=lab"), &ta).await.body["pagination"]["total"],
         0
     );
+    // Tenant writes are super_admin only, the admin's own tenant included.
+    for tenant in [&w.acme_hq, &w.globex_hq] {
+        let path = format!("{BASE}/{tenant}");
+        let refused = [
+            app.patch(&path, &ta, json!({"name": "x"})).await,
+            app.delete(&path, &ta).await,
+            app.post(&format!("{path}/restore"), &ta, json!({})).await,
+        ];
+        for reply in refused {
+            assert_eq!(
+                (reply.status, reply.body),
+                (StatusCode::FORBIDDEN, detail("Access denied"))
+            );
+        }
+    }
+    let create = app
+        .post(
+            BASE,
+            &ta,
+            json!({"name": "T", "slug": "mine", "partner_id": w.acme}),
+        )
+        .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&format!("{BASE}/{}", w.acme_hq), &w.root)
+            .await
+            .body["name"],
+        "Tenant acme-hq"
+    );
 }
 
 #[tokio::test]
@@ -420,6 +449,12 @@ async fn twenty_concurrent_creates_of_one_tenant_slug_make_one_tenant() {
         .filter(|r| r.status == StatusCode::CREATED)
         .count();
     assert_eq!(created, 1);
+    let winner = replies
+        .iter()
+        .find(|r| r.status == StatusCode::CREATED)
+        .map(Reply::id)
+        .unwrap();
+    app.assert_single_winner("tenant", "race", &winner).await;
     assert_eq!(
         app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
             .await
