@@ -329,6 +329,24 @@ impl TestApp {
         reply.id()
     }
 
+    /// A partner's `tenant_count` as the API reports it.
+    pub async fn tenant_count(&self, token: &str, partner: &str) -> Value {
+        self.get(&format!("/api/v1/admin/partners/{partner}"), token)
+            .await
+            .body["tenant_count"]
+            .clone()
+    }
+
+    pub async fn jwks(&self) -> Reply {
+        self.call(
+            Method::GET,
+            "/api/v1/platform/.well-known/jwks.json",
+            None,
+            None,
+        )
+        .await
+    }
+
     /// Creates an admin through the CLI's operation and returns a token for it.
     pub async fn admin_token(
         &self,
@@ -389,11 +407,20 @@ impl TestApp {
     /// After a race on one slug: the winner holds the marker, and the table has exactly one
     /// `kind` item with that slug and one `<kind>.create` event for it — the losers' failed
     /// transactions left nothing.
-    pub async fn assert_single_winner(&self, kind: &str, slug: &str, winner: &str) {
+    pub async fn assert_single_winner(&self, kind: &str, slug: &str, replies: &[Reply]) {
+        let winner = replies
+            .iter()
+            .find(|r| r.status == StatusCode::CREATED)
+            .map(Reply::id)
+            .expect("one create won");
         let table = self.snapshot().await;
         let upper = kind.to_uppercase();
         let marker = &table[&format!("UNIQUE#{upper}_SLUG#{slug} UNIQUE")];
-        assert_eq!(marker["owner_id"], winner, "the winner holds the marker");
+        assert_eq!(
+            marker["owner_id"],
+            winner.as_str(),
+            "the winner holds the marker"
+        );
         let items = table
             .values()
             .filter(|i| i["SK"] == upper.as_str() && i["slug"] == slug)

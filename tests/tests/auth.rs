@@ -175,14 +175,7 @@ async fn forged_tampered_and_expired_tokens_are_refused() {
     let Some(app) = spawn_app().await else { return };
     let token = app.root_token().await;
     let (header, claims, signature) = parts(&token);
-    let jwks = app
-        .call(
-            Method::GET,
-            "/api/v1/platform/.well-known/jwks.json",
-            None,
-            None,
-        )
-        .await;
+    let jwks = app.jwks().await;
     let n = jwks.body["keys"][0]["n"].as_str().unwrap().to_owned();
     let mut attacks: Vec<(&str, String)> = Vec::new();
     attacks.push((
@@ -293,14 +286,7 @@ async fn health_and_jwks_need_no_token() {
         (health.status, health.body),
         (StatusCode::OK, json!({"status": "ok"}))
     );
-    let jwks = app
-        .call(
-            Method::GET,
-            "/api/v1/platform/.well-known/jwks.json",
-            None,
-            None,
-        )
-        .await;
+    let jwks = app.jwks().await;
     assert_eq!(jwks.body["keys"][0]["kty"], "RSA");
     assert_eq!(jwks.body["keys"][0]["alg"], "RS256");
 }
@@ -320,13 +306,6 @@ async fn rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
         app.get("/api/v1/admin/auth/me", &new).await.status,
         StatusCode::OK
     );
-    let jwks = app
-        .call(
-            Method::GET,
-            "/api/v1/platform/.well-known/jwks.json",
-            None,
-            None,
-        )
-        .await;
+    let jwks = app.jwks().await;
     assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
 }

@@ -56,12 +56,7 @@ async fn a_tenant_is_created_with_settings_and_read_back() {
     let read = app.get(&format!("{BASE}/{}", created.id()), &w.root).await;
     assert_eq!(app.calls() - before, 1);
     assert_eq!(read.body, created.body);
-    assert_eq!(
-        app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
-            .await
-            .body["tenant_count"],
-        3
-    );
+    assert_eq!(app.tenant_count(&w.root, &w.acme).await, 3);
 }
 
 #[tokio::test]
@@ -158,18 +153,8 @@ async fn max_tenants_is_enforced_on_create_transfer_and_restore() {
         .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
     assert_eq!(moved.body["partner_id"], w.globex.as_str());
-    assert_eq!(
-        app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
-            .await
-            .body["tenant_count"],
-        1
-    );
-    assert_eq!(
-        app.get(&format!("/api/v1/admin/partners/{}", w.globex), &w.root)
-            .await
-            .body["tenant_count"],
-        1
-    );
+    assert_eq!(app.tenant_count(&w.root, &w.acme).await, 1);
+    assert_eq!(app.tenant_count(&w.root, &w.globex).await, 1);
     let restore = app
         .post(
             &format!("{BASE}/{}/restore", w.globex_hq),
@@ -419,12 +404,7 @@ async fn twenty_concurrent_creates_under_twenty_partners_keep_exact_totals() {
         21
     );
     for p in &partners {
-        assert_eq!(
-            app.get(&format!("/api/v1/admin/partners/{p}"), &root)
-                .await
-                .body["tenant_count"],
-            1
-        );
+        assert_eq!(app.tenant_count(&root, p).await, 1);
     }
 }
 
@@ -449,18 +429,8 @@ async fn twenty_concurrent_creates_of_one_tenant_slug_make_one_tenant() {
         .filter(|r| r.status == StatusCode::CREATED)
         .count();
     assert_eq!(created, 1);
-    let winner = replies
-        .iter()
-        .find(|r| r.status == StatusCode::CREATED)
-        .map(Reply::id)
-        .unwrap();
-    app.assert_single_winner("tenant", "race", &winner).await;
-    assert_eq!(
-        app.get(&format!("/api/v1/admin/partners/{}", w.acme), &w.root)
-            .await
-            .body["tenant_count"],
-        3
-    );
+    app.assert_single_winner("tenant", "race", &replies).await;
+    assert_eq!(app.tenant_count(&w.root, &w.acme).await, 3);
 }
 
 #[tokio::test]
