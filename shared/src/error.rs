@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::store::StoreError;
+use crate::store::{Guard, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -49,6 +49,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A write lost an optimistic-version race; `lifecycle::retry_stale` re-reads and retries.
+    #[error("the resource changed during the request")]
+    Stale,
     #[error("too many requests")]
     TooManyRequests { retry_after_seconds: u64 },
     #[error("request body too large")]
@@ -82,7 +85,7 @@ impl Error {
             Self::PlatformScopeMissing | Self::AccessDenied => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Stale => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -103,6 +106,7 @@ impl Error {
             Self::AccessDenied => json!("Access denied"),
             Self::NotFound(resource) => json!(format!("{resource} not found")),
             Self::Conflict(what) => json!(what),
+            Self::Stale => json!("The resource changed during the request; retry"),
             Self::TooManyRequests { .. } => json!("Too many requests"),
             Self::PayloadTooLarge => json!("Request body too large"),
             Self::RouteNotFound => json!("Not Found"),
@@ -117,6 +121,8 @@ impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         if err.is_unavailable() {
             Self::Unavailable(err)
+        } else if err.refused_by() == Some(Guard::Item) {
+            Self::Stale
         } else {
             Self::Internal(err.to_string())
         }

@@ -14,9 +14,9 @@ use axum::routing::MethodRouter;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::domain::audit::RequestMeta;
-use crate::domain::auth::Caller;
+use crate::audit::RequestMeta;
 use crate::error::{Error, FieldProblem};
+use crate::session::Caller;
 use crate::state::AppState;
 use crate::validation::Fields;
 
@@ -243,10 +243,34 @@ pub async fn run_lambda(router: Router) -> Result<(), lambda_http::Error> {
     lambda_http::run(service).await
 }
 
-/// The error body every non-2xx response carries (SPEC §2.1): a string, or for 422 a list of
-/// `{loc, msg, type}` problems.
+/// The body of every error but a validation error (SPEC §2.1): `{"detail": "Access denied"}`.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    #[schema(value_type = Object)]
-    pub detail: Value,
+    pub detail: String,
+}
+
+/// The body of a 422, FastAPI's: one entry per problem, all at once.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = HTTPValidationError)]
+pub struct HttpValidationError {
+    pub detail: Vec<ValidationError>,
+}
+
+/// One problem: where (`["body", "slug"]`, `["query", "page"]`), what, and its kind
+/// (`missing`, `string_pattern_mismatch`, …).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ValidationError {
+    #[schema(value_type = Vec<LocItem>)]
+    pub loc: Vec<Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A `loc` entry: a field name or a list index.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LocItem {
+    Name(String),
+    Index(u32),
 }

@@ -1,24 +1,34 @@
-//! The auth-and-hierarchy crate every ScaiKey function stands on.
+//! The kernel every ScaiKey function stands on: what identifies a caller and places it in the
+//! hierarchy, and the machinery every write uses. It knows no endpoint and no router; each
+//! group's operations live in its own function crate (see `docs/architecture.md`).
 //!
-//! Layers, top to bottom: `http` (extraction, errors → responses) → `domain` (rules, audit,
-//! counters; one module per resource) → `store` (DynamoDB single table). `access` holds every
-//! tier rule of SPEC §3.2 once; `tokens` and `password` hold the credentials.
+//! - caller: `http` (extractors, errors → responses), `session` (the per-request session
+//!   check), `tokens`, `password`, `access` (every tier rule once);
+//! - hierarchy: `hierarchy` (stored forms of partner, tenant, user, session), `values`;
+//! - writes: `store` (the single table, labelled transactions, keys, counters, markers),
+//!   `lifecycle` (version retry, soft delete, restore), `audit`;
+//! - reads: `lists` and `pagination` (offset pages, signed cursors, exact totals).
 
 pub mod access;
+pub mod audit;
 pub mod config;
-pub mod domain;
 pub mod error;
+pub mod hierarchy;
 pub mod http;
 pub mod ids;
+pub mod lifecycle;
+pub mod lists;
 pub mod pagination;
 pub mod password;
 pub mod secrets;
+pub mod session;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
 pub mod validation;
+pub mod values;
 
 pub use error::{Error, Result};
 pub use state::AppState;

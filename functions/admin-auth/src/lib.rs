@@ -1,6 +1,13 @@
 //! Admin authentication (SPEC §4.1) at `/api/v1/admin/auth`, plus the public endpoints this
 //! function also serves: health, the platform JWKS, and the API description.
 
+pub mod login;
+mod store;
+
+use login as auth;
+
+pub use login::ACTIONS;
+
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -8,9 +15,9 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::Value;
 use shared::access::AdminRole;
-use shared::domain::RequestMeta;
-use shared::domain::auth::{self, Caller};
-use shared::http::ErrorBody;
+use shared::audit::RequestMeta;
+use shared::http::{ErrorBody, HttpValidationError};
+use shared::session::Caller;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields};
 use shared::{AppState, Result};
@@ -93,7 +100,7 @@ fn secret_text(value: &Value) -> std::result::Result<String, validation::Problem
 /// every failure; 422; 429 after 5 failures in 15 minutes.
 #[utoipa::path(post, path = "/api/v1/admin/auth/login", operation_id = "admin_login", summary = "Admin Login", tag = "Admin Auth",
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -125,7 +132,7 @@ async fn login(
 /// Refresh. **Holder of a refresh token** (single use; reuse revokes the session). 200; 401; 422.
 #[utoipa::path(post, path = "/api/v1/admin/auth/refresh", operation_id = "admin_refresh", summary = "Refresh Admin Token", tag = "Admin Auth",
     request_body = RefreshRequest,
-    responses((status = 200, body = RefreshResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = RefreshResponse), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError)))]
 async fn refresh(
     State(state): State<AppState>,
     meta: RequestMeta,

@@ -63,3 +63,56 @@ pub fn app(state: AppState) -> Router {
         );
     shared::http::finish(routes, state)
 }
+
+/// The audit catalogue: every action each group records, defined once in its group. The audit
+/// group serves it (`GET /api/v1/admin/audit/actions`) from `docs/audit-actions.json`, which a
+/// test keeps equal to this.
+pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
+    [
+        admin_auth::ACTIONS,
+        partners::ACTIONS,
+        tenants::ACTIONS,
+        ops::ACTIONS,
+    ]
+    .concat()
+}
+
+/// The catalogue as committed in `docs/audit-actions.json`.
+pub fn audit_actions_json() -> String {
+    let mut text = serde_json::to_string_pretty(&audit_actions()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_audit_action_is_defined_once() {
+        let actions = audit_actions();
+        let mut names: Vec<&str> = actions.iter().map(|a| a.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), actions.len(), "an action is defined twice");
+        for action in &actions {
+            assert!(
+                action
+                    .name
+                    .starts_with(&format!("{}.", action.resource_type))
+                    || action.name.starts_with("auth."),
+                "{} should be <resource>.<verb>",
+                action.name
+            );
+        }
+    }
+
+    #[test]
+    fn docs_audit_actions_json_is_up_to_date() {
+        let committed = include_str!("../../../docs/audit-actions.json");
+        assert!(
+            committed == audit_actions_json(),
+            "docs/audit-actions.json is stale: run `cargo run -p scaikey-cli -- audit-actions > docs/audit-actions.json`"
+        );
+    }
+}

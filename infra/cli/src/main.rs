@@ -50,6 +50,8 @@ enum Command {
     },
     /// Prints the OpenAPI document.
     Openapi,
+    /// Prints the audit catalogue: every action each group records.
+    AuditActions,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +96,10 @@ enum AdminAction {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if let Command::Openapi = cli.command {
         print!("{}", scaikey_cli::openapi_json());
+        return Ok(());
+    }
+    if let Command::AuditActions = cli.command {
+        print!("{}", scaikey_cli::audit_actions_json());
         return Ok(());
     }
     let state = shared::AppState::from_env().await?;
@@ -190,7 +196,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 })
                 .await?;
         }
-        Command::Openapi => {}
+        Command::Openapi | Command::AuditActions => {}
     }
     Ok(())
 }

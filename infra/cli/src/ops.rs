@@ -1,17 +1,25 @@
-//! Operations the CLI performs directly against the table.
+//! Operations the CLI performs: it calls the same cores as the API (partner and tenant
+//! creation), acting as the `scaikey-cli` system actor.
 
-use serde_json::Map;
+use serde_json::{Map, json};
 use shared::access::AdminRole;
-use shared::domain::PLATFORM_SLUG;
-use shared::domain::audit::{Actor, AuditEvent, RequestMeta};
-use shared::domain::auth::{RoleGrant, User, UserStatus};
-use shared::domain::partners::{Partner, PartnerLimits};
-use shared::domain::tenants::Tenant;
-use shared::domain::values::{Email, Status};
+use shared::audit::{Actor, AuditAction, AuditEvent, RequestMeta};
+use shared::hierarchy::{
+    AdminEmailOwner, PLATFORM_SLUG, Partner, PartnerLimits, RoleGrant, Tenant, User, UserStatus,
+};
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
-use shared::store::{Store, keys};
+use shared::lifecycle::live;
+use shared::store::counters::Counter;
+use shared::store::write::claim;
+use shared::store::{Entity, Expr, Guard, Item, Store, StoreError, encode, keys, n, s, with_keys};
 use shared::time::Timestamp;
+use shared::values::{Email, Name, Slug, Status};
 use shared::{AppState, Error};
+
+/// Admin users are created here until the users group exists (its create will replace this).
+pub const USER_CREATE: AuditAction = AuditAction::new("user.create", "user");
+/// What the CLI itself records: its part of the audit catalogue.
+pub const ACTIONS: &[AuditAction] = &[USER_CREATE];
 
 fn system() -> Actor {
     Actor::system("scaikey-cli")
@@ -19,14 +27,14 @@ fn system() -> Actor {
 
 fn meta() -> RequestMeta {
     RequestMeta {
-        request_id: Some(uuid_like()),
+        request_id: Some(format!("cli-{}", Timestamp::now().unix())),
         ip_address: None,
         user_agent: Some("scaikey-cli".into()),
     }
 }
 
-fn uuid_like() -> String {
-    format!("cli-{}", Timestamp::now().unix())
+fn invalid(what: &str, problem: shared::validation::Problem) -> Error {
+    Error::internal(format!("{what}: {}", problem.msg))
 }
 
 /// Who owns a uniqueness marker.
@@ -35,38 +43,27 @@ async fn marker_owner(store: &Store, key: &keys::Key) -> Result<Option<String>, 
     Ok(item.and_then(|i| i.get("owner_id").and_then(|v| v.as_s().ok()).cloned()))
 }
 
-/// The platform partner and tenant, created if missing. Returns their ids and what was created.
+/// The platform partner and tenant, created if missing through the same cores as the API.
+/// Returns their ids and what was created.
 pub async fn ensure_platform(
     state: &AppState,
 ) -> Result<(PartnerId, TenantId, Vec<String>), Error> {
     let store = state.store();
     let mut created = Vec::new();
-    let now = Timestamp::now();
+    let platform_name = Name::parse(&json!("Platform")).map_err(|p| invalid("name", p))?;
+    let platform_slug = Slug::parse_str(PLATFORM_SLUG).map_err(|p| invalid("slug", p))?;
     let partner_id = match marker_owner(store, &keys::partner_slug(PLATFORM_SLUG)).await? {
         Some(id) => PartnerId::parse(&id).map_err(Error::internal)?,
         None => {
-            let partner = Partner {
-                id: PartnerId::generate(),
-                name: "Platform".into(),
-                slug: PLATFORM_SLUG.into(),
+            let new = partners::operations::NewPartner {
+                name: platform_name.clone(),
+                slug: platform_slug.clone(),
+                contact_email: Email::parse_str("platform@scaikey.local")
+                    .map_err(|p| invalid("contact_email", p))?,
                 status: Status::Active,
-                contact_email: "platform@scaikey.local".into(),
                 limits: PartnerLimits::default(),
-                tenant_count: 0,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-                version: 1,
             };
-            let event = AuditEvent::new(
-                system(),
-                "partner.create",
-                "partner",
-                Some(partner.id.to_string()),
-                &meta(),
-            )
-            .in_partner(&partner.id);
-            store.create_partner(&partner, &event).await?;
+            let partner = partners::operations::create_as(state, system(), new, &meta()).await?;
             created.push(format!("platform partner {}", partner.id));
             partner.id
         }
@@ -74,30 +71,21 @@ pub async fn ensure_platform(
     let tenant_id = match marker_owner(store, &keys::tenant_slug(PLATFORM_SLUG)).await? {
         Some(id) => TenantId::parse(&id).map_err(Error::internal)?,
         None => {
-            let tenant = Tenant {
-                id: TenantId::generate(),
+            let partner = store
+                .load(&[keys::partner(&partner_id)])
+                .await?
+                .get::<Partner>(&keys::partner(&partner_id))?;
+            let new = tenants::operations::NewTenant {
                 partner_id: partner_id.clone(),
-                name: "Platform".into(),
-                slug: PLATFORM_SLUG.into(),
+                name: platform_name,
+                slug: platform_slug,
                 status: Status::Active,
                 contact_email: None,
                 settings: Map::new(),
                 branding: Map::new(),
-                user_count: 0,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-                version: 1,
             };
-            let event = AuditEvent::new(
-                system(),
-                "tenant.create",
-                "tenant",
-                Some(tenant.id.to_string()),
-                &meta(),
-            )
-            .in_tenant(&partner_id, &tenant.id);
-            store.create_tenant(&tenant, &event).await?;
+            let tenant =
+                tenants::operations::create_as(state, system(), partner, new, &meta()).await?;
             created.push(format!("platform tenant {}", tenant.id));
             tenant.id
         }
@@ -151,8 +139,7 @@ pub struct NewAdmin {
 /// admin in its tenant. Returns the user id, or `None` if the email already holds admin roles.
 pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<UserId>, Error> {
     let store = state.store();
-    let email = Email::parse_str(&admin.email)
-        .map_err(|p| Error::internal(format!("--email: {}", p.msg)))?;
+    let email = Email::parse_str(&admin.email).map_err(|p| invalid("--email", p))?;
     let (_, platform_tenant, _) = ensure_platform(state).await?;
     let home = match (admin.role, &admin.tenant_id) {
         (AdminRole::SuperAdmin, _) => platform_tenant.clone(),
@@ -164,20 +151,18 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
         }
     };
     let loaded = store.load(&[keys::tenant(&home)]).await?;
-    let tenant = loaded
-        .tenant(&home)?
-        .filter(|t| !t.is_deleted())
-        .ok_or(Error::NotFound("Tenant"))?;
+    let tenant: Tenant = live(loaded.get(&keys::tenant(&home))?, "Tenant")?;
     let scope_partner = match admin.role {
         AdminRole::PartnerAdmin => {
             let p = admin
                 .partner_id
                 .clone()
                 .ok_or_else(|| Error::internal("a partner admin needs --partner-id"))?;
-            let partner = store.load(&[keys::partner(&p)]).await?.partner(&p)?;
-            partner
-                .filter(|p| !p.is_deleted())
-                .ok_or(Error::NotFound("Partner"))?;
+            let partner = store
+                .load(&[keys::partner(&p)])
+                .await?
+                .get::<Partner>(&keys::partner(&p))?;
+            live(partner, "Partner")?;
             if home != platform_tenant && tenant.partner_id != p {
                 return Err(Error::internal(
                     "--tenant-id must be a tenant of --partner-id",
@@ -217,20 +202,191 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
         updated_at: now,
         version: 1,
     };
-    let event = AuditEvent::new(
-        system(),
-        "user.create",
-        "user",
-        Some(user.id.to_string()),
-        &meta(),
-    )
-    .in_tenant(&tenant.partner_id, &home);
-    match store
-        .create_admin_user(&user, &tenant, &grant, &event)
-        .await
-    {
+    let event = AuditEvent::new(system(), USER_CREATE, Some(user.id.to_string()), &meta())
+        .in_tenant(&tenant.partner_id, &home);
+    match create_admin_user(store, &user, &tenant, &grant, &event).await {
         Ok(()) => Ok(Some(user.id)),
-        Err(err) if matches!(err.failed_condition(), Some(1) | Some(2)) => Ok(None),
+        Err(err) if matches!(err.refused_by(), Some(Guard::Unique(_))) => Ok(None),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// The stored user, listed under its tenant.
+fn user_item(user: &User) -> Result<Item, StoreError> {
+    let mut item = user.to_item()?;
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::users_of_tenant(&user.tenant_id)),
+    );
+    item.insert(keys::GSI1SK.into(), s(user.id.to_string()));
+    Ok(item)
+}
+
+/// The admin-email claim, which also routes admin login to the user's tenant.
+fn admin_email_item(user: &User, tenant: &Tenant) -> Result<Item, StoreError> {
+    let owner = AdminEmailOwner {
+        user_id: user.id.clone(),
+        tenant_id: tenant.id.clone(),
+        partner_id: tenant.partner_id.clone(),
+    };
+    Ok(with_keys(
+        encode(&owner)?,
+        &keys::admin_email(&user.email),
+        AdminEmailOwner::NAME,
+    ))
+}
+
+/// The full role grant, beside the summary the user item carries.
+fn role_item(user: &User, grant: &RoleGrant) -> Result<Item, StoreError> {
+    let mut item = with_keys(encode(grant)?, &grant.key(&user.id), "ADMIN_ROLE");
+    item.insert("user_id".into(), s(user.id.to_string()));
+    Ok(item)
+}
+
+/// User, tenant email claim, admin email claim, role item, tenant `user_count` (tenant live),
+/// users counter, audit.
+async fn create_admin_user(
+    store: &Store,
+    user: &User,
+    tenant: &Tenant,
+    grant: &RoleGrant,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.put_new(user_item(user)?, Guard::Item)?;
+    claim(
+        &mut tx,
+        &keys::user_email(&user.tenant_id, &user.email),
+        user.id.as_str(),
+        "email",
+    )?;
+    tx.put_new(
+        admin_email_item(user, tenant)?,
+        Guard::Unique("admin email"),
+    )?;
+    tx.put_new(role_item(user, grant)?, Guard::Item)?;
+    tx.update_if(
+        &keys::tenant(&tenant.id),
+        "ADD user_count :one, version :one",
+        Guard::Parent("tenant"),
+        Some("attribute_exists(PK) AND #status = :active"),
+        Expr::default()
+            .name("#status", "status")
+            .value(":one", n(1))
+            .value(":active", s("ACTIVE")),
+    )?;
+    Counter::Users.add(&mut tx, 1)?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::store::describe;
+    use std::collections::BTreeMap;
+
+    fn pinned(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The stored forms are a contract with data already in tables: a renamed field or a
+    /// changed type must fail here, not silently in production.
+    #[test]
+    fn an_admin_user_and_its_claims_are_pinned() {
+        let at = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
+        let tenant_id = TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w0g").unwrap();
+        let partner_id = PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap();
+        let grant = RoleGrant {
+            id: RoleId::parse("rol_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
+            role: AdminRole::TenantAdmin,
+            partner_id: None,
+            tenant_id: Some(tenant_id.clone()),
+            is_active: true,
+            expires_at: None,
+            created_at: at,
+            created_by: Some("scaikey-cli".into()),
+        };
+        let user = User {
+            id: UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
+            tenant_id: tenant_id.clone(),
+            email: "ann@acme.test".into(),
+            first_name: Some("Ann".into()),
+            last_name: None,
+            display_name: None,
+            status: UserStatus::Active,
+            password_hash: Some("$argon2id$x".into()),
+            admin_roles: vec![grant.clone()],
+            last_login_at: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        let tenant = Tenant {
+            id: tenant_id,
+            partner_id,
+            name: "Acme".into(),
+            slug: "acme".into(),
+            status: Status::Active,
+            contact_email: None,
+            settings: Map::new(),
+            branding: Map::new(),
+            user_count: 0,
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+            version: 1,
+        };
+        let grant_summary = "M:{created_at=S:2026-01-02T03:04:05.000006Z, created_by=S:scaikey-cli, id=S:rol_01kb2z8hqv3m4n5p6r7s8t9w2g, is_active=BOOL:true, role=S:tenant_admin, tenant_id=S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g}";
+        let admin_roles = format!("L:[{grant_summary}]");
+        assert_eq!(
+            describe(&user_item(&user).unwrap()),
+            pinned(&[
+                ("GSI1PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g#USERS"),
+                ("GSI1SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+                ("PK", "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+                ("SK", "S:USER"),
+                ("admin_roles", &admin_roles),
+                ("created_at", "S:2026-01-02T03:04:05.000006Z"),
+                ("email", "S:ann@acme.test"),
+                ("entity", "S:USER"),
+                ("first_name", "S:Ann"),
+                ("id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+                ("password_hash", "S:$argon2id$x"),
+                ("status", "S:ACTIVE"),
+                ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
+                ("updated_at", "S:2026-01-02T03:04:05.000006Z"),
+                ("version", "N:1"),
+            ])
+        );
+        assert_eq!(
+            describe(&admin_email_item(&user, &tenant).unwrap()),
+            pinned(&[
+                ("PK", "S:UNIQUE#ADMIN_EMAIL#ann@acme.test"),
+                ("SK", "S:UNIQUE"),
+                ("entity", "S:ADMIN_EMAIL"),
+                ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w1g"),
+                ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
+                ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+            ])
+        );
+        let role = describe(&role_item(&user, &grant).unwrap());
+        assert_eq!(
+            role.get("PK").map(String::as_str),
+            Some("S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g")
+        );
+        assert_eq!(
+            role.get("SK").map(String::as_str),
+            Some("S:ROLE#rol_01kb2z8hqv3m4n5p6r7s8t9w2g")
+        );
+        assert_eq!(role.get("entity").map(String::as_str), Some("S:ADMIN_ROLE"));
+        assert_eq!(
+            role.get("user_id").map(String::as_str),
+            Some("S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g")
+        );
+        assert_eq!(role.get("role").map(String::as_str), Some("S:tenant_admin"));
     }
 }

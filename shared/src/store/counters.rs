@@ -39,12 +39,11 @@ impl Counter {
         sum.max(0) as u64
     }
 
-    pub(crate) fn add(&self, tx: &mut Tx, delta: i64) -> Result<(), StoreError> {
+    pub fn add(&self, tx: &mut Tx, delta: i64) -> Result<(), StoreError> {
         let shard = crate::secrets::random_below(SHARDS);
         tx.update(
             &self.shard_key(shard),
             "ADD #count :delta",
-            None,
             Expr::default()
                 .name("#count", "count")
                 .value(":delta", n(delta)),

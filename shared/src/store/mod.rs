@@ -2,15 +2,13 @@
 //! nowhere else. `docs/data-model.md` lists every key and access pattern.
 
 mod audit;
-mod auth;
 pub mod counters;
-mod items;
+mod entity;
 pub mod keys;
-mod partners;
 mod schema;
 mod signing;
-mod tenants;
 mod tx;
+pub mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,9 +19,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 
-pub use items::{Listable, Loaded, SigningKeyRecord, StartKey};
+pub use entity::{Entity, Loaded, SigningKeyRecord, StartKey, decode, describe, encode, with_keys};
 pub use keys::Key;
-pub use tx::Tx;
+pub use tx::{Expr, Guard, Tx, n, s};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -32,7 +30,10 @@ pub enum StoreError {
     /// Throttled, unreachable or timed out: worth retrying later (→ 503).
     #[error("DynamoDB unavailable: {0}")]
     Unavailable(String),
-    /// A transaction was cancelled; one reason code per action, in order.
+    /// A transaction's condition failed: the guard that refused it.
+    #[error("transaction refused by its {0:?} guard")]
+    Refused(Guard),
+    /// A transaction was cancelled for another reason; one reason code per action, in order.
     #[error("transaction cancelled: {0:?}")]
     Cancelled(Vec<String>),
     #[error("item could not be (de)serialized: {0}")]
@@ -46,10 +47,10 @@ impl StoreError {
         matches!(self, Self::Unavailable(_))
     }
 
-    /// The index of the first action whose condition failed, if that is why it was cancelled.
-    pub fn failed_condition(&self) -> Option<usize> {
+    /// The guard whose condition refused the transaction, if that is why it was cancelled.
+    pub fn refused_by(&self) -> Option<Guard> {
         match self {
-            Self::Cancelled(reasons) => reasons.iter().position(|r| r == "ConditionalCheckFailed"),
+            Self::Refused(guard) => Some(*guard),
             _ => None,
         }
     }
@@ -137,7 +138,7 @@ impl Store {
     }
 
     /// Up to `limit` values of a list from `start`, each with the key to resume after it.
-    pub async fn list<T: Listable>(
+    pub async fn list<T: serde::de::DeserializeOwned>(
         &self,
         spec: &QuerySpec,
         start: Option<StartKey>,
@@ -150,7 +151,7 @@ impl Store {
             .into_iter()
             .map(|item| {
                 let key = StartKey::of(&item, spec.index);
-                T::from_item(item).map(|value| (value, key))
+                decode::<T>(item).map(|value| (value, key))
             })
             .collect()
     }
@@ -324,10 +325,17 @@ impl Store {
         }
     }
 
-    /// Commits actions all-or-nothing. A `TransactionConflict` with another writer is retried
-    /// with jittered backoff a bounded number of times, then reported as unavailable (→ 503).
-    #[tracing::instrument(skip_all, fields(actions = actions.len()))]
-    pub async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    /// A transaction on this table.
+    pub fn tx(&self) -> Tx {
+        Tx::new(self.table())
+    }
+
+    /// Commits a transaction all-or-nothing. A failed condition is reported as the guard that
+    /// refused it. A `TransactionConflict` with another writer is retried with jittered backoff
+    /// a bounded number of times, then reported as unavailable (→ 503).
+    #[tracing::instrument(skip_all, fields(actions = tx.len()))]
+    pub async fn transact(&self, tx: Tx) -> Result<(), StoreError> {
+        let actions: Vec<TransactWriteItem> = tx.actions().to_vec();
         for attempt in 0..TRANSACTION_ATTEMPTS {
             self.count_call();
             let result = self
@@ -351,7 +359,10 @@ impl Store {
             };
             match reasons {
                 Some(reasons) if reasons.iter().any(|r| r == "ConditionalCheckFailed") => {
-                    return Err(StoreError::Cancelled(reasons));
+                    return Err(match tx.refusing_guard(&reasons) {
+                        Some(guard) => StoreError::Refused(guard),
+                        None => StoreError::Cancelled(reasons),
+                    });
                 }
                 Some(reasons) if reasons.iter().any(|r| r == "TransactionConflict") => {
                     tracing::debug!(attempt, "transaction conflict, retrying");

@@ -2,8 +2,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::items::{SigningKeyRecord, decode, encode, with_keys};
-use super::tx::{Expr, Tx, n, s};
+use super::entity::{Entity, SigningKeyRecord, decode};
+use super::tx::{Expr, Guard, Tx, n, s};
 use super::{QuerySpec, Store, StoreError, keys};
 use crate::time::Timestamp;
 
@@ -48,16 +48,13 @@ impl Store {
         purge_after_seconds: u64,
     ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
-        tx.put_new(with_keys(
-            encode(record)?,
-            &keys::signing_key(&record.kid),
-            "SIGNING_KEY",
-        ))?;
+        tx.put_new(record.to_item()?, Guard::Item)?;
         let now = Timestamp::now();
         for old in retire {
-            tx.update(
+            tx.update_if(
                 &keys::signing_key(&old.kid),
                 "SET retired_at = :now, #ttl = :ttl",
+                Guard::Item,
                 Some("attribute_exists(PK) AND attribute_not_exists(retired_at)"),
                 Expr::default()
                     .name("#ttl", keys::TTL)
@@ -65,7 +62,7 @@ impl Store {
                     .value(":ttl", n(now.unix() + purge_after_seconds as i64 + 86_400)),
             )?;
         }
-        self.transact(tx.into_actions()).await
+        self.transact(tx).await
     }
 
     /// Creates the cursor secret if there is none (idempotent). Returns whether it was created.
@@ -76,10 +73,10 @@ impl Store {
             AttributeValue::B(crate::secrets::random_bytes::<32>().to_vec().into()),
         );
         let mut tx = Tx::new(self.table());
-        tx.put_new(item)?;
-        match self.transact(tx.into_actions()).await {
+        tx.put_new(item, Guard::Item)?;
+        match self.transact(tx).await {
             Ok(()) => Ok(true),
-            Err(err) if err.failed_condition().is_some() => Ok(false),
+            Err(StoreError::Refused(Guard::Item)) => Ok(false),
             Err(err) => Err(err),
         }
     }

@@ -1,4 +1,6 @@
-//! A TransactWriteItems under construction.
+//! A TransactWriteItems under construction. Every conditional action carries a [`Guard`]: the
+//! rule it enforces, by name. A refused transaction reports the guard that refused it, so the
+//! rules above match on names and no action's position ever leaves this module.
 
 use std::collections::HashMap;
 
@@ -14,6 +16,21 @@ pub fn s(text: impl Into<String>) -> AttributeValue {
 
 pub fn n(number: impl ToString) -> AttributeValue {
     AttributeValue::N(number.to_string())
+}
+
+/// What a conditional action guards. A transaction refused by its condition names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Guard {
+    /// No condition.
+    None,
+    /// The written item itself: new (must not exist yet) or unchanged since it was read (its
+    /// `version`). A refusal means a concurrent writer won: re-read and re-apply.
+    Item,
+    /// A uniqueness claim, named for what is unique ("slug", "email").
+    Unique(&'static str),
+    /// Another item that must exist and be live, and within its limit where the condition
+    /// says so, named for what it is ("partner", "tenant").
+    Parent(&'static str),
 }
 
 /// Names and values of one expression.
@@ -32,11 +49,18 @@ impl Expr {
         self.values.insert(placeholder.to_owned(), value);
         self
     }
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
 }
 
-#[derive(Default)]
+/// The actions of one transaction, each with its guard.
 pub struct Tx {
     actions: Vec<TransactWriteItem>,
+    guards: Vec<Guard>,
     table: String,
 }
 
@@ -48,6 +72,7 @@ impl Tx {
     pub fn new(table: &str) -> Self {
         Self {
             actions: Vec::new(),
+            guards: Vec::new(),
             table: table.to_owned(),
         }
     }
@@ -60,10 +85,22 @@ impl Tx {
         self.actions.is_empty()
     }
 
-    /// Puts an item; with `condition`, only if it holds.
-    pub fn put(
+    fn push(&mut self, action: TransactWriteItem, guard: Guard) -> &mut Self {
+        self.actions.push(action);
+        self.guards.push(guard);
+        self
+    }
+
+    /// Puts an item unconditionally.
+    pub fn put(&mut self, item: Item) -> Result<&mut Self, StoreError> {
+        self.put_if(item, Guard::None, None, Expr::default())
+    }
+
+    /// Puts an item if `condition` holds.
+    pub fn put_if(
         &mut self,
         item: Item,
+        guard: Guard,
         condition: Option<&str>,
         expr: Expr,
     ) -> Result<&mut Self, StoreError> {
@@ -71,25 +108,49 @@ impl Tx {
             .table_name(&self.table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
-            .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(
-            TransactWriteItem::builder()
-                .put(built(put.build())?)
-                .build(),
-        );
-        Ok(self)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values());
+        let action = TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build();
+        Ok(self.push(action, guard))
     }
 
-    /// Puts an item that must not exist yet (a new entity, or a uniqueness claim).
-    pub fn put_new(&mut self, item: Item) -> Result<&mut Self, StoreError> {
-        self.put(item, Some("attribute_not_exists(PK)"), Expr::default())
+    /// Puts an item that must not exist yet: a new entity (`Guard::Item`) or a uniqueness
+    /// claim (`Guard::Unique`).
+    pub fn put_new(&mut self, item: Item, guard: Guard) -> Result<&mut Self, StoreError> {
+        self.put_if(
+            item,
+            guard,
+            Some("attribute_not_exists(PK)"),
+            Expr::default(),
+        )
     }
 
-    pub fn update(
+    /// Puts the whole item only if nobody changed it since it was read at `read_version`.
+    pub fn put_versioned(
+        &mut self,
+        item: Item,
+        read_version: u64,
+    ) -> Result<&mut Self, StoreError> {
+        self.put_if(
+            item,
+            Guard::Item,
+            Some("version = :read_version"),
+            Expr::default().value(":read_version", n(read_version)),
+        )
+    }
+
+    /// Updates an item unconditionally (it is created if missing).
+    pub fn update(&mut self, key: &Key, update: &str, expr: Expr) -> Result<&mut Self, StoreError> {
+        self.update_if(key, update, Guard::None, None, expr)
+    }
+
+    pub fn update_if(
         &mut self,
         key: &Key,
         update: &str,
+        guard: Guard,
         condition: Option<&str>,
         expr: Expr,
     ) -> Result<&mut Self, StoreError> {
@@ -98,39 +159,30 @@ impl Tx {
             .set_key(Some(key.to_item()))
             .update_expression(update)
             .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
-            .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(
-            TransactWriteItem::builder()
-                .update(built(builder.build())?)
-                .build(),
-        );
-        Ok(self)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values());
+        let action = TransactWriteItem::builder()
+            .update(built(builder.build())?)
+            .build();
+        Ok(self.push(action, guard))
     }
 
-    pub fn delete(
-        &mut self,
-        key: &Key,
-        condition: Option<&str>,
-        expr: Expr,
-    ) -> Result<&mut Self, StoreError> {
+    /// Deletes an item unconditionally.
+    pub fn delete(&mut self, key: &Key) -> Result<&mut Self, StoreError> {
         let builder = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key.to_item()))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
-            .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(
-            TransactWriteItem::builder()
-                .delete(built(builder.build())?)
-                .build(),
-        );
-        Ok(self)
+            .set_key(Some(key.to_item()));
+        let action = TransactWriteItem::builder()
+            .delete(built(builder.build())?)
+            .build();
+        Ok(self.push(action, Guard::None))
     }
 
+    /// Requires `condition` of an item the transaction does not write.
     pub fn check(
         &mut self,
         key: &Key,
+        guard: Guard,
         condition: &str,
         expr: Expr,
     ) -> Result<&mut Self, StoreError> {
@@ -138,17 +190,58 @@ impl Tx {
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
             .condition_expression(condition)
-            .set_expression_attribute_names((!expr.names.is_empty()).then_some(expr.names))
-            .set_expression_attribute_values((!expr.values.is_empty()).then_some(expr.values));
-        self.actions.push(
-            TransactWriteItem::builder()
-                .condition_check(built(builder.build())?)
-                .build(),
-        );
-        Ok(self)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values());
+        let action = TransactWriteItem::builder()
+            .condition_check(built(builder.build())?)
+            .build();
+        Ok(self.push(action, guard))
     }
 
-    pub fn into_actions(self) -> Vec<TransactWriteItem> {
-        self.actions
+    pub(crate) fn actions(&self) -> &[TransactWriteItem] {
+        &self.actions
+    }
+
+    /// The guard of the first action whose condition failed, from DynamoDB's cancellation
+    /// reasons (one per action, in order).
+    pub(crate) fn refusing_guard(&self, reasons: &[String]) -> Option<Guard> {
+        reasons
+            .iter()
+            .position(|r| r == "ConditionalCheckFailed")
+            .and_then(|i| self.guards.get(i).copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_guard_of_the_failed_action() {
+        let mut tx = Tx::new("t");
+        tx.put_versioned(Key::new("A", "A").to_item(), 3).unwrap();
+        tx.put_new(Key::new("B", "B").to_item(), Guard::Unique("slug"))
+            .unwrap();
+        tx.update(
+            &Key::new("C", "C"),
+            "ADD n :one",
+            Expr::default().value(":one", n(1)),
+        )
+        .unwrap();
+        let reasons = |i: usize| -> Vec<String> {
+            (0..3)
+                .map(|j| {
+                    if j == i {
+                        "ConditionalCheckFailed"
+                    } else {
+                        "None"
+                    }
+                    .to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(tx.refusing_guard(&reasons(0)), Some(Guard::Item));
+        assert_eq!(tx.refusing_guard(&reasons(1)), Some(Guard::Unique("slug")));
+        assert_eq!(tx.refusing_guard(&vec!["None".to_owned(); 3]), None);
     }
 }

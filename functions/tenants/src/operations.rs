@@ -1,65 +1,44 @@
-//! Tenants (SPEC §4.3): super_admin writes; partner and tenant admins read within reach.
+//! Tenant operations (SPEC §4.3): super_admin writes; partner and tenant admins read within
+//! reach. Create is the session check and the tier rule, then a core that takes the acting
+//! principal or a system actor — the CLI's bootstrap calls the same core.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use shared::access::{self, Principal, TenantReach};
+use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
+use shared::error::{Error, Result};
+use shared::hierarchy::{PLATFORM_SLUG, Partner, Tenant};
+use shared::ids::{PartnerId, TenantId};
+use shared::lifecycle::{self, Lifecycle, live};
+use shared::lists::{self, ListQuery};
+use shared::pagination::{Page, PageRequest, Pagination};
+use shared::session::{self, Caller};
+use shared::state::AppState;
+use shared::store::counters::Counter;
+use shared::store::{QuerySpec, keys};
+use shared::time::Timestamp;
+use shared::validation::{self, Patch, Problem};
+use shared::values::{Email, Name, Slug, Status};
 
-use crate::access::{self, TenantReach};
-use crate::domain::audit::{self, Actor, Attempt, AuditEvent, RequestMeta};
-use crate::domain::auth::{self, Caller};
-use crate::domain::lists::{self, ListQuery};
-use crate::domain::partners::{Conflict, RESTORE_WINDOW, UPDATE_ATTEMPTS, conflict_kind};
-use crate::domain::values::{Email, Name, Slug, Status};
-use crate::error::{Error, Result};
-use crate::ids::{PartnerId, TenantId};
-use crate::pagination::{Page, PageRequest, Pagination};
-use crate::state::AppState;
-use crate::store::counters::Counter;
-use crate::store::{QuerySpec, StoreError, keys};
-use crate::time::Timestamp;
-use crate::validation::{self, Patch, Problem};
+use crate::store::{self, PARTNER, SLUG};
+
+pub const CREATE: AuditAction = AuditAction::new("tenant.create", "tenant");
+pub const UPDATE: AuditAction = AuditAction::new("tenant.update", "tenant");
+pub const DELETE: AuditAction = AuditAction::new("tenant.delete", "tenant");
+pub const RESTORE: AuditAction = AuditAction::new("tenant.restore", "tenant");
+/// Every action this group records: its part of the audit catalogue.
+pub const ACTIONS: &[AuditAction] = &[CREATE, UPDATE, DELETE, RESTORE];
 
 /// `settings` and `branding` are each at most this large once serialised.
 pub const MAX_OBJECT_BYTES: usize = 32 * 1024;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: TenantId,
-    pub partner_id: PartnerId,
-    pub name: String,
-    pub slug: String,
-    pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_email: Option<String>,
-    #[serde(default)]
-    pub settings: Map<String, Value>,
-    #[serde(default)]
-    pub branding: Map<String, Value>,
-    pub user_count: u64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<Timestamp>,
-    pub version: u64,
-}
-
-impl Tenant {
-    pub fn is_deleted(&self) -> bool {
-        self.status == Status::Deleted
-    }
-
-    pub fn search_text(&self) -> String {
-        format!("{} {}", self.name, self.slug).to_lowercase()
-    }
-
-    fn audit_view(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-}
+const RESOURCE: &str = "Tenant";
+const SLUG_TAKEN: &str = "Slug already in use";
+const LIMIT_REACHED: &str = "Tenant limit reached for partner";
 
 /// Validates `settings`: the keys ScaiKey interprets must have their documented shapes; other
 /// keys are stored as given.
 pub fn parse_settings(value: &Value) -> Result<Map<String, Value>, Problem> {
-    let map = crate::domain::values::parse_json_object(value, MAX_OBJECT_BYTES)?;
+    let map = shared::values::parse_json_object(value, MAX_OBJECT_BYTES)?;
     if let Some(policy) = map.get("password_policy") {
         let policy = validation::object(policy).map_err(|p| p.under("password_policy"))?;
         for (key, v) in policy {
@@ -86,7 +65,7 @@ pub fn parse_settings(value: &Value) -> Result<Map<String, Value>, Problem> {
 }
 
 pub fn parse_branding(value: &Value) -> Result<Map<String, Value>, Problem> {
-    crate::domain::values::parse_json_object(value, MAX_OBJECT_BYTES)
+    shared::values::parse_json_object(value, MAX_OBJECT_BYTES)
 }
 
 pub struct NewTenant {
@@ -147,51 +126,65 @@ pub struct TenantFilter {
     pub partner_id: Option<PartnerId>,
 }
 
-const NOT_FOUND: &str = "Tenant";
-const SLUG_TAKEN: &str = "Slug already in use";
-const LIMIT_REACHED: &str = "Tenant limit reached for partner";
-
-fn live(tenant: Option<Tenant>) -> Result<Tenant> {
-    tenant
-        .filter(|t| !t.is_deleted())
-        .ok_or(Error::NotFound(NOT_FOUND))
+/// A partner that may take one more tenant: live (else 404) and below `max_tenants` (else 409).
+fn receiving_partner(partner: Option<Partner>) -> Result<Partner> {
+    let partner = live(partner, "Partner")?;
+    if partner.is_full() {
+        return Err(Error::conflict(LIMIT_REACHED));
+    }
+    Ok(partner)
 }
 
-/// The transaction puts the tenant first, its slug marker second, the partner's counter third.
-const PARTNER_ACTION: usize = 2;
+/// Why a partner's counter refused a tenant inside the transaction (it changed since it was
+/// read): gone, or full.
+async fn partner_refused(state: &AppState, partner: &PartnerId) -> Error {
+    match state.store().load(&[keys::partner(partner)]).await {
+        Ok(loaded) => match loaded.get::<Partner>(&keys::partner(partner)) {
+            Ok(Some(p)) if !p.is_deleted() => Error::conflict(LIMIT_REACHED),
+            Ok(_) => Error::NotFound("Partner"),
+            Err(err) => err.into(),
+        },
+        Err(err) => err.into(),
+    }
+}
 
-/// Creates a tenant under a live partner within its `max_tenants`.
+/// Create Tenant, as the calling admin.
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     new: NewTenant,
     meta: &RequestMeta,
 ) -> Result<Tenant> {
+    let partner_key = keys::partner(&new.partner_id);
     let (principal, loaded) =
-        auth::resolve(state, caller, &[keys::partner(&new.partner_id)]).await?;
+        session::check(state, caller, std::slice::from_ref(&partner_key)).await?;
+    let attempt = Attempt {
+        action: CREATE,
+        resource_id: None,
+    };
     audit::check_write(
         state,
         &principal,
         access::tenants::write(&principal),
-        Attempt {
-            action: "tenant.create",
-            resource_type: "tenant",
-            resource_id: None,
-        },
+        attempt,
         meta,
     )
     .await?;
-    let partner = loaded
-        .partner(&new.partner_id)?
-        .filter(|p| !p.is_deleted())
-        .ok_or(Error::NotFound("Partner"))?;
-    if partner
-        .limits
-        .max_tenants
-        .is_some_and(|max| partner.tenant_count >= u64::from(max))
-    {
-        return Err(Error::conflict(LIMIT_REACHED));
-    }
+    let partner = loaded.get(&partner_key)?;
+    create_as(state, Actor::admin(&principal), partner, new, meta).await
+}
+
+/// Creates a tenant under `partner` (as read by the caller) within its `max_tenants`: the
+/// tenant, its slug claim and both counters in one transaction. The caller has already been
+/// allowed to.
+pub async fn create_as(
+    state: &AppState,
+    actor: Actor,
+    partner: Option<Partner>,
+    new: NewTenant,
+    meta: &RequestMeta,
+) -> Result<Tenant> {
+    receiving_partner(partner)?;
     let now = Timestamp::now();
     let tenant = Tenant {
         id: TenantId::generate(),
@@ -208,20 +201,14 @@ pub async fn create(
         deleted_at: None,
         version: 1,
     };
-    let event = AuditEvent::new(
-        Actor::admin(&principal),
-        "tenant.create",
-        "tenant",
-        Some(tenant.id.to_string()),
-        meta,
-    )
-    .in_tenant(&tenant.partner_id, &tenant.id)
-    .with_changes(&serde_json::json!({}), &tenant.audit_view());
-    match state.store().create_tenant(&tenant, &event).await {
+    let event = AuditEvent::new(actor, CREATE, Some(tenant.id.to_string()), meta)
+        .in_tenant(&tenant.partner_id, &tenant.id)
+        .with_changes(&serde_json::json!({}), &audit::snapshot(&tenant));
+    match store::create(state.store(), &tenant, &event).await {
         Ok(()) => Ok(tenant),
-        Err(err) => match err.failed_condition() {
-            Some(1) => Err(Error::conflict(SLUG_TAKEN)),
-            Some(PARTNER_ACTION) => Err(partner_refused(state, &new.partner_id).await),
+        Err(err) => match err.refused_by() {
+            Some(SLUG) => Err(Error::conflict(SLUG_TAKEN)),
+            Some(PARTNER) => Err(partner_refused(state, &new.partner_id).await),
             _ => Err(err.into()),
         },
     }
@@ -231,38 +218,23 @@ pub async fn create(
 /// are super_admin only. A refusal is recorded.
 async fn may_write(
     state: &AppState,
-    principal: &access::Principal,
+    principal: &Principal,
     tenant: &Tenant,
-    action: &str,
+    action: AuditAction,
     meta: &RequestMeta,
 ) -> Result<()> {
     let verdict = access::tenants::read(principal, &tenant.partner_id, &tenant.id)
         .and_then(|()| access::tenants::write(principal));
     let attempt = Attempt {
         action,
-        resource_type: "tenant",
         resource_id: Some(tenant.id.to_string()),
     };
     audit::check_write(state, principal, verdict, attempt, meta).await
 }
 
-/// Why a partner's counter refused a tenant: gone, or full.
-async fn partner_refused(state: &AppState, partner: &PartnerId) -> Error {
-    match state
-        .store()
-        .load(&[keys::partner(partner)])
-        .await
-        .and_then(|l| l.partner(partner))
-    {
-        Ok(Some(p)) if !p.is_deleted() => Error::conflict(LIMIT_REACHED),
-        Ok(_) => Error::NotFound("Partner"),
-        Err(err) => err.into(),
-    }
-}
-
 pub async fn get(state: &AppState, caller: &Caller, id: &TenantId) -> Result<Tenant> {
-    let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
-    let tenant = live(loaded.tenant(id)?)?;
+    let (principal, loaded) = session::check(state, caller, &[keys::tenant(id)]).await?;
+    let tenant: Tenant = live(loaded.get(&keys::tenant(id))?, RESOURCE)?;
     access::tenants::read(&principal, &tenant.partner_id, &tenant.id)?;
     Ok(tenant)
 }
@@ -283,7 +255,7 @@ pub async fn list(
         (Ok(TenantReach::One { tenant, .. }), _) => vec![keys::tenant(tenant)],
         _ => Vec::new(),
     };
-    let (principal, loaded) = auth::resolve(state, caller, &extra).await?;
+    let (principal, loaded) = session::check(state, caller, &extra).await?;
     // Decide again on the checked principal: the claims are only a hint for batching.
     let reach = access::tenants::list_reach(&principal.tier, filter.partner_id.as_ref())?;
     let binding = format!(
@@ -296,7 +268,7 @@ pub async fn list(
         TenantReach::Partner(p) => ((keys::GSI1PK, keys::tenants_of_partner(p)), keys::GSI1),
         TenantReach::One { tenant, .. } => {
             // A tenant admin's list is its own tenant, if it matches the filters.
-            let own = loaded.tenant(tenant)?.filter(|t| {
+            let own = loaded.get::<Tenant>(&keys::tenant(tenant))?.filter(|t| {
                 !t.is_deleted()
                     && filter.status.is_none_or(|s| s == t.status)
                     && filter
@@ -319,7 +291,11 @@ pub async fn list(
     };
     let known_total = match (&reach, filtered) {
         (TenantReach::All, false) => Some(Counter::Tenants.total(&loaded)),
-        (TenantReach::Partner(p), false) => Some(loaded.partner(p)?.map_or(0, |p| p.tenant_count)),
+        (TenantReach::Partner(p), false) => Some(
+            loaded
+                .get::<Partner>(&keys::partner(p))?
+                .map_or(0, |p| p.tenant_count),
+        ),
         _ => None,
     };
     let query = ListQuery {
@@ -348,61 +324,32 @@ pub async fn update(
     patch: &TenantPatch,
     meta: &RequestMeta,
 ) -> Result<Tenant> {
-    for _ in 0..UPDATE_ATTEMPTS {
+    lifecycle::retry_stale("tenant", || async {
         let mut wanted = vec![keys::tenant(id)];
         if let Some(p) = &patch.partner_id {
             wanted.push(keys::partner(p));
         }
-        let (principal, loaded) = auth::resolve(state, caller, &wanted).await?;
-        let before = live(loaded.tenant(id)?)?;
-        may_write(state, &principal, &before, "tenant.update", meta).await?;
-        let mut after = patch.apply(&before);
+        let (principal, loaded) = session::check(state, caller, &wanted).await?;
+        let before: Tenant = live(loaded.get(&keys::tenant(id))?, RESOURCE)?;
+        may_write(state, &principal, &before, UPDATE, meta).await?;
+        let after = lifecycle::next_version(&before, patch.apply(&before));
         let transfer = after.partner_id != before.partner_id;
         if transfer {
-            let target = loaded
-                .partner(&after.partner_id)?
-                .filter(|p| !p.is_deleted())
-                .ok_or(Error::NotFound("Partner"))?;
-            if target
-                .limits
-                .max_tenants
-                .is_some_and(|max| target.tenant_count >= u64::from(max))
-            {
-                return Err(Error::conflict(LIMIT_REACHED));
-            }
+            receiving_partner(loaded.get(&keys::partner(&after.partner_id))?)?;
         }
-        after.updated_at = Timestamp::now();
-        after.version = before.version + 1;
-        let event = AuditEvent::new(
-            Actor::admin(&principal),
-            "tenant.update",
-            "tenant",
-            Some(id.to_string()),
-            meta,
-        )
-        .in_tenant(&after.partner_id, id)
-        .with_changes(&before.audit_view(), &after.audit_view());
-        let slug_changed = before.slug != after.slug;
-        match state.store().update_tenant(&before, &after, &event).await {
-            Ok(()) => return Ok(after),
-            Err(err) => {
-                let failed = err.failed_condition();
-                // Actions: tenant, [old marker delete, new marker], [old partner, new partner], audit.
-                let new_partner_action = if slug_changed { 4 } else { 2 };
-                if transfer && failed == Some(new_partner_action) {
-                    return Err(partner_refused(state, &after.partner_id).await);
-                }
-                match conflict_kind(&err, slug_changed) {
-                    Some(Conflict::Version) => continue,
-                    Some(Conflict::Marker) => return Err(Error::conflict(SLUG_TAKEN)),
-                    None => return Err(err.into()),
-                }
-            }
+        let event = AuditEvent::new(Actor::admin(&principal), UPDATE, Some(id.to_string()), meta)
+            .in_tenant(&after.partner_id, id)
+            .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
+        match store::update(state.store(), &before, &after, &event).await {
+            Ok(()) => Ok(after),
+            Err(err) => match err.refused_by() {
+                Some(SLUG) => Err(Error::conflict(SLUG_TAKEN)),
+                Some(PARTNER) => Err(partner_refused(state, &after.partner_id).await),
+                _ => Err(err.into()),
+            },
         }
-    }
-    Err(Error::Unavailable(StoreError::Unavailable(
-        "tenant kept changing under the update".into(),
-    )))
+    })
+    .await
 }
 
 /// Soft-deletes a tenant: it leaves lists and counts, and its admins' sessions stop working on
@@ -413,40 +360,19 @@ pub async fn delete(
     id: &TenantId,
     meta: &RequestMeta,
 ) -> Result<()> {
-    for _ in 0..UPDATE_ATTEMPTS {
-        let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
-        let before = live(loaded.tenant(id)?)?;
-        may_write(state, &principal, &before, "tenant.delete", meta).await?;
-        if before.slug == crate::domain::PLATFORM_SLUG {
+    lifecycle::retry_stale("tenant", || async {
+        let (principal, loaded) = session::check(state, caller, &[keys::tenant(id)]).await?;
+        let before: Tenant = live(loaded.get(&keys::tenant(id))?, RESOURCE)?;
+        may_write(state, &principal, &before, DELETE, meta).await?;
+        if before.slug == PLATFORM_SLUG {
             return Err(Error::conflict("The platform tenant cannot be deleted"));
         }
-        let now = Timestamp::now();
-        let mut after = before.clone();
-        after.status = Status::Deleted;
-        after.deleted_at = Some(now);
-        after.updated_at = now;
-        after.version = before.version + 1;
-        let event = AuditEvent::new(
-            Actor::admin(&principal),
-            "tenant.delete",
-            "tenant",
-            Some(id.to_string()),
-            meta,
-        )
-        .in_tenant(&before.partner_id, id);
-        match state
-            .store()
-            .delete_tenant(&before, &after, now.plus(RESTORE_WINDOW), &event)
-            .await
-        {
-            Ok(()) => return Ok(()),
-            Err(err) if err.failed_condition() == Some(0) => continue,
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Err(Error::Unavailable(StoreError::Unavailable(
-        "tenant kept changing under the delete".into(),
-    )))
+        let (after, purge_at) = lifecycle::deleted(&before);
+        let event = AuditEvent::new(Actor::admin(&principal), DELETE, Some(id.to_string()), meta)
+            .in_tenant(&before.partner_id, id);
+        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+    })
+    .await
 }
 
 /// Brings a soft-deleted tenant back within the restore window, if its partner is live and
@@ -457,42 +383,29 @@ pub async fn restore(
     id: &TenantId,
     meta: &RequestMeta,
 ) -> Result<Tenant> {
-    let (principal, loaded) = auth::resolve(state, caller, &[keys::tenant(id)]).await?;
-    let before = loaded.tenant(id)?.ok_or(Error::NotFound(NOT_FOUND))?;
-    may_write(state, &principal, &before, "tenant.restore", meta).await?;
-    if !before.is_deleted() {
-        return Err(Error::conflict("Tenant is not deleted"));
-    }
-    let now = Timestamp::now();
-    if before
-        .deleted_at
-        .is_none_or(|at| at.plus(RESTORE_WINDOW) < now)
-    {
-        return Err(Error::NotFound(NOT_FOUND));
-    }
-    let mut after = before.clone();
-    after.status = Status::Active;
-    after.deleted_at = None;
-    after.updated_at = now;
-    after.version = before.version + 1;
-    let event = AuditEvent::new(
-        Actor::admin(&principal),
-        "tenant.restore",
-        "tenant",
-        Some(id.to_string()),
-        meta,
-    )
-    .in_tenant(&before.partner_id, id);
-    match state.store().restore_tenant(&before, &after, &event).await {
-        Ok(()) => Ok(after),
-        Err(err) if err.failed_condition() == Some(1) => {
-            Err(partner_refused(state, &before.partner_id).await)
+    lifecycle::retry_stale("tenant", || async {
+        let (principal, loaded) = session::check(state, caller, &[keys::tenant(id)]).await?;
+        let before: Tenant = loaded
+            .get(&keys::tenant(id))?
+            .ok_or(Error::NotFound(RESOURCE))?;
+        may_write(state, &principal, &before, RESTORE, meta).await?;
+        let after = lifecycle::restored(&before, RESOURCE)?;
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            RESTORE,
+            Some(id.to_string()),
+            meta,
+        )
+        .in_tenant(&before.partner_id, id);
+        match store::restore(state.store(), &before, &after, &event).await {
+            Ok(()) => Ok(after),
+            Err(err) if err.refused_by() == Some(PARTNER) => {
+                Err(partner_refused(state, &before.partner_id).await)
+            }
+            Err(err) => Err(err.into()),
         }
-        Err(err) if err.failed_condition().is_some() => {
-            Err(Error::conflict("Tenant changed during restore; retry"))
-        }
-        Err(err) => Err(err.into()),
-    }
+    })
+    .await
 }
 
 #[cfg(test)]

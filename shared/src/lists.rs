@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::pagination::{self, Page, PageRequest, Pagination};
 use crate::state::AppState;
-use crate::store::{Listable, QuerySpec};
+use crate::store::QuerySpec;
 
 pub struct ListQuery {
     /// Names the list, the caller's reach and every filter; cursors are bound to it.
@@ -14,7 +14,7 @@ pub struct ListQuery {
     pub known_total: Option<u64>,
 }
 
-pub async fn page<T: Listable>(
+pub async fn page<T: serde::de::DeserializeOwned>(
     state: &AppState,
     query: &ListQuery,
     request: &PageRequest,

@@ -17,6 +17,29 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+/// One action a group records, `<resource>.<verb>`, with its resource type. Each group
+/// defines its actions once, in a `pub const ACTIONS` list; together they are the catalogue
+/// (`scaikey audit-actions`, `docs/audit-actions.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditAction {
+    pub name: &'static str,
+    pub resource_type: &'static str,
+}
+
+impl AuditAction {
+    pub const fn new(name: &'static str, resource_type: &'static str) -> Self {
+        Self {
+            name,
+            resource_type,
+        }
+    }
+}
+
+/// A JSON rendering of a stored value, for `changes` diffs.
+pub fn snapshot<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActorType {
@@ -90,8 +113,7 @@ const SECRET_FIELDS: [&str; 6] = [
 impl AuditEvent {
     pub fn new(
         actor: Actor,
-        action: &str,
-        resource_type: &str,
+        action: AuditAction,
         resource_id: Option<String>,
         meta: &RequestMeta,
     ) -> Self {
@@ -99,8 +121,8 @@ impl AuditEvent {
             id: EventId::generate(),
             timestamp: Timestamp::now(),
             actor,
-            action: action.to_owned(),
-            resource_type: resource_type.to_owned(),
+            action: action.name.to_owned(),
+            resource_type: action.resource_type.to_owned(),
             resource_id,
             tenant_id: None,
             partner_id: None,
@@ -153,9 +175,8 @@ impl AuditEvent {
 }
 
 /// What a write reached for, named for its audit event.
-pub struct Attempt<'a> {
-    pub action: &'a str,
-    pub resource_type: &'a str,
+pub struct Attempt {
+    pub action: AuditAction,
     pub resource_id: Option<String>,
 }
 
@@ -166,7 +187,7 @@ pub async fn check_write(
     state: &AppState,
     principal: &Principal,
     verdict: Result<(), Error>,
-    attempt: Attempt<'_>,
+    attempt: Attempt,
     meta: &RequestMeta,
 ) -> Result<(), Error> {
     let Err(refusal) = verdict else {
@@ -176,14 +197,13 @@ pub async fn check_write(
         let event = AuditEvent::new(
             Actor::admin(principal),
             attempt.action,
-            attempt.resource_type,
             attempt.resource_id,
             meta,
         )
         .in_tenant(&principal.home_partner, &principal.home_tenant)
         .with_result(AuditResult::Denied);
         if let Err(err) = state.store().put_event(&event).await {
-            tracing::warn!(error = %err, action = attempt.action, "denied write not recorded");
+            tracing::warn!(error = %err, action = attempt.action.name, "denied write not recorded");
         }
     }
     Err(refusal)
@@ -197,8 +217,7 @@ mod tests {
     fn changes_list_only_what_differs_and_redact_secrets() {
         let event = AuditEvent::new(
             Actor::system("test"),
-            "x.update",
-            "x",
+            AuditAction::new("x.update", "x"),
             None,
             &RequestMeta::default(),
         )

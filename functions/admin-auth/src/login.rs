@@ -1,173 +1,34 @@
-//! Admin authentication (SPEC §4.1) and the per-request session check every admin endpoint
-//! stands on.
+//! Admin authentication (SPEC §4.1): login, refresh, logout and me. The session check every
+//! request uses is the kernel's (`shared::session`); this group creates and ends sessions.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::access::{AdminRole, Principal};
+use shared::audit::{Actor, ActorType, AuditAction, AuditEvent, AuditResult, RequestMeta};
+use shared::error::{Error, Result};
+use shared::hierarchy::{
+    AdminEmailOwner, Partner, Session, SessionStatus, Tenant, User, UserStatus,
+};
+use shared::ids::{PartnerId, SessionId};
+use shared::session::{self, Caller};
+use shared::state::AppState;
+use shared::store::keys;
+use shared::time::Timestamp;
+use shared::tokens::AdminClaims;
+use shared::values::{Email, Status};
 
-use crate::access::{AdminRole, Principal, Tier};
-use crate::domain::audit::{Actor, ActorType, AuditEvent, AuditResult, RequestMeta};
-use crate::domain::values::{Email, Status};
-use crate::error::{Error, Result};
-use crate::ids::{PartnerId, RoleId, SessionId, TenantId, UserId};
-use crate::state::AppState;
-use crate::store::{Key, Loaded, keys};
-use crate::time::Timestamp;
-use crate::tokens::AdminClaims;
+use crate::store;
+
+pub const LOGIN: AuditAction = AuditAction::new("auth.login", "session");
+pub const LOGOUT: AuditAction = AuditAction::new("auth.logout", "session");
+pub const REFRESH_REUSE: AuditAction = AuditAction::new("auth.refresh_reuse", "session");
+/// Every action this group records: its part of the audit catalogue.
+pub const ACTIONS: &[AuditAction] = &[LOGIN, LOGOUT, REFRESH_REUSE];
 
 /// Failed logins tolerated per email within the window before it is locked.
 pub const LOCKOUT_FAILURES: usize = 5;
 pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// A caller whose access token verified; its session is checked with the request's first read.
-#[derive(Clone, Debug)]
-pub struct Caller(pub AdminClaims);
-
-impl Caller {
-    /// The tier the token claims. Only a hint (to batch what a request will need with the
-    /// session check); decisions use the checked `Principal`.
-    pub fn claimed_tier(&self) -> Result<Tier> {
-        let claims = &self.0;
-        Ok(match claims.role {
-            AdminRole::SuperAdmin => Tier::Super,
-            AdminRole::PartnerAdmin => {
-                Tier::Partner(claims.partner_id.clone().ok_or(Error::InvalidToken)?)
-            }
-            AdminRole::TenantAdmin => Tier::Tenant {
-                partner: claims.home_partner_id.clone(),
-                tenant: claims.tenant_id.clone().ok_or(Error::InvalidToken)?,
-            },
-        })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SessionStatus {
-    Active,
-    Revoked,
-}
-
-/// A signed-in admin session.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Session {
-    pub id: SessionId,
-    pub user_id: UserId,
-    pub email: String,
-    pub tenant_id: TenantId,
-    pub partner_id: PartnerId,
-    pub role: AdminRole,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope_partner_id: Option<PartnerId>,
-    pub status: SessionStatus,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub refresh_hash: String,
-    #[serde(default)]
-    pub used_refresh_hashes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-}
-
-impl Session {
-    fn is_live(&self, now: Timestamp) -> bool {
-        self.status == SessionStatus::Active && self.expires_at > now
-    }
-
-    fn tier(&self) -> Option<Tier> {
-        match self.role {
-            AdminRole::SuperAdmin => Some(Tier::Super),
-            AdminRole::PartnerAdmin => self.scope_partner_id.clone().map(Tier::Partner),
-            AdminRole::TenantAdmin => Some(Tier::Tenant {
-                partner: self.partner_id.clone(),
-                tenant: self.tenant_id.clone(),
-            }),
-        }
-    }
-
-    /// The partner whose status gates this session (a partner admin's own partner).
-    fn scope_partner(&self) -> Option<&PartnerId> {
-        self.scope_partner_id
-            .as_ref()
-            .filter(|p| **p != self.partner_id)
-    }
-}
-
-/// One admin role a user holds (the full grant lives in its own item; users carry this summary
-/// so login reads one item).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RoleGrant {
-    pub id: RoleId,
-    pub role: AdminRole,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<PartnerId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<TenantId>,
-    pub is_active: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-}
-
-impl RoleGrant {
-    fn is_in_force(&self, now: Timestamp) -> bool {
-        self.is_active && self.expires_at.is_none_or(|at| at > now)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum UserStatus {
-    Active,
-    Suspended,
-    Locked,
-}
-
-/// A user as admin authentication sees it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct User {
-    pub id: UserId,
-    pub tenant_id: TenantId,
-    pub email: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    pub status: UserStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_hash: Option<String>,
-    #[serde(default)]
-    pub admin_roles: Vec<RoleGrant>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_login_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub version: u64,
-}
-
-impl User {
-    /// The highest admin role in force, with the partner it is bound to.
-    pub fn effective_role(&self, now: Timestamp) -> Option<&RoleGrant> {
-        self.admin_roles
-            .iter()
-            .filter(|g| g.is_in_force(now))
-            .max_by_key(|g| g.role.rank())
-    }
-}
-
-/// Where the admin-email marker routes a login.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AdminEmailOwner {
-    pub user_id: UserId,
-    pub tenant_id: TenantId,
-    pub partner_id: PartnerId,
-}
 
 /// Recent failed logins of one email.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -177,6 +38,8 @@ pub struct LoginFailures {
 }
 
 impl LoginFailures {
+    pub const NAME: &'static str = "LOGIN_FAILURES";
+
     fn recent(&self, now: i64) -> Vec<i64> {
         let since = now - LOCKOUT_WINDOW.as_secs() as i64;
         self.failures
@@ -208,67 +71,6 @@ impl LoginFailures {
     }
 }
 
-/// Checks the caller's session, tenant and partner in the same BatchGetItem as the keys the
-/// request needs — one round trip for both. A revoked or expired session, or a suspended or
-/// deleted tenant or partner, is refused on the very next request.
-pub async fn resolve(
-    state: &AppState,
-    caller: &Caller,
-    extra: &[Key],
-) -> Result<(Principal, Loaded)> {
-    let claims = &caller.0;
-    let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
-    let mut wanted = vec![
-        keys::session(&claims.sid),
-        keys::tenant(&home_tenant),
-        keys::partner(&claims.home_partner_id),
-    ];
-    wanted.extend_from_slice(extra);
-    if let Some(partner) = claims
-        .partner_id
-        .as_ref()
-        .filter(|p| **p != claims.home_partner_id)
-    {
-        wanted.push(keys::partner(partner));
-    }
-    let loaded = state.store().load(&wanted).await?;
-    let now = Timestamp::now();
-    let session = loaded.session(&claims.sid)?.filter(|s| {
-        s.is_live(now) && s.user_id == claims.sub && s.partner_id == claims.home_partner_id
-    });
-    let session = session.ok_or(Error::InvalidToken)?;
-    let tenant = loaded
-        .tenant(&session.tenant_id)?
-        .ok_or(Error::InvalidToken)?;
-    // A tenant moved to another partner since sign-in: the session's view is stale.
-    if tenant.status != Status::Active || tenant.partner_id != session.partner_id {
-        return Err(Error::InvalidToken);
-    }
-    let partner_ok = |id: &PartnerId, loaded: &Loaded| -> Result<bool> {
-        Ok(loaded
-            .partner(id)?
-            .is_some_and(|p| p.status == Status::Active))
-    };
-    if !partner_ok(&session.partner_id, &loaded)? {
-        return Err(Error::InvalidToken);
-    }
-    if let Some(scope) = session.scope_partner()
-        && !partner_ok(scope, &loaded)?
-    {
-        return Err(Error::InvalidToken);
-    }
-    let tier = session.tier().ok_or(Error::InvalidToken)?;
-    let principal = Principal {
-        user_id: session.user_id.clone(),
-        email: session.email.clone(),
-        session_id: session.id.clone(),
-        home_tenant: session.tenant_id.clone(),
-        home_partner: session.partner_id.clone(),
-        tier,
-    };
-    Ok((principal, loaded))
-}
-
 /// What a successful login or refresh hands out.
 pub struct IssuedTokens {
     pub access_token: String,
@@ -285,8 +87,8 @@ pub struct LoginOutcome {
 
 /// Refresh tokens are `<session id>.<secret>`; only the secret's SHA-256 is stored.
 fn new_refresh_token(session: &SessionId) -> (String, String) {
-    let secret = crate::secrets::random_token();
-    let hash = crate::secrets::sha256_hex(&secret);
+    let secret = shared::secrets::random_token();
+    let hash = shared::secrets::sha256_hex(&secret);
     (format!("{session}.{secret}"), hash)
 }
 
@@ -321,7 +123,7 @@ fn login_event(
         id: owner.map(|o| o.user_id.to_string()),
         email: Some(email.to_owned()),
     };
-    let event = AuditEvent::new(actor, "auth.login", "session", None, meta).with_result(result);
+    let event = AuditEvent::new(actor, LOGIN, None, meta).with_result(result);
     match owner {
         Some(owner) => event.in_tenant(&owner.partner_id, &owner.tenant_id),
         None => event,
@@ -345,8 +147,10 @@ pub async fn login(
     let first = store
         .load(&[keys::admin_email(&email), keys::login_failures(&email)])
         .await?;
-    let failures = first.login_failures(&email)?.unwrap_or_default();
-    let owner = first.admin_email_owner(&email)?;
+    let failures: LoginFailures = first
+        .get(&keys::login_failures(&email))?
+        .unwrap_or_default();
+    let owner: Option<AdminEmailOwner> = first.get(&keys::admin_email(&email))?;
     if let Some(retry_after_seconds) = failures.locked_for(now.unix()) {
         let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
         store.put_event(&event).await?;
@@ -364,14 +168,14 @@ pub async fn login(
                 ])
                 .await?;
             (
-                second.user(&owner.user_id)?,
-                second.tenant(&owner.tenant_id)?,
-                second.partner(&owner.partner_id)?,
+                second.get::<User>(&keys::user(&owner.user_id))?,
+                second.get::<Tenant>(&keys::tenant(&owner.tenant_id))?,
+                second.get::<Partner>(&keys::partner(&owner.partner_id))?,
             )
         }
         None => (None, None, None),
     };
-    let password_ok = crate::password::verify_blocking(
+    let password_ok = shared::password::verify_blocking(
         password,
         user.as_ref().and_then(|u| u.password_hash.clone()),
     )
@@ -393,19 +197,22 @@ pub async fn login(
         && let Some(scope) = &g.partner_id
         && owner.as_ref().is_some_and(|o| &o.partner_id != scope)
     {
-        let scoped = store.load(&[keys::partner(scope)]).await?.partner(scope)?;
+        let scoped = store
+            .load(&[keys::partner(scope)])
+            .await?
+            .get::<Partner>(&keys::partner(scope))?;
         allowed = scoped.is_some_and(|p| p.status == Status::Active);
     }
     let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner.clone(), allowed) else {
         let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
-        store
-            .record_login_failure(
-                &email,
-                &failures,
-                &failures.with_failure(now.unix()),
-                &event,
-            )
-            .await?;
+        store::record_login_failure(
+            store,
+            &email,
+            &failures,
+            &failures.with_failure(now.unix()),
+            &event,
+        )
+        .await?;
         return Err(Error::InvalidCredentials);
     };
     let session_id = SessionId::generate();
@@ -434,9 +241,7 @@ pub async fn login(
         resource_id: Some(session.id.to_string()),
         ..event
     };
-    store
-        .create_session(&session, &user.id, now, &event)
-        .await?;
+    store::create_session(store, &session, &user.id, now, &event).await?;
     let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
     Ok(LoginOutcome {
         tokens: IssuedTokens {
@@ -462,24 +267,24 @@ pub async fn refresh(
         .split_once('.')
         .ok_or(Error::InvalidRefreshToken)?;
     let session_id = SessionId::parse(session_part).map_err(|_| Error::InvalidRefreshToken)?;
-    let presented = crate::secrets::sha256_hex(secret);
+    let presented = shared::secrets::sha256_hex(secret);
     let now = Timestamp::now();
-    let session = store
+    let session: Option<Session> = store
         .load(&[keys::session(&session_id)])
         .await?
-        .session(&session_id)?;
+        .get(&keys::session(&session_id))?;
     let session = session
         .filter(|s| s.is_live(now))
         .ok_or(Error::InvalidRefreshToken)?;
     if session
         .used_refresh_hashes
         .iter()
-        .any(|h| crate::secrets::equal_in_constant_time(h.as_bytes(), presented.as_bytes()))
+        .any(|h| shared::secrets::equal_in_constant_time(h.as_bytes(), presented.as_bytes()))
     {
         revoke_for_reuse(state, &session, meta).await?;
         return Err(Error::InvalidRefreshToken);
     }
-    if !crate::secrets::equal_in_constant_time(
+    if !shared::secrets::equal_in_constant_time(
         session.refresh_hash.as_bytes(),
         presented.as_bytes(),
     ) {
@@ -493,19 +298,19 @@ pub async fn refresh(
         ])
         .await?;
     let tenant_live = gate
-        .tenant(&session.tenant_id)?
+        .get::<Tenant>(&keys::tenant(&session.tenant_id))?
         .is_some_and(|t| t.status == Status::Active && t.partner_id == session.partner_id);
     let partner_live = gate
-        .partner(&session.partner_id)?
+        .get::<Partner>(&keys::partner(&session.partner_id))?
         .is_some_and(|p| p.status == Status::Active);
     if !tenant_live || !partner_live {
         return Err(Error::InvalidRefreshToken);
     }
     let (refresh_token, refresh_hash) = new_refresh_token(&session.id);
-    match store.rotate_refresh(&session, &refresh_hash).await {
+    match store::rotate_refresh(store, &session, &refresh_hash).await {
         Ok(()) => {}
         // Another refresh with the same token won the race: that is reuse.
-        Err(err) if err.failed_condition().is_some() => {
+        Err(err) if err.refused_by().is_some() => {
             revoke_for_reuse(state, &session, meta).await?;
             return Err(Error::InvalidRefreshToken);
         }
@@ -525,34 +330,24 @@ async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMet
         id: Some(session.user_id.to_string()),
         email: Some(session.email.clone()),
     };
-    let event = AuditEvent::new(
-        actor,
-        "auth.refresh_reuse",
-        "session",
-        Some(session.id.to_string()),
-        meta,
-    )
-    .in_tenant(&session.partner_id, &session.tenant_id)
-    .with_result(AuditResult::Denied);
-    state.store().revoke_session(&session.id, &event).await?;
+    let event = AuditEvent::new(actor, REFRESH_REUSE, Some(session.id.to_string()), meta)
+        .in_tenant(&session.partner_id, &session.tenant_id)
+        .with_result(AuditResult::Denied);
+    store::revoke_session(state.store(), &session.id, &event).await?;
     Ok(())
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.
 pub async fn logout(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
-    let (principal, _) = resolve(state, caller, &[]).await?;
+    let (principal, _) = session::check(state, caller, &[]).await?;
     let event = AuditEvent::new(
         Actor::admin(&principal),
-        "auth.logout",
-        "session",
+        LOGOUT,
         Some(principal.session_id.to_string()),
         meta,
     )
     .in_tenant(&principal.home_partner, &principal.home_tenant);
-    state
-        .store()
-        .revoke_session(&principal.session_id, &event)
-        .await?;
+    store::revoke_session(state.store(), &principal.session_id, &event).await?;
     Ok(())
 }
 
@@ -564,12 +359,12 @@ pub struct Me {
 
 /// The signed-in admin, read with the session check in one round trip.
 pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
-    let (principal, loaded) = resolve(state, caller, &[keys::user(&caller.0.sub)]).await?;
-    let user = loaded
-        .user(&principal.user_id)?
+    let (principal, loaded) = session::check(state, caller, &[keys::user(&caller.0.sub)]).await?;
+    let user: User = loaded
+        .get(&keys::user(&principal.user_id))?
         .ok_or(Error::InvalidToken)?;
-    let session = loaded
-        .session(&principal.session_id)?
+    let session: Session = loaded
+        .get(&keys::session(&principal.session_id))?
         .ok_or(Error::InvalidToken)?;
     Ok(Me {
         principal,

@@ -124,7 +124,7 @@ impl Email {
 }
 
 /// Lifecycle of a partner or tenant. `Deleted` is reached only through DELETE.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Active,
@@ -154,6 +154,20 @@ impl Status {
         }
     }
 }
+
+/// The API's view: a client sets, filters on and sees only `ACTIVE` and `SUSPENDED` (a deleted
+/// resource answers 404), so the schema names only those.
+impl utoipa::PartialSchema for Status {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(Self::SETTABLE.map(|(name, _)| name)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Status {}
 
 /// A partner limit: an integer ≥ 0, or unlimited.
 pub fn parse_limit(value: &Value) -> Result<u32, Problem> {

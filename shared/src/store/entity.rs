@@ -1,5 +1,5 @@
-//! Item ↔ domain conversions. Entities are stored as their serde form plus key attributes;
-//! this module is the only place that knows.
+//! Item ↔ value conversions. A stored value is its serde form plus the key attributes and its
+//! entity name; this module is the only place that knows how.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,29 +10,66 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::keys::{self, Key};
 use super::{Item, StoreError, corrupt};
-use crate::domain::auth::{AdminEmailOwner, LoginFailures, Session, User};
-use crate::domain::partners::Partner;
-use crate::domain::tenants::Tenant;
-use crate::ids::{KeyId, PartnerId, SessionId, TenantId, UserId};
+use crate::ids::KeyId;
 use crate::time::Timestamp;
 
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+/// A value stored as an item of its own: it names its entity and its key once.
+pub trait Entity: Serialize + DeserializeOwned {
+    /// The `entity` attribute of its items (`PARTNER`, `TENANT`, …).
+    const NAME: &'static str;
+
+    fn key(&self) -> Key;
+
+    /// The item: the serde form, the key and the entity name. Index keys and derived
+    /// attributes are the owner's to add.
+    fn to_item(&self) -> Result<Item, StoreError> {
+        Ok(with_keys(encode(self)?, &self.key(), Self::NAME))
+    }
+}
+
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Item, StoreError> {
     to_item(value).map_err(corrupt)
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     from_item(item).map_err(corrupt)
 }
 
-pub(crate) fn with_keys(mut item: Item, key: &Key, entity: &str) -> Item {
+/// Adds the key attributes and the entity name to an encoded value.
+pub fn with_keys(mut item: Item, key: &Key, entity: &str) -> Item {
     item.insert(keys::PK.into(), AttributeValue::S(key.pk.clone()));
     item.insert(keys::SK.into(), AttributeValue::S(key.sk.clone()));
     item.insert("entity".into(), AttributeValue::S(entity.into()));
     item
 }
 
-pub(crate) fn set(item: &mut Item, name: &str, value: impl Into<String>) {
-    item.insert(name.to_owned(), AttributeValue::S(value.into()));
+/// Every attribute of an item as `name → "TYPE:value"`, sorted: what golden tests pin.
+pub fn describe(item: &Item) -> BTreeMap<String, String> {
+    fn one(value: &AttributeValue) -> String {
+        match value {
+            AttributeValue::S(s) => format!("S:{s}"),
+            AttributeValue::N(n) => format!("N:{n}"),
+            AttributeValue::Bool(b) => format!("BOOL:{b}"),
+            AttributeValue::Null(_) => "NULL".to_owned(),
+            AttributeValue::B(b) => format!("B:{} bytes", b.as_ref().len()),
+            AttributeValue::L(list) => {
+                format!(
+                    "L:[{}]",
+                    list.iter().map(one).collect::<Vec<_>>().join(", ")
+                )
+            }
+            AttributeValue::M(map) => {
+                let sorted: BTreeMap<_, _> = map.iter().map(|(k, v)| (k, one(v))).collect();
+                let parts: Vec<String> = sorted
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                format!("M:{{{}}}", parts.join(", "))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+    item.iter().map(|(k, v)| (k.clone(), one(v))).collect()
 }
 
 /// The key a list resumes after, as plain strings (every key attribute of the table is S).
@@ -67,24 +104,7 @@ impl StartKey {
     }
 }
 
-/// A value a list can be made of.
-pub trait Listable: Sized + Send {
-    fn from_item(item: Item) -> Result<Self, StoreError>;
-}
-
-impl Listable for Partner {
-    fn from_item(item: Item) -> Result<Self, StoreError> {
-        decode(item)
-    }
-}
-
-impl Listable for Tenant {
-    fn from_item(item: Item) -> Result<Self, StoreError> {
-        decode(item)
-    }
-}
-
-/// Items read together in one batch, with typed accessors.
+/// Items read together in one batch, handed out typed by key.
 pub struct Loaded {
     items: HashMap<Key, Item>,
 }
@@ -98,32 +118,9 @@ impl Loaded {
         self.items.contains_key(key)
     }
 
-    fn typed<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+    /// The item at `key` as a `T`, if it was found.
+    pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         self.items.get(key).cloned().map(decode).transpose()
-    }
-
-    pub fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, StoreError> {
-        self.typed(&keys::partner(id))
-    }
-
-    pub fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.typed(&keys::tenant(id))
-    }
-
-    pub fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        self.typed(&keys::user(id))
-    }
-
-    pub fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        self.typed(&keys::session(id))
-    }
-
-    pub fn admin_email_owner(&self, email: &str) -> Result<Option<AdminEmailOwner>, StoreError> {
-        self.typed(&keys::admin_email(email))
-    }
-
-    pub fn login_failures(&self, email: &str) -> Result<Option<LoginFailures>, StoreError> {
-        self.typed(&keys::login_failures(email))
     }
 
     /// A numeric attribute, 0 when the item or attribute is missing.
@@ -149,4 +146,12 @@ pub struct SigningKeyRecord {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<Timestamp>,
+}
+
+impl Entity for SigningKeyRecord {
+    const NAME: &'static str = "SIGNING_KEY";
+
+    fn key(&self) -> Key {
+        keys::signing_key(&self.kid)
+    }
 }

@@ -1,0 +1,182 @@
+//! Sessions and failed-login windows: the transactions that sign admins in and out.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::audit::AuditEvent;
+use shared::hierarchy::Session;
+use shared::ids::{SessionId, UserId};
+use shared::store::{Entity, Expr, Guard, Item, Store, StoreError, encode, keys, n, s, with_keys};
+use shared::time::Timestamp;
+
+use crate::login::{LOCKOUT_WINDOW, LoginFailures};
+
+/// Sessions and failure windows outlive their expiry by a day before TTL purges them.
+const PURGE_GRACE_SECONDS: i64 = 86_400;
+
+/// The stored session: listed under its user, purged a day after it expires.
+fn session_item(session: &Session) -> Result<Item, StoreError> {
+    let mut item = session.to_item()?;
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::sessions_of_user(&session.user_id)),
+    );
+    item.insert(keys::GSI1SK.into(), s(session.id.to_string()));
+    item.insert(
+        keys::TTL.into(),
+        n(session.expires_at.unix() + PURGE_GRACE_SECONDS),
+    );
+    Ok(item)
+}
+
+/// Session (new, listed under its user), user's `last_login_at`, audit.
+pub async fn create_session(
+    store: &Store,
+    session: &Session,
+    user: &UserId,
+    now: Timestamp,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.put_new(session_item(session)?, Guard::Item)?;
+    tx.update_if(
+        &keys::user(user),
+        "SET last_login_at = :now",
+        Guard::Parent("user"),
+        Some("attribute_exists(PK)"),
+        Expr::default().value(":now", s(now.to_string())),
+    )?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// The email's failure window, audit.
+pub async fn record_login_failure(
+    store: &Store,
+    email: &str,
+    before: &LoginFailures,
+    after: &LoginFailures,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut item = with_keys(
+        encode(after)?,
+        &keys::login_failures(email),
+        LoginFailures::NAME,
+    );
+    item.insert("count_before".into(), n(before.failures.len()));
+    let newest = after.failures.last().copied().unwrap_or_default();
+    item.insert(
+        keys::TTL.into(),
+        n(newest + LOCKOUT_WINDOW.as_secs() as i64 + PURGE_GRACE_SECONDS),
+    );
+    let mut tx = store.tx();
+    tx.put(item)?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// Replaces the refresh hash, only if it is still the one presented and the session live.
+pub async fn rotate_refresh(
+    store: &Store,
+    session: &Session,
+    new_hash: &str,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.update_if(
+        &keys::session(&session.id),
+        "SET refresh_hash = :new, used_refresh_hashes = list_append(if_not_exists(used_refresh_hashes, :empty), :old_list)",
+        Guard::Item,
+        Some("refresh_hash = :old AND #status = :active"),
+        Expr::default()
+            .name("#status", "status")
+            .value(":new", s(new_hash))
+            .value(":old", s(session.refresh_hash.clone()))
+            .value(":old_list", AttributeValue::L(vec![s(session.refresh_hash.clone())]))
+            .value(":empty", AttributeValue::L(Vec::new()))
+            .value(":active", s("ACTIVE")),
+    )?;
+    store.transact(tx).await
+}
+
+/// Session revoked, audit.
+pub async fn revoke_session(
+    store: &Store,
+    id: &SessionId,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.update_if(
+        &keys::session(id),
+        "SET #status = :revoked, revoked_at = :now",
+        Guard::Item,
+        Some("attribute_exists(PK)"),
+        Expr::default()
+            .name("#status", "status")
+            .value(":revoked", s("REVOKED"))
+            .value(":now", s(Timestamp::now().to_string())),
+    )?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::access::AdminRole;
+    use shared::hierarchy::SessionStatus;
+    use shared::ids::{PartnerId, TenantId};
+    use shared::store::describe;
+
+    /// The stored form is a contract with sessions already in tables: a renamed field or a
+    /// changed type must fail here, not silently in production.
+    #[test]
+    fn a_session_item_is_pinned() {
+        let at = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
+        let session = Session {
+            id: SessionId::parse("ses_01kb2z8hqv3m4n5p6r7s8t9w0g").unwrap(),
+            user_id: UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap(),
+            email: "ann@acme.test".into(),
+            tenant_id: TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
+            partner_id: PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
+            role: AdminRole::PartnerAdmin,
+            scope_partner_id: Some(PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w4g").unwrap()),
+            status: SessionStatus::Active,
+            created_at: at,
+            expires_at: at,
+            refresh_hash: "abc".into(),
+            used_refresh_hashes: vec!["old".into()],
+            ip_address: Some("192.0.2.1".into()),
+            user_agent: None,
+        };
+        let item = describe(&session_item(&session).unwrap());
+        let expected: std::collections::BTreeMap<String, String> = [
+            (
+                "GSI1PK",
+                "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w1g#SESSIONS".to_owned(),
+            ),
+            ("GSI1SK", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
+            ("PK", "S:SESSION#ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
+            ("SK", "S:SESSION".to_owned()),
+            ("created_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
+            ("email", "S:ann@acme.test".to_owned()),
+            ("entity", "S:SESSION".to_owned()),
+            ("expires_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
+            ("id", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
+            ("ip_address", "S:192.0.2.1".to_owned()),
+            ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w3g".to_owned()),
+            ("refresh_hash", "S:abc".to_owned()),
+            ("role", "S:partner_admin".to_owned()),
+            (
+                "scope_partner_id",
+                "S:prt_01kb2z8hqv3m4n5p6r7s8t9w4g".to_owned(),
+            ),
+            ("status", "S:ACTIVE".to_owned()),
+            ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w2g".to_owned()),
+            ("ttl", format!("N:{}", at.unix() + PURGE_GRACE_SECONDS)),
+            ("used_refresh_hashes", "L:[S:old]".to_owned()),
+            ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w1g".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        assert_eq!(item, expected);
+    }
+}

@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+
+use crate::access::{AdminRole, Tier};
+use crate::ids::{PartnerId, SessionId, TenantId, UserId};
+use crate::store::{Entity, Key, keys};
+use crate::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionStatus {
+    Active,
+    Revoked,
+}
+
+/// A signed-in admin session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub email: String,
+    pub tenant_id: TenantId,
+    pub partner_id: PartnerId,
+    pub role: AdminRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_partner_id: Option<PartnerId>,
+    pub status: SessionStatus,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub refresh_hash: String,
+    #[serde(default)]
+    pub used_refresh_hashes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.status == SessionStatus::Active && self.expires_at > now
+    }
+
+    pub fn tier(&self) -> Option<Tier> {
+        match self.role {
+            AdminRole::SuperAdmin => Some(Tier::Super),
+            AdminRole::PartnerAdmin => self.scope_partner_id.clone().map(Tier::Partner),
+            AdminRole::TenantAdmin => Some(Tier::Tenant {
+                partner: self.partner_id.clone(),
+                tenant: self.tenant_id.clone(),
+            }),
+        }
+    }
+
+    /// The partner whose status gates this session besides its home one (a partner admin's
+    /// own partner).
+    pub fn scope_partner(&self) -> Option<&PartnerId> {
+        self.scope_partner_id
+            .as_ref()
+            .filter(|p| **p != self.partner_id)
+    }
+}
+
+impl Entity for Session {
+    const NAME: &'static str = "SESSION";
+
+    fn key(&self) -> Key {
+        keys::session(&self.id)
+    }
+}

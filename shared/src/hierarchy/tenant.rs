@@ -1,0 +1,68 @@
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::{PartnerId, TenantId};
+use crate::lifecycle::Lifecycle;
+use crate::store::{Entity, Key, keys};
+use crate::time::Timestamp;
+use crate::values::Status;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub partner_id: PartnerId,
+    pub name: String,
+    pub slug: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+    #[serde(default)]
+    pub branding: Map<String, Value>,
+    pub user_count: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    pub version: u64,
+}
+
+impl Tenant {
+    /// The lower-cased text `search` matches.
+    pub fn search_text(&self) -> String {
+        format!("{} {}", self.name, self.slug).to_lowercase()
+    }
+}
+
+impl Entity for Tenant {
+    const NAME: &'static str = "TENANT";
+
+    fn key(&self) -> Key {
+        keys::tenant(&self.id)
+    }
+}
+
+impl Lifecycle for Tenant {
+    fn status(&self) -> Status {
+        self.status
+    }
+    fn deleted_at(&self) -> Option<Timestamp> {
+        self.deleted_at
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn stamp(
+        &mut self,
+        status: Status,
+        deleted_at: Option<Timestamp>,
+        now: Timestamp,
+        version: u64,
+    ) {
+        self.status = status;
+        self.deleted_at = deleted_at;
+        self.updated_at = now;
+        self.version = version;
+    }
+}
