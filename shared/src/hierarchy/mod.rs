@@ -2,6 +2,36 @@
 //! session. They live in the kernel because the session check of every request decodes them;
 //! the operations on them belong to their groups' functions.
 
+/// The `Lifecycle` of a stored form with `status`, `deleted_at`, `updated_at` and `version`.
+macro_rules! lifecycle_fields {
+    ($entity:ty) => {
+        impl $crate::lifecycle::Lifecycle for $entity {
+            fn status(&self) -> $crate::values::Status {
+                self.status
+            }
+            fn deleted_at(&self) -> Option<$crate::time::Timestamp> {
+                self.deleted_at
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn stamp(
+                &mut self,
+                status: $crate::values::Status,
+                deleted_at: Option<$crate::time::Timestamp>,
+                now: $crate::time::Timestamp,
+                version: u64,
+            ) {
+                self.status = status;
+                self.deleted_at = deleted_at;
+                self.updated_at = now;
+                self.version = version;
+            }
+        }
+    };
+}
+use lifecycle_fields;
+
 mod partner;
 mod session;
 mod tenant;

@@ -1,7 +1,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::PartnerId;
-use crate::lifecycle::Lifecycle;
 use crate::store::{Entity, Key, keys};
 use crate::time::Timestamp;
 use crate::values::Status;
@@ -55,26 +54,4 @@ impl Entity for Partner {
     }
 }
 
-impl Lifecycle for Partner {
-    fn status(&self) -> Status {
-        self.status
-    }
-    fn deleted_at(&self) -> Option<Timestamp> {
-        self.deleted_at
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn stamp(
-        &mut self,
-        status: Status,
-        deleted_at: Option<Timestamp>,
-        now: Timestamp,
-        version: u64,
-    ) {
-        self.status = status;
-        self.deleted_at = deleted_at;
-        self.updated_at = now;
-        self.version = version;
-    }
-}
+super::lifecycle_fields!(Partner);
