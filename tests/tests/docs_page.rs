@@ -17,7 +17,7 @@ async fn get(router: &Router, path: &str) -> (StatusCode, HeaderMap, Bytes) {
     (status, headers, body)
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(&name)
         .map(|v| v.to_str().unwrap())
