@@ -29,12 +29,18 @@ impl AppState {
         }
     }
 
-    /// Config from the environment, the DynamoDB client, and the signing keys read once — which
-    /// also opens the connection, so the first request does not pay for the TLS handshake.
-    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    /// Config from the environment and the DynamoDB client, without any call to the table: for
+    /// commands that create the table or the keys, or never need them.
+    pub async fn connect() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let config = Config::from_env()?;
         let store = crate::store::connect(&config).await;
-        let state = Self::new(config, store);
+        Ok(Self::new(config, store))
+    }
+
+    /// `connect`, then the signing keys read once — which also opens the connection, so the
+    /// first request does not pay for the TLS handshake.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let state = Self::connect().await?;
         if let Err(err) = state.keys().reload().await {
             // Not fatal: the table may not be bootstrapped yet; requests will say so.
             tracing::error!(error = %err, "could not load signing keys at start-up");

@@ -9,6 +9,7 @@ use login as auth;
 pub use login::ACTIONS;
 
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -130,7 +131,7 @@ async fn login(
 }
 
 /// Refresh. **Holder of a refresh token** (single use; reuse revokes the session). 200; 401; 422.
-#[utoipa::path(post, path = "/api/v1/admin/auth/refresh", operation_id = "admin_refresh", summary = "Refresh Admin Token", tag = "Admin Auth",
+#[utoipa::path(post, path = "/api/v1/admin/auth/refresh", operation_id = "admin_refresh", summary = "Admin Refresh", tag = "Admin Auth",
     request_body = RefreshRequest,
     responses((status = 200, body = RefreshResponse), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError)))]
 async fn refresh(
@@ -164,7 +165,7 @@ async fn logout(
 }
 
 /// Me. **Any signed-in admin.** 200; 401.
-#[utoipa::path(get, path = "/api/v1/admin/auth/me", operation_id = "admin_me", summary = "Get Current Admin", tag = "Admin Auth",
+#[utoipa::path(get, path = "/api/v1/admin/auth/me", operation_id = "admin_me", summary = "Admin Me", tag = "Admin Auth",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeResponse>> {
     let me = auth::me(&state, &caller).await?;
@@ -210,11 +211,35 @@ pub struct AdminAuthApi;
 /// The API description committed in `docs/openapi.json` (a test keeps it in step with the code).
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
-/// The interactive API page: Scalar's viewer, loaded by the browser; nothing is fetched at build.
-pub const DOCS_HTML: &str = r#"<!doctype html>
-<html><head><title>ScaiKey Admin API</title><meta charset="utf-8"/></head>
-<body><script id="api-reference" data-url="/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script></body></html>"#;
+/// The interactive API page: a vendored, pinned Swagger UI served by this binary, so `/docs`
+/// works without internet (see `assets/swagger-ui-5.35.0/README.md`).
+pub const DOCS_HTML: &str = include_str!("../assets/docs.html");
+
+/// Everything `/docs` loads besides itself: (path, content type, cache policy, bytes).
+pub const DOCS_ASSETS: &[(&str, &str, &str, &[u8])] = &[
+    (
+        "/docs/assets/swagger-ui-5.35.0/swagger-ui-bundle.js",
+        "text/javascript; charset=utf-8",
+        IMMUTABLE,
+        include_bytes!("../assets/swagger-ui-5.35.0/swagger-ui-bundle.js"),
+    ),
+    (
+        "/docs/assets/swagger-ui-5.35.0/swagger-ui.css",
+        "text/css; charset=utf-8",
+        IMMUTABLE,
+        include_bytes!("../assets/swagger-ui-5.35.0/swagger-ui.css"),
+    ),
+    (
+        "/docs/assets/docs.js",
+        "text/javascript; charset=utf-8",
+        // Unversioned: a deploy that changes it must reach browsers soon.
+        "public, max-age=300",
+        include_bytes!("../assets/docs.js"),
+    ),
+];
+
+/// The vendored files' URLs carry the viewer's version, so a browser may keep them for good.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 async fn openapi_json() -> impl IntoResponse {
     (
@@ -237,11 +262,24 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/platform/.well-known/jwks.json", get(jwks))
 }
 
+/// `/docs` and the files it loads (the local server mounts these next to its live description).
+pub fn docs_page_routes() -> Router<AppState> {
+    DOCS_ASSETS.iter().fold(
+        Router::new().route("/docs", get(docs_page)),
+        |router, &(path, content_type, cache, bytes)| {
+            let headers = [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, cache),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ];
+            router.route(path, get(move || async move { (headers, bytes) }))
+        },
+    )
+}
+
 /// The documentation routes, served from the committed description.
 pub fn docs_routes() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/docs", get(docs_page))
+    docs_page_routes().route("/openapi.json", get(openapi_json))
 }
 
 pub fn router(state: AppState) -> Router {

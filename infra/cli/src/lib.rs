@@ -57,10 +57,7 @@ pub fn app(state: AppState) -> Router {
                 }
             }),
         )
-        .route(
-            "/docs",
-            get(|| async { axum::response::Html(admin_auth::DOCS_HTML) }),
-        );
+        .merge(admin_auth::docs_page_routes());
     shared::http::finish(routes, state)
 }
 

@@ -102,7 +102,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         print!("{}", scaikey_cli::audit_actions_json());
         return Ok(());
     }
-    let state = shared::AppState::from_env().await?;
+    // Only the server signs and verifies tokens; the other commands read or write the keys
+    // themselves, and `table create` runs before there is a table to read them from.
+    let state = if let Command::Serve { .. } = cli.command {
+        shared::AppState::from_env().await?
+    } else {
+        shared::AppState::connect().await?
+    };
     match cli.command {
         Command::Table {
             action: TableAction::Create,
