@@ -23,6 +23,8 @@ use shared::config::Config;
 use shared::ids::{PartnerId, TenantId};
 use tower::ServiceExt;
 
+pub mod lambda;
+
 pub const ADMIN_EMAIL: &str = "root@platform.test";
 pub const ADMIN_PASSWORD: &str = "root-password-for-tests";
 
@@ -220,16 +222,10 @@ impl TestApp {
             .await
             .expect("body")
             .to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
         Reply {
             status,
             headers,
-            body,
+            body: body_value(&bytes),
         }
     }
 
@@ -479,6 +475,16 @@ fn text_of(item: &std::collections::HashMap<String, AttributeValue>, name: &str)
         .and_then(|v| v.as_s().ok())
         .cloned()
         .unwrap_or_default()
+}
+
+/// A response body as the tests see it: JSON if it parses, else its text; `null` when empty.
+pub(crate) fn body_value(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(bytes).into()))
+    }
 }
 
 /// `{"detail": "<text>"}`.

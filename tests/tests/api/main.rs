@@ -1,0 +1,9 @@
+//! The integration tests, one binary: one module per endpoint group or concern, sharing the
+//! harness in `api_tests` (one DynamoDB per run, a fresh table per test, tests in parallel).
+
+mod auth;
+mod integrity;
+mod lambda;
+mod openapi;
+mod partners;
+mod tenants;
