@@ -2,6 +2,7 @@
 //! harness in `api_tests` (one DynamoDB per run, a fresh table per test, tests in parallel).
 
 mod auth;
+mod docs_page;
 mod integrity;
 mod lambda;
 mod openapi;
