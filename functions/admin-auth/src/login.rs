@@ -26,6 +26,10 @@ pub const REFRESH_REUSE: AuditAction = AuditAction::new("auth.refresh_reuse", "s
 /// Every action this group records: its part of the audit catalogue.
 pub const ACTIONS: &[AuditAction] = &[LOGIN, LOGOUT, REFRESH_REUSE];
 
+/// The longest email (an RFC 5321 path) and password a login considers.
+pub const MAX_EMAIL_CHARS: usize = 320;
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
 /// Failed logins tolerated per email within the window before it is locked.
 pub const LOCKOUT_FAILURES: usize = 5;
 pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -138,6 +142,10 @@ pub async fn login(
     password: String,
     meta: &RequestMeta,
 ) -> Result<LoginOutcome> {
+    // No admin has such an email or password; refused before any key is built from them.
+    if email.chars().count() > MAX_EMAIL_CHARS || password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(Error::InvalidCredentials);
+    }
     let store = state.store();
     let now = Timestamp::now();
     // Whatever the email, it is only ever looked up in its normalised form.
@@ -337,9 +345,18 @@ async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMet
     Ok(())
 }
 
-/// Ends the caller's session: its access and refresh tokens stop working at once.
-pub async fn logout(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
-    let (principal, _) = session::check(state, caller, &[]).await?;
+/// Ends the caller's session, if it has a live one: logging out twice, or with an expired token,
+/// is not an error.
+pub async fn logout(state: &AppState, caller: Option<&Caller>, meta: &RequestMeta) -> Result<()> {
+    let Some(caller) = caller else {
+        return Ok(());
+    };
+    let principal = match session::check(state, caller, &[]).await {
+        Ok((principal, _)) => principal,
+        // Already revoked or expired (or its tenant suspended): nothing is left to end.
+        Err(Error::InvalidToken) => return Ok(()),
+        Err(err) => return Err(err),
+    };
     let event = AuditEvent::new(
         Actor::admin(&principal),
         LOGOUT,

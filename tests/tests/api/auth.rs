@@ -309,3 +309,64 @@ async fn rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
     let jwks = app.jwks().await;
     assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn logout_is_idempotent_whatever_token_it_gets() {
+    let Some(app) = spawn_app().await else { return };
+    let logged_out = json!({"message": "Logged out"});
+    let token = app.root_token().await;
+    let (_, mut claims, _) = parts(&token);
+    claims["exp"] = json!(claims["iat"].as_i64().unwrap() - 3600);
+    let claims: shared::tokens::AdminClaims = serde_json::from_value(claims).unwrap();
+    let expired = app.state.keys().sign(&claims).await.unwrap();
+    for (name, bearer) in [
+        ("no token", None),
+        ("garbage", Some("not.a.jwt")),
+        ("expired", Some(expired.as_str())),
+        ("valid", Some(token.as_str())),
+        ("already revoked", Some(token.as_str())),
+    ] {
+        let reply = app
+            .call(Method::POST, "/api/v1/admin/auth/logout", bearer, None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{name}");
+        assert_eq!(reply.body, logged_out, "{name}");
+    }
+    let me = app.get("/api/v1/admin/auth/me", &token).await;
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "the valid logout ended the session"
+    );
+    let events = app
+        .audit_events_of_partner(app.platform_partner.as_str())
+        .await;
+    let logouts = events
+        .iter()
+        .filter(|e| e["action"] == "auth.logout")
+        .count();
+    assert_eq!(
+        logouts, 1,
+        "only the logout that ended a session is recorded"
+    );
+}
+
+#[tokio::test]
+async fn oversized_login_input_is_the_same_401_and_touches_nothing() {
+    let Some(app) = spawn_app().await else { return };
+    let long_email = format!("{}@platform.test", "a".repeat(2_100));
+    let long_password = "p".repeat(1_025);
+    for (email, password) in [
+        (long_email.as_str(), ADMIN_PASSWORD),
+        (ADMIN_EMAIL, long_password.as_str()),
+    ] {
+        let before = app.calls();
+        let reply = app.login_reply(email, password).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.body, detail("Invalid email or password"));
+        assert_eq!(app.calls() - before, 0, "refused before any DynamoDB call");
+    }
+    // Oversized attempts do not count toward the lockout of the real email.
+    let ok = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
