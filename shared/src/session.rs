@@ -96,3 +96,22 @@ pub async fn check(
     };
     Ok((principal, loaded))
 }
+
+/// Refuses, before the request body is even read, a caller whose tier can never perform the
+/// write (forbidden before invalid: a partner admin creating a partner gets 403 whatever it
+/// sends). The tier comes from the signed claims, so a caller allowed here costs no read; a
+/// refusal is checked against the live session (401 if it is gone) and recorded as a denied
+/// write.
+pub async fn require_tier(
+    state: &AppState,
+    caller: &Caller,
+    allowed: impl Fn(&Tier) -> bool,
+    attempt: crate::audit::Attempt,
+    meta: &crate::audit::RequestMeta,
+) -> Result<()> {
+    if allowed(&caller.claimed_tier()?) {
+        return Ok(());
+    }
+    let (principal, _) = check(state, caller, &[]).await?;
+    crate::audit::check_write(state, &principal, Err(Error::AccessDenied), attempt, meta).await
+}

@@ -52,9 +52,10 @@ pub(crate) async fn create_partner(
     State(state): State<AppState>,
     caller: Caller,
     meta: RequestMeta,
-    body: Fields,
+    body: Result<Fields>,
 ) -> Result<(StatusCode, Json<PartnerResponse>)> {
-    let new = PartnerCreate::try_from(body)?.into();
+    partners::may_create(&state, &caller, &meta).await?;
+    let new = PartnerCreate::try_from(body?)?.into();
     let partner = partners::create(&state, &caller, new, &meta).await?;
     Ok((StatusCode::CREATED, Json(partner.into())))
 }

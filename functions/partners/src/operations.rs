@@ -2,7 +2,7 @@
 //! check and the tier rule, then a core that takes the acting principal or a system actor — the
 //! CLI's bootstrap calls the same core.
 
-use shared::access::{self, Principal};
+use shared::access::{self, Principal, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::{Partner, PartnerLimits};
@@ -109,6 +109,16 @@ async fn may_write(
         meta,
     )
     .await
+}
+
+/// Only super admins create partners; any other tier is refused (and recorded) before the body is
+/// read.
+pub async fn may_create(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
+    let attempt = Attempt {
+        action: CREATE,
+        resource_id: None,
+    };
+    session::require_tier(state, caller, |tier| *tier == Tier::Super, attempt, meta).await
 }
 
 /// Create Partner, as the calling admin.

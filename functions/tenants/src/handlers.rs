@@ -58,9 +58,10 @@ pub(crate) async fn create_tenant(
     State(state): State<AppState>,
     caller: Caller,
     meta: RequestMeta,
-    body: Fields,
+    body: Result<Fields>,
 ) -> Result<(StatusCode, Json<TenantResponse>)> {
-    let new = TenantCreate::try_from(body)?.into();
+    tenants::may_create(&state, &caller, &meta).await?;
+    let new = TenantCreate::try_from(body?)?.into();
     let tenant = tenants::create(&state, &caller, new, &meta).await?;
     Ok((StatusCode::CREATED, Json(tenant.into())))
 }

@@ -3,7 +3,7 @@
 //! principal or a system actor — the CLI's bootstrap calls the same core.
 
 use serde_json::{Map, Value};
-use shared::access::{self, Principal, TenantReach};
+use shared::access::{self, Principal, TenantReach, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::{PLATFORM_SLUG, Partner, Tenant};
@@ -146,6 +146,16 @@ async fn partner_refused(state: &AppState, partner: &PartnerId) -> Error {
         },
         Err(err) => err.into(),
     }
+}
+
+/// Only super admins create tenants; any other tier is refused (and recorded) before the body is
+/// read.
+pub async fn may_create(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
+    let attempt = Attempt {
+        action: CREATE,
+        resource_id: None,
+    };
+    session::require_tier(state, caller, |tier| *tier == Tier::Super, attempt, meta).await
 }
 
 /// Create Tenant, as the calling admin.

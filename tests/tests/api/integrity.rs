@@ -329,3 +329,59 @@ async fn an_unreachable_database_is_a_503_with_retry_after_and_health_stays_up()
         (StatusCode::OK, json!({"status": "ok"}))
     );
 }
+
+/// A tier that can never create partners or tenants is refused whatever it sends — an empty,
+/// an invalid or a non-JSON body — with the refusal recorded and nothing else written.
+#[tokio::test]
+async fn forbidden_comes_before_invalid() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let partner = app.create_partner(&root, "acme").await;
+    let tenant = app.create_tenant(&root, &partner, "acme-hq").await;
+    let partner_admin = app
+        .admin_token(
+            "pa@acme.test",
+            AdminRole::PartnerAdmin,
+            Some(&partner),
+            None,
+        )
+        .await;
+    let tenant_admin = app
+        .admin_token("ta@acme.test", AdminRole::TenantAdmin, None, Some(&tenant))
+        .await;
+    let before = app.snapshot().await;
+    let attempts = [
+        (&partner_admin, "/api/v1/admin/partners"),
+        (&tenant_admin, "/api/v1/admin/partners"),
+        (&partner_admin, "/api/v1/admin/tenants"),
+        (&tenant_admin, "/api/v1/admin/tenants"),
+    ];
+    let mut denied = 0;
+    for (token, path) in attempts {
+        for body in ["{}", r#"{"slug": 5, "name": ""}"#, "not json at all"] {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let reply = app.send(request).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path} {body}");
+            assert_eq!(reply.body, detail("Access denied"), "{path} {body}");
+            denied += 1;
+        }
+    }
+    let after = app.snapshot().await;
+    let new: Vec<&Value> = after
+        .iter()
+        .filter(|(key, _)| !before.contains_key(*key))
+        .map(|(_, item)| item)
+        .collect();
+    assert_eq!(
+        new.len(),
+        denied,
+        "one DENIED event per refusal and nothing else"
+    );
+    assert!(new.iter().all(|item| item["result"] == "DENIED"));
+}
