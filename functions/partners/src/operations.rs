@@ -5,7 +5,7 @@
 use shared::access::{self, Principal, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
-use shared::hierarchy::{Partner, PartnerLimits};
+use shared::hierarchy::{Partner, PartnerLimits, Platform};
 use shared::ids::PartnerId;
 use shared::lifecycle::{self, live};
 use shared::lists::{self, ListQuery};
@@ -215,10 +215,19 @@ pub async fn update(
     meta: &RequestMeta,
 ) -> Result<Partner> {
     lifecycle::retry_stale("partner", || async {
-        let (principal, loaded) = session::check(state, caller, &[keys::partner(id)]).await?;
+        let (principal, loaded) =
+            session::check(state, caller, &[keys::partner(id), keys::platform()]).await?;
         may_write(state, &principal, UPDATE, Some(id), meta).await?;
         let before: Partner = live(loaded.get(&keys::partner(id))?, RESOURCE)?;
         let after = lifecycle::next_version(&before, patch.apply(&before));
+        let pin: Option<Platform> = loaded.get(&keys::platform())?;
+        if Platform::is_partner(pin.as_ref(), id)
+            && (after.status != Status::Active || after.slug != before.slug)
+        {
+            return Err(Error::conflict(
+                "The platform partner cannot be suspended or re-slugged",
+            ));
+        }
         let event = AuditEvent::new(Actor::admin(&principal), UPDATE, Some(id.to_string()), meta)
             .in_partner(id)
             .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
@@ -239,9 +248,13 @@ pub async fn delete(
     meta: &RequestMeta,
 ) -> Result<()> {
     lifecycle::retry_stale("partner", || async {
-        let (principal, loaded) = session::check(state, caller, &[keys::partner(id)]).await?;
+        let (principal, loaded) =
+            session::check(state, caller, &[keys::partner(id), keys::platform()]).await?;
         may_write(state, &principal, DELETE, Some(id), meta).await?;
         let before: Partner = live(loaded.get(&keys::partner(id))?, RESOURCE)?;
+        if Platform::is_partner(loaded.get(&keys::platform())?.as_ref(), id) {
+            return Err(Error::conflict("The platform partner cannot be deleted"));
+        }
         if before.tenant_count > 0 {
             return Err(Error::conflict("Partner still has live tenants"));
         }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use shared::access::{self, Principal, TenantReach, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
-use shared::hierarchy::{PLATFORM_SLUG, Partner, Tenant};
+use shared::hierarchy::{PLATFORM_SLUG, Partner, Platform, Tenant};
 use shared::ids::{PartnerId, TenantId};
 use shared::lifecycle::{self, Lifecycle, live};
 use shared::lists::{self, ListQuery};
@@ -335,7 +335,7 @@ pub async fn update(
     meta: &RequestMeta,
 ) -> Result<Tenant> {
     lifecycle::retry_stale("tenant", || async {
-        let mut wanted = vec![keys::tenant(id)];
+        let mut wanted = vec![keys::tenant(id), keys::platform()];
         if let Some(p) = &patch.partner_id {
             wanted.push(keys::partner(p));
         }
@@ -344,6 +344,14 @@ pub async fn update(
         may_write(state, &principal, &before, UPDATE, meta).await?;
         let after = lifecycle::next_version(&before, patch.apply(&before));
         let transfer = after.partner_id != before.partner_id;
+        let pin: Option<Platform> = loaded.get(&keys::platform())?;
+        if Platform::is_tenant(pin.as_ref(), id)
+            && (after.status != Status::Active || after.slug != before.slug || transfer)
+        {
+            return Err(Error::conflict(
+                "The platform tenant cannot be suspended, moved or re-slugged",
+            ));
+        }
         if transfer {
             receiving_partner(loaded.get(&keys::partner(&after.partner_id))?)?;
         }
@@ -371,10 +379,13 @@ pub async fn delete(
     meta: &RequestMeta,
 ) -> Result<()> {
     lifecycle::retry_stale("tenant", || async {
-        let (principal, loaded) = session::check(state, caller, &[keys::tenant(id)]).await?;
+        let (principal, loaded) =
+            session::check(state, caller, &[keys::tenant(id), keys::platform()]).await?;
         let before: Tenant = live(loaded.get(&keys::tenant(id))?, RESOURCE)?;
         may_write(state, &principal, &before, DELETE, meta).await?;
-        if before.slug == PLATFORM_SLUG {
+        // Pinned by id; the slug check keeps tables bootstrapped before the pin safe.
+        let pin: Option<Platform> = loaded.get(&keys::platform())?;
+        if Platform::is_tenant(pin.as_ref(), id) || before.slug == PLATFORM_SLUG {
             return Err(Error::conflict("The platform tenant cannot be deleted"));
         }
         let (after, purge_at) = lifecycle::deleted(&before);

@@ -5,7 +5,8 @@ use serde_json::{Map, json};
 use shared::access::AdminRole;
 use shared::audit::{Actor, AuditAction, AuditEvent, RequestMeta};
 use shared::hierarchy::{
-    AdminEmailOwner, PLATFORM_SLUG, Partner, PartnerLimits, RoleGrant, Tenant, User, UserStatus,
+    AdminEmailOwner, PLATFORM_SLUG, Partner, PartnerLimits, Platform, RoleGrant, Tenant, User,
+    UserStatus,
 };
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
 use shared::lifecycle::live;
@@ -49,6 +50,9 @@ pub async fn ensure_platform(
     state: &AppState,
 ) -> Result<(PartnerId, TenantId, Vec<String>), Error> {
     let store = state.store();
+    if let Some(pin) = pinned_platform(store).await? {
+        return Ok((pin.partner_id, pin.tenant_id, Vec::new()));
+    }
     let mut created = Vec::new();
     let platform_name = Name::parse(&json!("Platform")).map_err(|p| invalid("name", p))?;
     let platform_slug = Slug::parse_str(PLATFORM_SLUG).map_err(|p| invalid("slug", p))?;
@@ -90,7 +94,34 @@ pub async fn ensure_platform(
             tenant.id
         }
     };
-    Ok((partner_id, tenant_id, created))
+    // Pinned by id from now on: whatever later happens to the slugs, bootstrap finds this pair.
+    let pin = Platform {
+        partner_id,
+        tenant_id,
+    };
+    let mut tx = store.tx();
+    tx.put_new(pin.to_item()?, Guard::Item)?;
+    match store.transact(tx).await {
+        Ok(()) => {
+            created.push("platform pin".into());
+            Ok((pin.partner_id, pin.tenant_id, created))
+        }
+        // Another bootstrap pinned it first: that pair is the platform.
+        Err(StoreError::Refused(Guard::Item)) => {
+            let pin = pinned_platform(store)
+                .await?
+                .ok_or_else(|| Error::internal("the platform pin vanished"))?;
+            Ok((pin.partner_id, pin.tenant_id, created))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn pinned_platform(store: &Store) -> Result<Option<Platform>, Error> {
+    Ok(store
+        .load(&[keys::platform()])
+        .await?
+        .get::<Platform>(&keys::platform())?)
 }
 
 /// A signing key and the cursor secret, if there are none yet.

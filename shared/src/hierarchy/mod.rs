@@ -33,11 +33,13 @@ macro_rules! lifecycle_fields {
 use lifecycle_fields;
 
 mod partner;
+mod platform;
 mod session;
 mod tenant;
 mod user;
 
 pub use partner::{Partner, PartnerLimits};
+pub use platform::Platform;
 pub use session::{Session, SessionStatus};
 pub use tenant::Tenant;
 pub use user::{AdminEmailOwner, RoleGrant, User, UserStatus};

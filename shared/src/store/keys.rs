@@ -84,6 +84,11 @@ pub fn signing_key(kid: &KeyId) -> Key {
     Key::new(CONFIG_PARTITION, format!("SIGNING_KEY#{kid}"))
 }
 
+/// The ids of the built-in platform partner and tenant.
+pub fn platform() -> Key {
+    Key::new(CONFIG_PARTITION, "PLATFORM")
+}
+
 pub fn cursor_secret() -> Key {
     Key::new(CONFIG_PARTITION, "CURSOR_SECRET")
 }

@@ -442,3 +442,70 @@ async fn collection_routes_answer_with_and_without_a_trailing_slash() {
     assert_eq!(with.body, without.body);
     let _ = (&w.globex, &w.acme_lab);
 }
+
+/// The platform partner and tenant are pinned by id: no suspend, delete, move or re-slug, and a
+/// second bootstrap finds them even when their slugs no longer lead there.
+#[tokio::test]
+async fn the_platform_partner_and_tenant_cannot_be_suspended_deleted_moved_or_re_slugged() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let other = app.create_partner(&root, "acme").await;
+    let partner = format!("/api/v1/admin/partners/{}", app.platform_partner);
+    let tenant = format!("/api/v1/admin/tenants/{}", app.platform_tenant);
+    let before = app.snapshot().await;
+    let partner_message = detail("The platform partner cannot be suspended or re-slugged");
+    for body in [
+        json!({"status": "SUSPENDED"}),
+        json!({"slug": "not-platform"}),
+    ] {
+        let reply = app.patch(&partner, &root, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(reply.body, partner_message);
+    }
+    let reply = app.delete(&partner, &root).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body, detail("The platform partner cannot be deleted"));
+    let tenant_message = detail("The platform tenant cannot be suspended, moved or re-slugged");
+    for body in [
+        json!({"status": "SUSPENDED"}),
+        json!({"slug": "not-platform"}),
+        json!({"partner_id": other}),
+    ] {
+        let reply = app.patch(&tenant, &root, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(reply.body, tenant_message);
+    }
+    let reply = app.delete(&tenant, &root).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body, detail("The platform tenant cannot be deleted"));
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "every refusal left the table as it was"
+    );
+    // Renaming is still allowed: only what identifies or gates the platform is pinned.
+    let renamed = app
+        .patch(&partner, &root, json!({"name": "Platform HQ"}))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+
+    // Even with its slug marker gone, bootstrap finds the pinned pair and creates nothing.
+    let store = app.state.store();
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .set_key(Some(
+            shared::store::keys::partner_slug("platform").to_item(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (partner_id, tenant_id, created) =
+        scaikey_cli::ops::ensure_platform(&app.state).await.unwrap();
+    assert_eq!(
+        (partner_id, tenant_id),
+        (app.platform_partner.clone(), app.platform_tenant.clone())
+    );
+    assert!(created.is_empty(), "{created:?}");
+}
