@@ -1,8 +1,9 @@
-//! One way every list pages: offset pages for `page`, signed cursors for `cursor`, exact totals
-//! from counters when unfiltered and from a COUNT query (run alongside the page) when filtered.
+//! One way every list pages: offset pages for `page` (at most 10,000 items deep), signed cursors
+//! for `cursor` (any depth), exact totals from counters when unfiltered and, when filtered, from
+//! a COUNT query run alongside the first page and carried in the cursors after it.
 
 use crate::error::Result;
-use crate::pagination::{self, Page, PageRequest, Pagination};
+use crate::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
 use crate::state::AppState;
 use crate::store::QuerySpec;
 
@@ -21,18 +22,19 @@ pub async fn page<T: serde::de::DeserializeOwned>(
 ) -> Result<Page<T>> {
     let secret = state.keys().cursor_secret().await?;
     let per_page = request.per_page as usize;
-    let (page_no, start, skip) = match &request.cursor {
+    let (page_no, start, skip, carried_total) = match &request.cursor {
         Some(cursor) => {
-            let (page_no, start) = pagination::open_cursor(&secret, &query.binding, cursor)?;
-            (page_no, Some(start), 0)
+            let position = pagination::open_cursor(&secret, &query.binding, cursor)?;
+            (position.page, Some(position.start), 0, position.total)
         }
-        None => (request.page, None, request.offset()),
+        None => (request.page, None, request.offset(), None),
     };
     // One more than the page, to know whether a next page exists.
     let fetch = state
         .store()
         .list::<T>(&query.spec, start, skip + per_page + 1);
-    let (rows, total) = match query.known_total {
+    // A filtered list is counted once, on its first page; its cursors carry the total.
+    let (rows, total) = match query.known_total.or(carried_total) {
         Some(total) => (fetch.await?, total),
         None => {
             let (rows, total) = tokio::join!(fetch, state.store().count(&query.spec));
@@ -46,8 +48,11 @@ pub async fn page<T: serde::de::DeserializeOwned>(
         Some((_, key)) if has_more => Some(pagination::issue_cursor(
             &secret,
             &query.binding,
-            page_no + 1,
-            key.clone(),
+            CursorPosition {
+                page: page_no + 1,
+                start: key.clone(),
+                total: query.known_total.is_none().then_some(total),
+            },
         )?),
         _ => None,
     };

@@ -11,6 +11,11 @@ use crate::validation::{self, Fields};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
+/// Offset pages reach this many items deep at most; a cursor reaches any depth at the cost of
+/// one page.
+pub const MAX_OFFSET_ITEMS: u64 = 10_000;
+/// A cursor works for this long after it was issued.
+pub const CURSOR_LIFETIME_SECONDS: i64 = 24 * 3600;
 
 /// What a list request asked for, before the cursor is checked.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,11 +39,24 @@ impl PageRequest {
         ) {
             return None;
         }
-        Some(Self {
+        let request = Self {
             page: page.map_or(1, |p| p as u32),
             per_page: per_page.map_or(DEFAULT_PER_PAGE, |p| p as u32),
             cursor,
-        })
+        };
+        // An offset page reads every item before it: bounded, with the cursor as the way on.
+        let depth = u64::from(request.page) * u64::from(request.per_page);
+        if request.cursor.is_none() && depth > MAX_OFFSET_ITEMS {
+            fields.reject(
+                "page",
+                validation::Problem::value_error(format!(
+                    "page × per_page may reach {MAX_OFFSET_ITEMS} items at most; use `cursor` \
+                     (pagination.next_cursor) to go deeper"
+                )),
+            );
+            return None;
+        }
+        Some(request)
     }
 
     /// Items to skip when no cursor is given.
@@ -96,6 +114,20 @@ struct CursorBody {
     /// The page it leads to.
     p: u32,
     k: StartKey,
+    /// The list's total as counted on its first page (filtered lists count once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    t: Option<u64>,
+    /// Unix seconds after which the cursor is refused.
+    e: i64,
+}
+
+/// Where a cursor leads: the page number, where to start, and the total counted on the first
+/// page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CursorPosition {
+    pub page: u32,
+    pub start: StartKey,
+    pub total: Option<u64>,
 }
 
 /// Signs a position in a list. `binding` names the list, the caller's reach and every filter,
@@ -103,13 +135,14 @@ struct CursorBody {
 pub fn issue_cursor(
     secret: &[u8],
     binding: &str,
-    page: u32,
-    start: StartKey,
+    position: CursorPosition,
 ) -> Result<String, Error> {
     let body = serde_json::to_vec(&CursorBody {
         b: binding.to_owned(),
-        p: page,
-        k: start,
+        p: position.page,
+        k: position.start,
+        t: position.total,
+        e: crate::time::Timestamp::now().unix() + CURSOR_LIFETIME_SECONDS,
     })
     .map_err(Error::internal)?;
     let tag = crate::secrets::hmac_sha256(secret, &body);
@@ -120,9 +153,9 @@ pub fn issue_cursor(
     ))
 }
 
-/// Opens a cursor: the page it leads to and where to start. Anything altered, forged or issued
-/// for other filters → 422 on `cursor`.
-pub fn open_cursor(secret: &[u8], binding: &str, cursor: &str) -> Result<(u32, StartKey), Error> {
+/// Opens a cursor. Anything altered, forged, expired or issued for other filters → 422 on
+/// `cursor`.
+pub fn open_cursor(secret: &[u8], binding: &str, cursor: &str) -> Result<CursorPosition, Error> {
     let refuse = || {
         Error::Validation(vec![FieldProblem::new(
             vec![Value::from("query"), Value::from("cursor")],
@@ -141,10 +174,14 @@ pub fn open_cursor(secret: &[u8], binding: &str, cursor: &str) -> Result<(u32, S
         return Err(refuse());
     }
     let parsed: CursorBody = serde_json::from_slice(&body).map_err(|_| refuse())?;
-    if parsed.b != binding {
+    if parsed.b != binding || parsed.e < crate::time::Timestamp::now().unix() {
         return Err(refuse());
     }
-    Ok((parsed.p, parsed.k))
+    Ok(CursorPosition {
+        page: parsed.p,
+        start: parsed.k,
+        total: parsed.t,
+    })
 }
 
 #[cfg(test)]
@@ -156,17 +193,64 @@ mod tests {
         StartKey(BTreeMap::from([("PK".to_owned(), "A".to_owned())]))
     }
 
+    fn position(total: Option<u64>) -> CursorPosition {
+        CursorPosition {
+            page: 2,
+            start: start(),
+            total,
+        }
+    }
+
     #[test]
     fn a_cursor_opens_only_with_its_binding_and_secret() {
-        let c = issue_cursor(b"k1", "tenants|all", 2, start()).unwrap();
-        assert_eq!(open_cursor(b"k1", "tenants|all", &c).unwrap(), (2, start()));
+        let c = issue_cursor(b"k1", "tenants|all", position(Some(57))).unwrap();
+        assert_eq!(
+            open_cursor(b"k1", "tenants|all", &c).unwrap(),
+            position(Some(57))
+        );
         assert!(open_cursor(b"k1", "tenants|partner=x", &c).is_err());
         assert!(open_cursor(b"k2", "tenants|all", &c).is_err());
     }
 
     #[test]
+    fn an_expired_cursor_is_refused() {
+        let body = serde_json::to_vec(&CursorBody {
+            b: "b".into(),
+            p: 2,
+            k: start(),
+            t: None,
+            e: crate::time::Timestamp::now().unix() - 1,
+        })
+        .unwrap();
+        let tag = crate::secrets::hmac_sha256(b"k1", &body);
+        let expired = format!(
+            "{}.{}",
+            BASE64URL_NOPAD.encode(&body),
+            BASE64URL_NOPAD.encode(&tag)
+        );
+        assert!(open_cursor(b"k1", "b", &expired).is_err());
+    }
+
+    #[test]
+    fn offset_pages_stop_at_ten_thousand_items_but_cursors_do_not() {
+        let read = |pairs: &[(&str, &str)]| {
+            let mut f = Fields::query(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            );
+            PageRequest::read(&mut f)
+        };
+        assert!(read(&[("page", "100"), ("per_page", "100")]).is_some());
+        assert!(read(&[("page", "101"), ("per_page", "100")]).is_none());
+        assert!(read(&[("page", "501")]).is_none());
+        assert!(read(&[("page", "501"), ("cursor", "c")]).is_some());
+    }
+
+    #[test]
     fn an_altered_cursor_is_refused() {
-        let c = issue_cursor(b"k1", "b", 2, start()).unwrap();
+        let c = issue_cursor(b"k1", "b", position(None)).unwrap();
         let (body, tag) = c.split_once('.').unwrap();
         let mut raw = BASE64URL_NOPAD.decode(body.as_bytes()).unwrap();
         raw[5] ^= 1;

@@ -78,10 +78,13 @@ impl Fields {
         }
     }
 
-    /// A query string's parameters (the last value of a repeated key wins).
+    /// A query string's parameters (the last value of a repeated key wins). An empty value is
+    /// no value: clients that always send their filter fields send `?search=&status=`, and
+    /// mean no filter.
     pub fn query(pairs: Vec<(String, String)>) -> Self {
         let map = pairs
             .into_iter()
+            .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| (k, Value::String(v)))
             .collect();
         Self {

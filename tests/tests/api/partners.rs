@@ -321,3 +321,55 @@ async fn lists_page_by_offset_and_by_signed_cursor() {
     assert_eq!(filtered.body["pagination"]["total"], 1);
     assert_eq!(filtered.body["items"][0]["slug"], "p-two");
 }
+
+#[tokio::test]
+async fn empty_filters_are_no_filters_and_deep_offsets_point_to_the_cursor() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    for slug in ["acme-one", "acme-two", "acme-three", "other"] {
+        app.create_partner(&root, slug).await;
+    }
+    let all = app.get(BASE, &root).await;
+    let empty = app.get(&format!("{BASE}?search=&status="), &root).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.body["items"], all.body["items"]);
+    assert_eq!(empty.body["pagination"]["total"], 5);
+
+    let deep = app
+        .get(&format!("{BASE}?page=101&per_page=100"), &root)
+        .await;
+    assert_eq!(deep.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(deep.body["detail"][0]["loc"], json!(["query", "page"]));
+    assert!(
+        deep.body["detail"][0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("cursor"),
+        "{}",
+        deep.body
+    );
+    let deepest = app
+        .get(&format!("{BASE}?page=100&per_page=100"), &root)
+        .await;
+    assert_eq!(deepest.status, StatusCode::OK);
+
+    // A filtered list counts its total once, on its first page; its cursor carries it.
+    let before = app.calls();
+    let first = app
+        .get(&format!("{BASE}?search=acme&per_page=2"), &root)
+        .await;
+    // The session batch, the page's queries (a filter may need more than one) and one COUNT.
+    assert!(app.calls() - before >= 3);
+    assert_eq!(first.body["pagination"]["total"], 3);
+    let cursor = first.body["pagination"]["next_cursor"].as_str().unwrap();
+    let before = app.calls();
+    let second = app
+        .get(
+            &format!("{BASE}?search=acme&per_page=2&cursor={cursor}"),
+            &root,
+        )
+        .await;
+    assert_eq!(app.calls() - before, 2, "no recount on a cursor page");
+    assert_eq!(second.body["pagination"]["total"], 3);
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+}
