@@ -183,6 +183,19 @@ pub async fn login(
         }
         None => (None, None, None),
     };
+    // The tenant moved to another partner since the marker was written: the partner that
+    // gates the login is the tenant's own now (one more read, on this rare path only).
+    let (owner, partner) = match (owner, &tenant) {
+        (Some(mut moved), Some(t)) if t.partner_id != moved.partner_id => {
+            moved.partner_id = t.partner_id.clone();
+            let current = store
+                .load(&[keys::partner(&moved.partner_id)])
+                .await?
+                .get::<Partner>(&keys::partner(&moved.partner_id))?;
+            (Some(moved), current)
+        }
+        (owner, _) => (owner, partner),
+    };
     let password_ok = shared::password::verify_blocking(
         password,
         user.as_ref().and_then(|u| u.password_hash.clone()),

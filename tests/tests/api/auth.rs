@@ -370,3 +370,43 @@ async fn oversized_login_input_is_the_same_401_and_touches_nothing() {
     let ok = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(ok.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn admins_of_a_moved_tenant_are_signed_out_and_can_sign_in_again() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let old_partner = app.create_partner(&root, "old-reseller").await;
+    let new_partner = app.create_partner(&root, "new-reseller").await;
+    let tenant = app.create_tenant(&root, &old_partner, "moving").await;
+    let admin = app
+        .admin_token(
+            "it@moving.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&tenant),
+        )
+        .await;
+    let moved = app
+        .patch(
+            &format!("/api/v1/admin/tenants/{tenant}"),
+            &root,
+            json!({"partner_id": new_partner}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK);
+    let stale = app.get("/api/v1/admin/auth/me", &admin).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::UNAUTHORIZED,
+        "the move signs its admins out"
+    );
+    let again = app
+        .login_reply("it@moving.test", "admin-password-for-tests")
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["user"]["partner_id"], json!(new_partner));
+    let token = again.body["access_token"].as_str().unwrap();
+    let me = app.get("/api/v1/admin/auth/me", token).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["partner_id"], json!(new_partner));
+}
