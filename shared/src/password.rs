@@ -66,3 +66,119 @@ mod tests {
         assert!(!verify("x", DUMMY_HASH));
     }
 }
+
+/// A tenant's `settings.password_policy` (SPEC §4.3): `min_length` (default 12) and the
+/// `require_*` character classes. Every password set for a user of the tenant must pass it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub min_length: usize,
+    pub require_upper: bool,
+    pub require_lower: bool,
+    pub require_digit: bool,
+    pub require_symbol: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            min_length: 12,
+            require_upper: false,
+            require_lower: false,
+            require_digit: false,
+            require_symbol: false,
+        }
+    }
+}
+
+impl Policy {
+    /// The policy of a tenant's settings (validated when they were written; absent keys take
+    /// their defaults).
+    pub fn of_settings(settings: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let mut policy = Self::default();
+        let Some(given) = settings.get("password_policy").and_then(|v| v.as_object()) else {
+            return policy;
+        };
+        let flag = |name: &str| given.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+        if let Some(n) = given.get("min_length").and_then(|v| v.as_u64()) {
+            policy.min_length = n as usize;
+        }
+        policy.require_upper = flag("require_upper");
+        policy.require_lower = flag("require_lower");
+        policy.require_digit = flag("require_digit");
+        policy.require_symbol = flag("require_symbol");
+        policy
+    }
+
+    /// The first rule `password` breaks, named, or `Ok`.
+    pub fn check(&self, password: &str) -> Result<(), crate::validation::Problem> {
+        use crate::validation::Problem;
+        if password.chars().count() < self.min_length {
+            return Err(Problem::new(
+                "string_too_short",
+                format!(
+                    "String should have at least {} characters (password_policy.min_length)",
+                    self.min_length
+                ),
+            ));
+        }
+        let classes = [
+            (self.require_upper, "an upper-case letter", "require_upper"),
+            (self.require_lower, "a lower-case letter", "require_lower"),
+            (self.require_digit, "a digit", "require_digit"),
+            (self.require_symbol, "a symbol", "require_symbol"),
+        ];
+        let has = |rule: &str| match rule {
+            "require_upper" => password.chars().any(char::is_uppercase),
+            "require_lower" => password.chars().any(char::is_lowercase),
+            "require_digit" => password.chars().any(|c| c.is_ascii_digit()),
+            _ => password
+                .chars()
+                .any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
+        };
+        for (required, what, rule) in classes {
+            if required && !has(rule) {
+                return Err(Problem::value_error(format!(
+                    "the password must contain {what} (password_policy.{rule})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_policy_names_the_rule_a_password_breaks() {
+        let default = Policy::default();
+        assert!(
+            default
+                .check("short")
+                .unwrap_err()
+                .msg
+                .contains("min_length")
+        );
+        assert!(default.check("twelve chars").is_ok());
+        let settings = json!({"password_policy": {"min_length": 8, "require_digit": true, "require_symbol": true}});
+        let strict = Policy::of_settings(settings.as_object().unwrap());
+        assert_eq!(strict.min_length, 8);
+        assert!(
+            strict
+                .check("abcdefgh")
+                .unwrap_err()
+                .msg
+                .contains("require_digit")
+        );
+        assert!(
+            strict
+                .check("abcdefg1")
+                .unwrap_err()
+                .msg
+                .contains("require_symbol")
+        );
+        assert!(strict.check("abcdef1!").is_ok());
+    }
+}

@@ -203,6 +203,10 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
         }
         _ => None,
     };
+    // The same policy as every password set through the API: the home tenant's.
+    shared::password::Policy::of_settings(&tenant.settings)
+        .check(&admin.password)
+        .map_err(|p| invalid("--password", p))?;
     let password = admin.password.clone();
     let hash = tokio::task::spawn_blocking(move || shared::password::hash(&password))
         .await

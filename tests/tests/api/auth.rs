@@ -410,3 +410,57 @@ async fn admins_of_a_moved_tenant_are_signed_out_and_can_sign_in_again() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["partner_id"], json!(new_partner));
 }
+
+#[tokio::test]
+async fn scaikey_admin_create_applies_the_tenants_password_policy() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let partner = app.create_partner(&root, "strict").await;
+    let tenant = app
+        .post(
+            "/api/v1/admin/tenants",
+            &root,
+            json!({"name": "Strict", "slug": "strict-hq", "partner_id": partner,
+                   "settings": {"password_policy": {"min_length": 16, "require_digit": true}}}),
+        )
+        .await;
+    let tenant = tenant.body["id"].as_str().unwrap().to_owned();
+    let create = |email: &str, password: &str| scaikey_cli::ops::NewAdmin {
+        email: email.into(),
+        password: password.into(),
+        role: AdminRole::TenantAdmin,
+        partner_id: None,
+        tenant_id: Some(shared::ids::TenantId::parse(&tenant).unwrap()),
+    };
+    for (password, rule) in [
+        ("only-fifteen-ch", "min_length"),
+        ("sixteen-chars-no-digit", "require_digit"),
+    ] {
+        let err = scaikey_cli::ops::create_admin(&app.state, create("a@strict.test", password))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(rule), "{err}");
+    }
+    let short_for_platform = scaikey_cli::ops::create_admin(
+        &app.state,
+        scaikey_cli::ops::NewAdmin {
+            email: "root2@platform.test".into(),
+            password: "elevenchars".into(),
+            role: AdminRole::SuperAdmin,
+            partner_id: None,
+            tenant_id: None,
+        },
+    )
+    .await;
+    assert!(
+        short_for_platform.is_err(),
+        "the default policy wants 12 characters"
+    );
+    let ok = scaikey_cli::ops::create_admin(
+        &app.state,
+        create("a@strict.test", "sixteen-chars-w1th-digit"),
+    )
+    .await
+    .unwrap();
+    assert!(ok.is_some());
+}
