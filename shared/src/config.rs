@@ -14,6 +14,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
     pub audit_retention_days: u32,
+    /// Whether `/docs` (the interactive API page) is served: `SCAIKEY_DOCS=on|off`, on by
+    /// default; the SAM template's `ServeDocs` parameter decides in AWS.
+    pub docs_enabled: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +89,18 @@ impl Config {
                 });
             }
         };
+        let docs = lookup("SCAIKEY_DOCS").unwrap_or_else(|| "on".into());
+        let docs_enabled = match docs.trim() {
+            "on" => true,
+            "off" => false,
+            _ => {
+                return Err(ConfigError {
+                    name: "SCAIKEY_DOCS",
+                    value: docs,
+                    reason: "must be on or off",
+                });
+            }
+        };
         Ok(Self {
             table_name: text("TABLE_NAME", "scaikey")?,
             region: lookup("AWS_REGION")
@@ -97,6 +112,7 @@ impl Config {
             access_token_ttl,
             session_ttl,
             audit_retention_days,
+            docs_enabled,
         })
     }
 }

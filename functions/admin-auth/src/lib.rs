@@ -290,5 +290,10 @@ pub fn docs_routes() -> Router<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::finish(routes().merge(docs_routes()), state)
+    let routes = if state.config().docs_enabled {
+        routes().merge(docs_routes())
+    } else {
+        routes().route("/openapi.json", get(openapi_json))
+    };
+    shared::http::finish(routes, state)
 }

@@ -56,8 +56,12 @@ pub fn app(state: AppState) -> Router {
                     )
                 }
             }),
-        )
-        .merge(admin_auth::docs_page_routes());
+        );
+    let routes = if state.config().docs_enabled {
+        routes.merge(admin_auth::docs_page_routes())
+    } else {
+        routes
+    };
     shared::http::finish(routes, state)
 }
 

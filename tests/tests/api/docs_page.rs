@@ -1,7 +1,7 @@
 //! `/docs` works offline: the page and every file it loads come from the binary itself, on the
 //! local server and on the admin-auth Lambda alike.
 
-use api_tests::spawn_app_without_database;
+use api_tests::{spawn_app_with, spawn_app_without_database};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -102,4 +102,28 @@ async fn docs_page_and_its_assets_are_served_by_the_local_server() {
 async fn docs_page_and_its_assets_are_served_by_the_admin_auth_lambda() {
     let app = spawn_app_without_database().await;
     check_docs(&admin_auth::router(app.state.clone())).await;
+}
+
+#[tokio::test]
+async fn docs_can_be_switched_off_while_the_description_stays() {
+    let Some(app) = spawn_app_with(&[("SCAIKEY_DOCS", "off")]).await else {
+        return;
+    };
+    for router in [
+        admin_auth::router(app.state.clone()),
+        scaikey_cli::app(app.state.clone()),
+    ] {
+        for (path, status) in [
+            ("/docs", StatusCode::NOT_FOUND),
+            ("/docs/assets/docs.js", StatusCode::NOT_FOUND),
+            ("/openapi.json", StatusCode::OK),
+        ] {
+            let response = router
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status, "{path}");
+        }
+    }
 }
