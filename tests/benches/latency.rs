@@ -6,7 +6,15 @@
 //! - p50/p90 of `GET /api/v1/admin/tenants/{id}` through the router (token check, session
 //!   check and read in one BatchGetItem, JSON out),
 //! - p50/p90 of a login (argon2id m=19456 t=2 p=1, two batches, one transaction, RS256 sign),
+//! - CPU per request (the process's utime + stime from `/proc/self/stat` ÷ requests served) of
+//!   the GET tenant read and of the login, next to their latency,
 //! - process start → first 200 from `/api/v1/health` of `scaikey serve`, and its RSS then.
+//!
+//! The router runs in this process on tokio's current-thread runtime, as each Lambda's `main`
+//! does, so CPU per request covers what a Lambda spends on a request (router, token and session
+//! checks, SDK call, JSON) plus the test client's small share (building the request, parsing
+//! the JSON reply), which is the same in every configuration. `BENCH_RUNTIME=multi_thread`
+//! compares with tokio's multi-thread runtime. DynamoDB Local is another process: not counted.
 //!
 //! A missed target fails the run (exit 1); the numbers are what the closing notes report.
 
@@ -23,6 +31,8 @@ use shared::store::keys;
 const READS: usize = 400;
 const LOGINS: usize = 20;
 const STARTS: usize = 5;
+/// Enough reads that the 10 ms tick of `/proc/self/stat` is under 1 % of the CPU measured.
+const CPU_READS: usize = 4000;
 
 /// Targets: the admin read may add at most this over the raw GetItem p50.
 const READ_OVERHEAD_TARGET: Duration = Duration::from_millis(2);
@@ -49,6 +59,40 @@ fn ms(d: Duration) -> String {
 
 fn report(name: &str, s: &Summary) {
     println!("{name:<44} p50 {:>11}   p90 {:>11}", ms(s.p50), ms(s.p90));
+}
+
+/// This process's user + system CPU time so far, from `/proc/self/stat` (Linux).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after its closing ')' do not.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux architecture Rust supports.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn report_cpu(name: &str, cpu: Option<Duration>, requests: usize) {
+    match cpu {
+        Some(cpu) => println!(
+            "{name:<44} {:>8.0} µs CPU per request ({requests} requests)",
+            cpu.as_secs_f64() * 1e6 / requests as f64
+        ),
+        None => println!("{name:<44} CPU per request: /proc/self/stat unreadable"),
+    }
+}
+
+/// Runs `requests` sequential calls of `call` and returns the CPU the process spent on them.
+async fn cpu_of<F, Fut>(requests: usize, mut call: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let before = process_cpu()?;
+    for _ in 0..requests {
+        call().await;
+    }
+    Some(process_cpu()?.saturating_sub(before))
 }
 
 async fn raw_get_item(app: &TestApp, tenant: &str) -> Summary {
@@ -163,10 +207,18 @@ fn startup(app: &TestApp, binary: &PathBuf) -> Option<(Summary, u64)> {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let flavor = std::env::var("BENCH_RUNTIME").unwrap_or_else(|_| "current_thread".into());
+    let runtime = match flavor.as_str() {
+        "multi_thread" => tokio::runtime::Builder::new_multi_thread(),
+        "current_thread" => tokio::runtime::Builder::new_current_thread(),
+        other => {
+            eprintln!("BENCH_RUNTIME={other}: use current_thread (default) or multi_thread");
+            std::process::exit(2);
+        }
+    }
+    .enable_all()
+    .build()
+    .expect("runtime");
     let failures = runtime.block_on(async {
         let Some(app) = spawn_app().await else {
             eprintln!("no DynamoDB: set DYNAMODB_ENDPOINT or install DynamoDB Local (scripts/dynamodb-local install)");
@@ -177,7 +229,9 @@ fn main() {
         let tenant = app.create_tenant(&root, &partner, "bench-hq").await;
         let mut failures = Vec::new();
 
-        println!("against DynamoDB Local; {READS} reads, {LOGINS} logins, {STARTS} starts");
+        println!(
+            "against DynamoDB Local on tokio's {flavor} runtime; {READS} reads, {LOGINS} logins, {STARTS} starts"
+        );
         let raw = raw_get_item(&app, &tenant).await;
         report("raw GetItem (same SDK client)", &raw);
         let read = get_tenant(&app, &root, &tenant).await;
@@ -189,8 +243,17 @@ fn main() {
                 ms(READ_OVERHEAD_TARGET)
             ));
         }
+        let path = format!("/api/v1/admin/tenants/{tenant}");
+        let read_cpu = cpu_of(CPU_READS, || async {
+            assert_eq!(app.get(&path, &root).await.status, StatusCode::OK);
+        })
+        .await;
+        report_cpu("GET /api/v1/admin/tenants/{id} CPU", read_cpu, CPU_READS);
+        let login_cpu = process_cpu();
         let logins = login(&app).await;
         report("POST /api/v1/admin/auth/login", &logins);
+        let login_cpu = login_cpu.and_then(|before| Some(process_cpu()?.saturating_sub(before)));
+        report_cpu("POST /api/v1/admin/auth/login CPU", login_cpu, LOGINS + 2);
 
         let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/scaikey");
         if binary.exists() {
