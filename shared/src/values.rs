@@ -195,8 +195,8 @@ pub fn parse_json_object(
 }
 
 /// The OpenAPI schema of a free-form object as `parse_json_object` accepts it (schema only).
-/// Only its top level is stated as schema; deeper levels are in the description, because a
-/// recursive schema defeats common client generators (openapi-python-client drops it).
+/// Only its first two levels are stated as schema; deeper ones are in the description, because
+/// a recursive schema defeats common client generators (openapi-python-client drops it).
 pub struct JsonObject;
 
 impl utoipa::PartialSchema for JsonObject {
@@ -210,7 +210,7 @@ impl utoipa::PartialSchema for JsonObject {
             .item(typed(Type::Boolean))
             .item(typed(Type::Null))
             .item(ArrayBuilder::new())
-            .item(typed(Type::Object))
+            .item(typed(Type::Object).property_names(Some(typed(Type::String).min_length(Some(1)))))
             // A little inside DynamoDB's bounds: a decimal right at 1e-130 may parse to the
             // f64 just below it, which the parser (rightly) refuses.
             .item(number(2e-130, 9.9e125))
@@ -275,6 +275,14 @@ fn storable(key: &str, value: &Value, depth: usize) -> Result<(), Problem> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_integral_float_is_an_integer() {
+        assert_eq!(parse_limit(&json!(5.0)), Ok(5));
+        assert_eq!(parse_limit(&json!(5.5)).unwrap_err().kind, "int_from_float");
+        assert_eq!(parse_limit(&json!("5")), Ok(5));
+        assert_eq!(parse_limit(&json!(true)).unwrap_err().kind, "int_type");
+    }
 
     #[test]
     fn free_form_objects_hold_only_what_dynamodb_stores() {
