@@ -237,7 +237,25 @@ pub fn text(value: &Value, min: usize, max: usize) -> Result<String, Problem> {
 
 pub fn integer(value: &Value) -> Result<i64, Problem> {
     match value {
-        Value::Number(n) => n.as_i64().ok_or_else(int_type),
+        // JSON has one number type: `5.0` is the integer 5 (JSON Schema says so, and so does
+        // pydantic, the reference), `5.5` is not an integer.
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| {
+                if n.as_f64().is_some_and(|f| f.fract() != 0.0) {
+                    Problem::new(
+                        "int_from_float",
+                        "Input should be a valid integer, got a number with a fractional part",
+                    )
+                } else {
+                    int_type()
+                }
+            }),
         // Query strings arrive as text.
         Value::String(s) => s.trim().parse::<i64>().map_err(|_| {
             Problem::new(

@@ -21,10 +21,10 @@ fn partner_id(raw: &str) -> Result<PartnerId> {
 
 /// List Partners. **super_admin.** 200; 401; 403; 422 (bad page, filter or cursor).
 #[utoipa::path(get, path = "/api/v1/admin/partners", operation_id = "list_partners", summary = "List Partners", tag = "Partners",
-    params(("page" = Option<u32>, Query, minimum = 1, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
+    params(("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
            ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
-           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page"),
-           ("search" = Option<String>, Query, max_length = 200, description = "case-insensitive substring of name or slug; empty = no filter"), ("status" = Option<Status>, Query)),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
+           ("search" = Option<String>, Query, max_length = 200, pattern = "^$|\\S", description = "case-insensitive substring of name or slug; empty = no filter"), ("status" = Option<Status>, Query)),
     responses((status = 200, body = PartnerList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn list_partners(

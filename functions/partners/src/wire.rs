@@ -52,16 +52,17 @@ pub struct PartnerList {
     pub pagination: Pagination,
 }
 
-/// Body of Create Partner. The one definition of the body: the handler parses into it (every
-/// problem at once, FastAPI-shaped) and the OpenAPI schema is derived from it.
+// The one definition of the body: the handler parses into it (every problem at once,
+// FastAPI-shaped) and the OpenAPI schema is derived from it.
+/// Body of Create Partner.
 #[derive(ToSchema)]
 pub struct PartnerCreate {
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Name,
     /// Unique among partners.
     #[schema(value_type = String, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 2, max_length = 63)]
     pub slug: Slug,
-    #[schema(value_type = String, format = Email)]
+    #[schema(value_type = String, format = Email, pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+(\\.[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$", max_length = 254)]
     pub contact_email: Email,
     /// Default `ACTIVE`.
     pub status: Option<Status>,
@@ -118,11 +119,11 @@ impl From<PartnerCreate> for NewPartner {
 /// Body of Update Partner: only fields present change; `null` clears a limit.
 #[derive(ToSchema)]
 pub struct PartnerUpdate {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, nullable = false)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "\\S", nullable = false)]
     pub name: Option<Name>,
     #[schema(value_type = Option<String>, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 2, max_length = 63, nullable = false)]
     pub slug: Option<Slug>,
-    #[schema(value_type = Option<String>, format = Email, nullable = false)]
+    #[schema(value_type = Option<String>, format = Email, pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+(\\.[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$", max_length = 254, nullable = false)]
     pub contact_email: Option<Email>,
     #[schema(nullable = false)]
     pub status: Option<Status>,

@@ -22,11 +22,11 @@ fn tenant_id(raw: &str) -> Result<TenantId> {
 /// List Tenants. **super_admin: all; partner_admin: own partner's; tenant_admin: own.** 200;
 /// 401; 403 (a `partner_id` filter outside reach); 422.
 #[utoipa::path(get, path = "/api/v1/admin/tenants", operation_id = "list_tenants", summary = "List Tenants", tag = "Tenants",
-    params(("page" = Option<u32>, Query, minimum = 1, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
+    params(("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
            ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
-           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page"),
-           ("search" = Option<String>, Query, max_length = 200, description = "case-insensitive substring of name or slug; empty = no filter"), ("status" = Option<Status>, Query),
-           ("partner_id" = Option<String>, Query, pattern = "^prt_[0-9a-hjkmnp-tv-z]{26}$")),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
+           ("search" = Option<String>, Query, max_length = 200, pattern = "^$|\\S", description = "case-insensitive substring of name or slug; empty = no filter"), ("status" = Option<Status>, Query),
+           ("partner_id" = Option<String>, Query, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")),
     responses((status = 200, body = TenantList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn list_tenants(

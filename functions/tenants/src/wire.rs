@@ -9,7 +9,7 @@ use shared::ids::PartnerId;
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Patch, Problem};
-use shared::values::{Email, Name, Slug, Status};
+use shared::values::{Email, JsonObject, Name, Slug, Status};
 use utoipa::ToSchema;
 
 use crate::operations::{NewTenant, TenantPatch, parse_branding, parse_settings};
@@ -62,28 +62,29 @@ pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
         .map_err(|_| Problem::value_error("not a partner id"))
 }
 
-/// Body of Create Tenant. The one definition of the body: the handler parses into it (every
-/// problem at once, FastAPI-shaped) and the OpenAPI schema is derived from it.
+// The one definition of the body: the handler parses into it (every problem at once,
+// FastAPI-shaped) and the OpenAPI schema is derived from it.
+/// Body of Create Tenant.
 #[derive(ToSchema)]
 pub struct TenantCreate {
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Name,
     /// Unique platform-wide.
     #[schema(value_type = String, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 2, max_length = 63)]
     pub slug: Slug,
-    #[schema(value_type = String, pattern = "^prt_[0-9a-hjkmnp-tv-z]{26}$")]
+    #[schema(value_type = String, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
     pub partner_id: PartnerId,
     /// Default `ACTIVE`.
     pub status: Option<Status>,
-    #[schema(value_type = Option<String>, format = Email)]
+    #[schema(value_type = Option<String>, format = Email, pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+(\\.[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$", max_length = 254)]
     pub contact_email: Option<Email>,
     /// ≤ 32 KiB. Interpreted keys: `password_policy {min_length (8..128), require_upper,
     /// require_lower, require_digit, require_symbol}`, `session_timeout_minutes` (5..43200),
     /// `mfa_required`; others are stored as given.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<JsonObject>)]
     pub settings: Option<Map<String, Value>>,
     /// ≤ 32 KiB.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<JsonObject>)]
     pub branding: Option<Map<String, Value>>,
 }
 
@@ -130,20 +131,22 @@ impl From<TenantCreate> for NewTenant {
 /// (the new partner's `max_tenants` applies).
 #[derive(ToSchema)]
 pub struct TenantUpdate {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, nullable = false)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "\\S", nullable = false)]
     pub name: Option<Name>,
     #[schema(value_type = Option<String>, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 2, max_length = 63, nullable = false)]
     pub slug: Option<Slug>,
-    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{26}$", nullable = false)]
+    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
     pub partner_id: Option<PartnerId>,
     #[schema(nullable = false)]
     pub status: Option<Status>,
     /// `null` clears it.
-    #[schema(value_type = Option<String>, format = Email)]
+    #[schema(value_type = Option<String>, format = Email, pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+(\\.[^@\\s\\x00-\\x1f\\x7f-\\x9f.]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$", max_length = 254)]
     pub contact_email: Patch<Email>,
-    #[schema(value_type = Option<Object>, nullable = false)]
+    /// Replaces the whole object; constraints as in Create Tenant.
+    #[schema(value_type = Option<JsonObject>, nullable = false)]
     pub settings: Option<Map<String, Value>>,
-    #[schema(value_type = Option<Object>, nullable = false)]
+    /// Replaces the whole object; constraints as in Create Tenant.
+    #[schema(value_type = Option<JsonObject>, nullable = false)]
     pub branding: Option<Map<String, Value>>,
 }
 
