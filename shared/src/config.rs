@@ -89,18 +89,7 @@ impl Config {
                 });
             }
         };
-        let docs = lookup("SCAIKEY_DOCS").unwrap_or_else(|| "on".into());
-        let docs_enabled = match docs.trim() {
-            "on" => true,
-            "off" => false,
-            _ => {
-                return Err(ConfigError {
-                    name: "SCAIKEY_DOCS",
-                    value: docs,
-                    reason: "must be on or off",
-                });
-            }
-        };
+        let docs_enabled = docs_flag(lookup("SCAIKEY_DOCS"))?;
         Ok(Self {
             table_name: text("TABLE_NAME", "scaikey")?,
             region: lookup("AWS_REGION")
@@ -114,6 +103,25 @@ impl Config {
             audit_retention_days,
             docs_enabled,
         })
+    }
+}
+
+/// `SCAIKEY_DOCS=on|off` (on when unset): whether `/docs` is served. Read on its own by the
+/// api-docs function, which needs nothing else of the configuration.
+pub fn docs_enabled_from_env() -> Result<bool, ConfigError> {
+    docs_flag(std::env::var("SCAIKEY_DOCS").ok())
+}
+
+fn docs_flag(value: Option<String>) -> Result<bool, ConfigError> {
+    let docs = value.unwrap_or_else(|| "on".into());
+    match docs.trim() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(ConfigError {
+            name: "SCAIKEY_DOCS",
+            value: docs,
+            reason: "must be on or off",
+        }),
     }
 }
 

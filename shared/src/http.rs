@@ -208,11 +208,15 @@ async fn json_errors(request: Request, next: Next) -> Response {
 
 /// The finishing layers every group's router gets: JSON 404/405, request ids and logging.
 pub fn finish(router: Router<AppState>, state: AppState) -> Router {
+    finish_stateless(router.with_state(state))
+}
+
+/// The same layers for a router that needs no table (the API description and `/docs`).
+pub fn finish_stateless(router: Router) -> Router {
     router
         .fallback(|| async { Error::RouteNotFound })
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(request_context))
-        .with_state(state)
 }
 
 /// `200 {"status":"ok"}`: liveness, no auth.

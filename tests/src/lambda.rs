@@ -135,7 +135,7 @@ impl LambdaFunction {
         let binary = binary_path(name);
         if !binary.is_file() {
             let message = format!(
-                "{} is missing: run `cargo build -p admin-auth -p partners -p tenants` first",
+                "{} is missing: run `cargo build --workspace --bins` first",
                 binary.display()
             );
             if std::env::var("REQUIRE_DYNAMODB").is_ok_and(|v| v == "1") {

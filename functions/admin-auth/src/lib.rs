@@ -1,5 +1,5 @@
 //! Admin authentication (SPEC §4.1) at `/api/v1/admin/auth`, plus the public endpoints this
-//! function also serves: health, the platform JWKS, and the API description.
+//! function also serves: health and the platform JWKS.
 
 pub mod login;
 mod store;
@@ -9,8 +9,7 @@ use login as auth;
 pub use login::ACTIONS;
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -241,50 +240,6 @@ async fn jwks(State(state): State<AppState>) -> Json<Value> {
 #[openapi(paths(login, refresh, logout, me, health, jwks))]
 pub struct AdminAuthApi;
 
-/// The API description committed in `docs/openapi.json` (a test keeps it in step with the code).
-pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
-
-/// The interactive API page: a vendored, pinned Swagger UI served by this binary, so `/docs`
-/// works without internet (see `assets/swagger-ui-5.35.0/README.md`).
-pub const DOCS_HTML: &str = include_str!("../assets/docs.html");
-
-/// Everything `/docs` loads besides itself: (path, content type, cache policy, bytes).
-pub const DOCS_ASSETS: &[(&str, &str, &str, &[u8])] = &[
-    (
-        "/docs/assets/swagger-ui-5.35.0/swagger-ui-bundle.js",
-        "text/javascript; charset=utf-8",
-        IMMUTABLE,
-        include_bytes!("../assets/swagger-ui-5.35.0/swagger-ui-bundle.js"),
-    ),
-    (
-        "/docs/assets/swagger-ui-5.35.0/swagger-ui.css",
-        "text/css; charset=utf-8",
-        IMMUTABLE,
-        include_bytes!("../assets/swagger-ui-5.35.0/swagger-ui.css"),
-    ),
-    (
-        "/docs/assets/docs.js",
-        "text/javascript; charset=utf-8",
-        // Unversioned: a deploy that changes it must reach browsers soon.
-        "public, max-age=300",
-        include_bytes!("../assets/docs.js"),
-    ),
-];
-
-/// The vendored files' URLs carry the viewer's version, so a browser may keep them for good.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-async fn openapi_json() -> impl IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI_JSON,
-    )
-}
-
-async fn docs_page() -> Html<&'static str> {
-    Html(DOCS_HTML)
-}
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/auth/login", post(login))
@@ -295,31 +250,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/platform/.well-known/jwks.json", get(jwks))
 }
 
-/// `/docs` and the files it loads (the local server mounts these next to its live description).
-pub fn docs_page_routes() -> Router<AppState> {
-    DOCS_ASSETS.iter().fold(
-        Router::new().route("/docs", get(docs_page)),
-        |router, &(path, content_type, cache, bytes)| {
-            let headers = [
-                (header::CONTENT_TYPE, content_type),
-                (header::CACHE_CONTROL, cache),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ];
-            router.route(path, get(move || async move { (headers, bytes) }))
-        },
-    )
-}
-
-/// The documentation routes, served from the committed description.
-pub fn docs_routes() -> Router<AppState> {
-    docs_page_routes().route("/openapi.json", get(openapi_json))
-}
-
 pub fn router(state: AppState) -> Router {
-    let routes = if state.config().docs_enabled {
-        routes().merge(docs_routes())
-    } else {
-        routes().route("/openapi.json", get(openapi_json))
-    };
-    shared::http::finish(routes, state)
+    shared::http::finish(routes(), state)
 }

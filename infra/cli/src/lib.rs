@@ -58,7 +58,7 @@ pub fn app(state: AppState) -> Router {
             }),
         );
     let routes = if state.config().docs_enabled {
-        routes.merge(admin_auth::docs_page_routes())
+        routes.merge(api_docs::page_routes())
     } else {
         routes
     };

@@ -1,5 +1,5 @@
 //! `/docs` works offline: the page and every file it loads come from the binary itself, on the
-//! local server and on the admin-auth Lambda alike.
+//! local server and on the api-docs Lambda alike.
 
 use api_tests::{spawn_app_with, spawn_app_without_database};
 use axum::Router;
@@ -99,9 +99,8 @@ async fn docs_page_and_its_assets_are_served_by_the_local_server() {
 }
 
 #[tokio::test]
-async fn docs_page_and_its_assets_are_served_by_the_admin_auth_lambda() {
-    let app = spawn_app_without_database().await;
-    check_docs(&admin_auth::router(app.state.clone())).await;
+async fn docs_page_and_its_assets_are_served_by_the_api_docs_lambda() {
+    check_docs(&api_docs::router(true)).await;
 }
 
 #[tokio::test]
@@ -109,10 +108,7 @@ async fn docs_can_be_switched_off_while_the_description_stays() {
     let Some(app) = spawn_app_with(&[("SCAIKEY_DOCS", "off")]).await else {
         return;
     };
-    for router in [
-        admin_auth::router(app.state.clone()),
-        scaikey_cli::app(app.state.clone()),
-    ] {
+    for router in [api_docs::router(false), scaikey_cli::app(app.state.clone())] {
         for (path, status) in [
             ("/docs", StatusCode::NOT_FOUND),
             ("/docs/assets/docs.js", StatusCode::NOT_FOUND),

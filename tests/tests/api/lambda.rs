@@ -263,3 +263,22 @@ async fn the_tenants_binary_answers_api_gateway_events_as_the_local_server_does(
     let reply = same_answer(&app, &mut function, &wrong_method).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn the_api_docs_binary_serves_the_description_and_the_page_as_the_local_server_does() {
+    let Some(app) = spawn_app().await else { return };
+    let Some(mut function) = LambdaFunction::start(&app, "api-docs").await else {
+        return;
+    };
+    for (route, path) in [
+        ("GET /openapi.json", "/openapi.json"),
+        ("GET /docs", "/docs"),
+        (
+            "GET /docs/assets/{proxy+}",
+            "/docs/assets/swagger-ui-5.35.0/swagger-ui.css",
+        ),
+    ] {
+        let reply = same_answer(&app, &mut function, &HttpApiEvent::new("GET", route, path)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+    }
+}
