@@ -148,6 +148,68 @@ pub mod tenants {
     }
 }
 
+/// Which admin-role grants a caller may see: every grant, or those held by users of one
+/// partner's tenants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleReach {
+    All,
+    Partner(PartnerId),
+}
+
+pub mod admin_roles {
+    use super::*;
+
+    /// Admin roles (SPEC §3.2): super_admin sees every grant; a partner admin the grants held
+    /// by users of its partner's tenants; a tenant admin none (the tier table's "—").
+    pub fn reach(tier: &Tier) -> Result<RoleReach, Error> {
+        match tier {
+            Tier::Super => Ok(RoleReach::All),
+            Tier::Partner(own) => Ok(RoleReach::Partner(own.clone())),
+            Tier::Tenant { .. } => Err(Error::AccessDenied),
+        }
+    }
+
+    /// Reading one grant held by a user of `holder_partner`'s tenants.
+    pub fn read(principal: &Principal, holder_partner: &PartnerId) -> Result<(), Error> {
+        match reach(&principal.tier)? {
+            RoleReach::All => Ok(()),
+            RoleReach::Partner(own) if own == *holder_partner => Ok(()),
+            RoleReach::Partner(_) => Err(Error::AccessDenied),
+        }
+    }
+
+    /// Only super and partner admins ever grant or revoke (checked before the body is read).
+    pub fn may_write_at_all(tier: &Tier) -> bool {
+        matches!(tier, Tier::Super | Tier::Partner(_))
+    }
+
+    /// Granting or revoking `role` for `user`. `tenant_partner` is the partner of the grant's
+    /// tenant (TENANT_ADMIN grants). Nobody changes their own roles; nobody grants above their
+    /// own tier; a partner admin only TENANT_ADMIN, for tenants of its own partner.
+    pub fn write(
+        principal: &Principal,
+        user: &UserId,
+        role: AdminRole,
+        tenant_partner: Option<&PartnerId>,
+    ) -> Result<(), Error> {
+        if *user == principal.user_id || role.rank() > principal.role().rank() {
+            return Err(Error::AccessDenied);
+        }
+        let allowed = match &principal.tier {
+            Tier::Super => true,
+            Tier::Partner(own) => {
+                role == AdminRole::TenantAdmin && tenant_partner.is_some_and(|p| p == own)
+            }
+            Tier::Tenant { .. } => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +263,53 @@ mod tests {
         });
         assert!(tenants::list_reach(&tenant_admin.tier, Some(&p)).is_ok());
         assert!(tenants::list_reach(&tenant_admin.tier, Some(&PartnerId::generate())).is_err());
+    }
+
+    #[test]
+    fn admin_role_rules_follow_the_tiers() {
+        let (p, t) = (PartnerId::generate(), TenantId::generate());
+        let other_p = PartnerId::generate();
+        let target = UserId::generate();
+        let root = principal(Tier::Super);
+        for role in [
+            AdminRole::SuperAdmin,
+            AdminRole::PartnerAdmin,
+            AdminRole::TenantAdmin,
+        ] {
+            assert!(admin_roles::write(&root, &target, role, None).is_ok());
+        }
+        assert!(
+            admin_roles::write(&root, &root.user_id, AdminRole::TenantAdmin, None).is_err(),
+            "nobody changes their own roles"
+        );
+        let partner_admin = principal(Tier::Partner(p.clone()));
+        assert!(
+            admin_roles::write(&partner_admin, &target, AdminRole::TenantAdmin, Some(&p)).is_ok()
+        );
+        assert!(
+            admin_roles::write(
+                &partner_admin,
+                &target,
+                AdminRole::TenantAdmin,
+                Some(&other_p)
+            )
+            .is_err()
+        );
+        assert!(
+            admin_roles::write(&partner_admin, &target, AdminRole::PartnerAdmin, Some(&p)).is_err()
+        );
+        assert!(admin_roles::write(&partner_admin, &target, AdminRole::SuperAdmin, None).is_err());
+        let tenant_admin = principal(Tier::Tenant {
+            partner: p.clone(),
+            tenant: t,
+        });
+        assert!(!admin_roles::may_write_at_all(&tenant_admin.tier));
+        assert!(
+            admin_roles::write(&tenant_admin, &target, AdminRole::TenantAdmin, Some(&p)).is_err()
+        );
+        assert!(admin_roles::reach(&tenant_admin.tier).is_err());
+        assert!(admin_roles::read(&partner_admin, &p).is_ok());
+        assert!(admin_roles::read(&partner_admin, &other_p).is_err());
+        assert!(admin_roles::read(&root, &other_p).is_ok());
     }
 }

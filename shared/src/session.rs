@@ -1,10 +1,10 @@
 //! The session check every admin request stands on: a verified token (`Caller`, from the
-//! extractor) becomes a `Principal` once its session, tenant and partner are read — in the same
-//! BatchGetItem as the keys the request itself needs.
+//! extractor) becomes a `Principal` once its session, user, tenant and partner are read — in
+//! the same BatchGetItem as the keys the request itself needs.
 
 use crate::access::{AdminRole, Principal, Tier};
 use crate::error::{Error, Result};
-use crate::hierarchy::{Partner, Session, Tenant};
+use crate::hierarchy::{Partner, Session, Tenant, User, UserStatus};
 use crate::ids::PartnerId;
 use crate::state::AppState;
 use crate::store::{Key, Loaded, keys};
@@ -34,9 +34,15 @@ impl Caller {
     }
 }
 
-/// Checks the caller's session, tenant and partner in the same BatchGetItem as `extra`, the
-/// keys the request needs — one round trip for both. A revoked or expired session, or a
-/// suspended or deleted tenant or partner, is refused on the very next request.
+/// Checks the caller's session, user, tenant and partner in the same BatchGetItem as `extra`,
+/// the keys the request needs — one round trip for both. A revoked or expired session, a user
+/// no longer active, a revoked or expired grant, or a suspended or deleted tenant or partner is
+/// refused on the very next request.
+///
+/// The grant is checked in the user item's `admin_roles` summary, not in the grant's own item:
+/// the grant's key needs its id, which only the session item knows (the token does not carry
+/// it), so reading the item would cost a second round trip. Every grant and revoke writes the
+/// summary in the same transaction as the grant item, so the two never disagree.
 pub async fn check(
     state: &AppState,
     caller: &Caller,
@@ -46,6 +52,7 @@ pub async fn check(
     let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
     let mut wanted = vec![
         keys::session(&claims.sid),
+        keys::user(&claims.sub),
         keys::tenant(&home_tenant),
         keys::partner(&claims.home_partner_id),
     ];
@@ -65,6 +72,13 @@ pub async fn check(
             s.is_live(now) && s.user_id == claims.sub && s.partner_id == claims.home_partner_id
         })
         .ok_or(Error::InvalidToken)?;
+    if !grant_holds(
+        loaded.get::<User>(&keys::user(&session.user_id))?,
+        &session,
+        now,
+    ) {
+        return Err(Error::InvalidToken);
+    }
     let tenant = loaded
         .get::<Tenant>(&keys::tenant(&session.tenant_id))?
         .ok_or(Error::InvalidToken)?;
@@ -95,6 +109,25 @@ pub async fn check(
         tier,
     };
     Ok((principal, loaded))
+}
+
+/// The session's user is still active and still holds, in force, the grant the session was
+/// issued under (same role, same partner scope). A session without a grant id predates this
+/// check and is refused: its admin signs in again.
+fn grant_holds(user: Option<User>, session: &Session, now: Timestamp) -> bool {
+    let (Some(user), Some(role_id)) = (user, session.role_id.as_ref()) else {
+        return false;
+    };
+    // Exactly `Active`: any other status (suspended, locked, deleted) ends the session.
+    user.status == UserStatus::Active
+        && user.tenant_id == session.tenant_id
+        && user.admin_roles.iter().any(|g| {
+            g.id == *role_id
+                && g.is_in_force(now)
+                && g.role == session.role
+                && (session.role != crate::access::AdminRole::PartnerAdmin
+                    || g.partner_id == session.scope_partner_id)
+        })
 }
 
 /// Refuses, before the request body is even read, a caller whose tier can never perform the
