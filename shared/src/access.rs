@@ -210,6 +210,85 @@ pub mod admin_roles {
     }
 }
 
+/// The scopes of a platform token (SPEC §3.1): a `client_credentials` token of a GLOBAL
+/// application acts platform-wide, limited by these. Other scope names are ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlatformScopes {
+    pub users_read: bool,
+    pub groups_read: bool,
+    pub admin_read: bool,
+    pub admin_write: bool,
+}
+
+impl PlatformScopes {
+    /// From the token's space-separated `scope` claim.
+    pub fn parse(scope: &str) -> Self {
+        let mut scopes = Self::default();
+        for name in scope.split_ascii_whitespace() {
+            match name {
+                "users:read" => scopes.users_read = true,
+                "groups:read" => scopes.groups_read = true,
+                "admin:read" => scopes.admin_read = true,
+                "admin:write" => scopes.admin_write = true,
+                _ => {}
+            }
+        }
+        scopes
+    }
+}
+
+/// What a request does, as far as a platform token's scopes are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopedOperation {
+    /// A read of users (list, get, a user's groups).
+    ReadUsers,
+    /// A read of groups (list, get, members).
+    ReadGroups,
+    /// Any other read endpoint.
+    Read,
+    /// Any write.
+    Write,
+}
+
+/// A caller holding a platform token: the application, and what its scopes open. (The tokens
+/// themselves are issued by platform OAuth, SPEC §4.14; this is the model the rules apply to.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformPrincipal {
+    /// The GLOBAL application's id (`sub` = `client_id`).
+    pub client_id: String,
+    pub scopes: PlatformScopes,
+}
+
+pub mod platform {
+    use super::*;
+
+    /// `admin:write` opens every write and every read (write implies read); `admin:read`
+    /// every read; `users:read` and `groups:read` only their own reads. Anything else → the
+    /// exact 403 of SPEC §2.1.
+    pub fn allows(scopes: &PlatformScopes, operation: ScopedOperation) -> Result<(), Error> {
+        let reads = scopes.admin_read || scopes.admin_write;
+        let allowed = match operation {
+            ScopedOperation::Write => scopes.admin_write,
+            ScopedOperation::Read => reads,
+            ScopedOperation::ReadUsers => reads || scopes.users_read,
+            ScopedOperation::ReadGroups => reads || scopes.groups_read,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::PlatformScopeMissing)
+        }
+    }
+
+    impl PlatformPrincipal {
+        /// The platform token's verdict on an operation; within its scopes it acts
+        /// platform-wide (the super tier's reach).
+        pub fn check(&self, operation: ScopedOperation) -> Result<Tier, Error> {
+            allows(&self.scopes, operation).map(|()| Tier::Super)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +390,44 @@ mod tests {
         assert!(admin_roles::read(&partner_admin, &p).is_ok());
         assert!(admin_roles::read(&partner_admin, &other_p).is_err());
         assert!(admin_roles::read(&root, &other_p).is_ok());
+    }
+
+    #[tokio::test]
+    async fn platform_scopes_open_exactly_their_reads_and_writes() {
+        use ScopedOperation::*;
+        let all = [ReadUsers, ReadGroups, Read, Write];
+        let opens = |scope: &str| -> Vec<ScopedOperation> {
+            let scopes = PlatformScopes::parse(scope);
+            all.into_iter()
+                .filter(|op| platform::allows(&scopes, *op).is_ok())
+                .collect()
+        };
+        assert_eq!(opens("admin:write"), all.to_vec(), "write implies read");
+        assert_eq!(opens("admin:read"), vec![ReadUsers, ReadGroups, Read]);
+        assert_eq!(opens("users:read"), vec![ReadUsers]);
+        assert_eq!(opens("groups:read"), vec![ReadGroups]);
+        assert_eq!(
+            opens("users:read  groups:read"),
+            vec![ReadUsers, ReadGroups]
+        );
+        assert_eq!(opens(""), Vec::<ScopedOperation>::new());
+        assert_eq!(opens("openid profile admin"), Vec::<ScopedOperation>::new());
+        let refused = platform::allows(&PlatformScopes::parse("users:read"), Write).unwrap_err();
+        assert!(matches!(refused, Error::PlatformScopeMissing));
+        let response = axum::response::IntoResponse::into_response(refused);
+        assert_eq!(response.status(), axum::http::StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"detail": "Platform token requires admin:read or admin:write scope"})
+        );
+        let app = PlatformPrincipal {
+            client_id: "app_x".into(),
+            scopes: PlatformScopes::parse("admin:read"),
+        };
+        assert_eq!(app.check(Read).unwrap(), Tier::Super);
+        assert!(app.check(Write).is_err());
     }
 }

@@ -148,3 +148,99 @@ pub async fn require_tier(
     let (principal, _) = check(state, caller, &[]).await?;
     crate::audit::check_write(state, &principal, Err(Error::AccessDenied), attempt, meta).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hierarchy::SessionStatus;
+    use crate::ids::{RoleId, SessionId, TenantId, UserId};
+    use serde_json::json;
+
+    fn session(role_id: Option<RoleId>) -> Session {
+        Session {
+            id: SessionId::generate(),
+            user_id: UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap(),
+            email: "ann@acme.test".into(),
+            tenant_id: TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
+            partner_id: PartnerId::generate(),
+            role: crate::access::AdminRole::TenantAdmin,
+            scope_partner_id: None,
+            role_id,
+            status: SessionStatus::Active,
+            created_at: Timestamp::now(),
+            expires_at: Timestamp::now(),
+            refresh_hash: String::new(),
+            used_refresh_hashes: Vec::new(),
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    // Decoded from its serde form, as the batch would: independent of fields added later.
+    fn user(status: &str, grants: serde_json::Value) -> Option<User> {
+        Some(
+            serde_json::from_value(json!({
+                "id": "usr_01kb2z8hqv3m4n5p6r7s8t9w1g", "tenant_id": "tnt_01kb2z8hqv3m4n5p6r7s8t9w2g",
+                "email": "ann@acme.test", "status": status, "admin_roles": grants,
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "version": 1
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn grant(id: &str, role: &str, active: bool, expires: Option<&str>) -> serde_json::Value {
+        json!({"id": id, "role": role, "is_active": active, "expires_at": expires,
+               "created_at": "2026-01-01T00:00:00Z"})
+    }
+
+    #[test]
+    fn a_session_holds_only_while_its_user_is_active_and_its_grant_in_force() {
+        let id = "rol_01kb2z8hqv3m4n5p6r7s8t9w0g";
+        let rid = Some(RoleId::parse(id).unwrap());
+        let now = Timestamp::now();
+        let ok = grant(id, "tenant_admin", true, None);
+        assert!(grant_holds(
+            user("ACTIVE", json!([ok])),
+            &session(rid.clone()),
+            now
+        ));
+        // Legacy sessions (no grant id), missing users, inactive users.
+        assert!(!grant_holds(
+            user("ACTIVE", json!([ok])),
+            &session(None),
+            now
+        ));
+        assert!(!grant_holds(None, &session(rid.clone()), now));
+        for status in ["SUSPENDED", "LOCKED"] {
+            assert!(!grant_holds(
+                user(status, json!([ok])),
+                &session(rid.clone()),
+                now
+            ));
+        }
+        // The grant revoked (gone from the summary or inactive), expired, or another role.
+        assert!(!grant_holds(
+            user("ACTIVE", json!([])),
+            &session(rid.clone()),
+            now
+        ));
+        let inactive = grant(id, "tenant_admin", false, None);
+        assert!(!grant_holds(
+            user("ACTIVE", json!([inactive])),
+            &session(rid.clone()),
+            now
+        ));
+        let expired = grant(id, "tenant_admin", true, Some("2020-01-01T00:00:00Z"));
+        assert!(!grant_holds(
+            user("ACTIVE", json!([expired])),
+            &session(rid.clone()),
+            now
+        ));
+        let other = grant(id, "super_admin", true, None);
+        assert!(!grant_holds(
+            user("ACTIVE", json!([other])),
+            &session(rid),
+            now
+        ));
+    }
+}

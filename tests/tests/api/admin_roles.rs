@@ -12,7 +12,7 @@ use shared::access::AdminRole;
 
 const BASE: &str = "/api/v1/admin/admin-roles";
 const ME: &str = "/api/v1/admin/auth/me";
-const PASSWORD: &str = "plain-user-password-1";
+pub(crate) const PASSWORD: &str = "plain-user-password-1";
 
 /// One argon2 hash for every plain user of the run (hashing is the slow part).
 fn password_hash() -> String {
@@ -23,7 +23,7 @@ fn password_hash() -> String {
 
 /// A user with no admin role, written straight into the table (the users group creates them
 /// through the API; this group only needs them to exist).
-async fn plain_user(app: &TestApp, tenant: &str, email: &str) -> String {
+pub(crate) async fn plain_user(app: &TestApp, tenant: &str, email: &str) -> String {
     let id = shared::ids::UserId::generate().to_string();
     let now = shared::time::Timestamp::now().to_string();
     let item = json!({
