@@ -15,6 +15,8 @@ use crate::operations::{AdminRoleGrant, NewGrant};
 
 /// A role as the API names it (the reference's Admin Roles group): upper case, unlike the
 /// token's `role` claim.
+// The variants are the wire names (`SUPER_ADMIN`, …), so they share their suffix.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RoleName {
