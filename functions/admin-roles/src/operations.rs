@@ -11,7 +11,7 @@ use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::{Platform, RoleGrant, Tenant, User, UserStatus};
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
-use shared::lifecycle::{self, live};
+use shared::lifecycle::{self, Lifecycle, live};
 use shared::lists::{self, ListQuery};
 use shared::pagination::{Page, PageRequest};
 use shared::session::{self, Caller};
@@ -306,12 +306,12 @@ async fn holder_of(
     }
 }
 
+/// The user's tenant if it is live (one read, on the paths that need the user's partner).
 async fn user_tenant(state: &AppState, id: &TenantId) -> Result<Option<Tenant>> {
     let loaded = state.store().load(&[keys::tenant(id)]).await?;
-    Ok(loaded.get::<Tenant>(&keys::tenant(id))?.filter(|t| {
-        use shared::lifecycle::Lifecycle;
-        !t.is_deleted()
-    }))
+    Ok(loaded
+        .get::<Tenant>(&keys::tenant(id))?
+        .filter(|t| !t.is_deleted()))
 }
 
 /// Get Admin Role: any grant within reach, revoked ones included (`is_active: false`).
