@@ -148,6 +148,147 @@ pub mod tenants {
     }
 }
 
+/// Which admin-role grants a caller may see: every grant, or those held by users of one
+/// partner's tenants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleReach {
+    All,
+    Partner(PartnerId),
+}
+
+pub mod admin_roles {
+    use super::*;
+
+    /// Admin roles (SPEC §3.2): super_admin sees every grant; a partner admin the grants held
+    /// by users of its partner's tenants; a tenant admin none (the tier table's "—").
+    pub fn reach(tier: &Tier) -> Result<RoleReach, Error> {
+        match tier {
+            Tier::Super => Ok(RoleReach::All),
+            Tier::Partner(own) => Ok(RoleReach::Partner(own.clone())),
+            Tier::Tenant { .. } => Err(Error::AccessDenied),
+        }
+    }
+
+    /// Reading one grant held by a user of `holder_partner`'s tenants.
+    pub fn read(principal: &Principal, holder_partner: &PartnerId) -> Result<(), Error> {
+        match reach(&principal.tier)? {
+            RoleReach::All => Ok(()),
+            RoleReach::Partner(own) if own == *holder_partner => Ok(()),
+            RoleReach::Partner(_) => Err(Error::AccessDenied),
+        }
+    }
+
+    /// Only super and partner admins ever grant or revoke (checked before the body is read).
+    pub fn may_write_at_all(tier: &Tier) -> bool {
+        matches!(tier, Tier::Super | Tier::Partner(_))
+    }
+
+    /// Granting or revoking `role` for `user`. `tenant_partner` is the partner of the grant's
+    /// tenant (TENANT_ADMIN grants). Nobody changes their own roles; nobody grants above their
+    /// own tier; a partner admin only TENANT_ADMIN, for tenants of its own partner.
+    pub fn write(
+        principal: &Principal,
+        user: &UserId,
+        role: AdminRole,
+        tenant_partner: Option<&PartnerId>,
+    ) -> Result<(), Error> {
+        if *user == principal.user_id || role.rank() > principal.role().rank() {
+            return Err(Error::AccessDenied);
+        }
+        let allowed = match &principal.tier {
+            Tier::Super => true,
+            Tier::Partner(own) => {
+                role == AdminRole::TenantAdmin && tenant_partner.is_some_and(|p| p == own)
+            }
+            Tier::Tenant { .. } => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied)
+        }
+    }
+}
+
+/// The scopes of a platform token (SPEC §3.1): a `client_credentials` token of a GLOBAL
+/// application acts platform-wide, limited by these. Other scope names are ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlatformScopes {
+    pub users_read: bool,
+    pub groups_read: bool,
+    pub admin_read: bool,
+    pub admin_write: bool,
+}
+
+impl PlatformScopes {
+    /// From the token's space-separated `scope` claim.
+    pub fn parse(scope: &str) -> Self {
+        let mut scopes = Self::default();
+        for name in scope.split_ascii_whitespace() {
+            match name {
+                "users:read" => scopes.users_read = true,
+                "groups:read" => scopes.groups_read = true,
+                "admin:read" => scopes.admin_read = true,
+                "admin:write" => scopes.admin_write = true,
+                _ => {}
+            }
+        }
+        scopes
+    }
+}
+
+/// What a request does, as far as a platform token's scopes are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopedOperation {
+    /// A read of users (list, get, a user's groups).
+    ReadUsers,
+    /// A read of groups (list, get, members).
+    ReadGroups,
+    /// Any other read endpoint.
+    Read,
+    /// Any write.
+    Write,
+}
+
+/// A caller holding a platform token: the application, and what its scopes open. (The tokens
+/// themselves are issued by platform OAuth, SPEC §4.14; this is the model the rules apply to.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformPrincipal {
+    /// The GLOBAL application's id (`sub` = `client_id`).
+    pub client_id: String,
+    pub scopes: PlatformScopes,
+}
+
+pub mod platform {
+    use super::*;
+
+    /// `admin:write` opens every write and every read (write implies read); `admin:read`
+    /// every read; `users:read` and `groups:read` only their own reads. Anything else → the
+    /// exact 403 of SPEC §2.1.
+    pub fn allows(scopes: &PlatformScopes, operation: ScopedOperation) -> Result<(), Error> {
+        let reads = scopes.admin_read || scopes.admin_write;
+        let allowed = match operation {
+            ScopedOperation::Write => scopes.admin_write,
+            ScopedOperation::Read => reads,
+            ScopedOperation::ReadUsers => reads || scopes.users_read,
+            ScopedOperation::ReadGroups => reads || scopes.groups_read,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::PlatformScopeMissing)
+        }
+    }
+
+    impl PlatformPrincipal {
+        /// The platform token's verdict on an operation; within its scopes it acts
+        /// platform-wide (the super tier's reach).
+        pub fn check(&self, operation: ScopedOperation) -> Result<Tier, Error> {
+            allows(&self.scopes, operation).map(|()| Tier::Super)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +342,92 @@ mod tests {
         });
         assert!(tenants::list_reach(&tenant_admin.tier, Some(&p)).is_ok());
         assert!(tenants::list_reach(&tenant_admin.tier, Some(&PartnerId::generate())).is_err());
+    }
+
+    #[test]
+    fn admin_role_rules_follow_the_tiers() {
+        let (p, t) = (PartnerId::generate(), TenantId::generate());
+        let other_p = PartnerId::generate();
+        let target = UserId::generate();
+        let root = principal(Tier::Super);
+        for role in [
+            AdminRole::SuperAdmin,
+            AdminRole::PartnerAdmin,
+            AdminRole::TenantAdmin,
+        ] {
+            assert!(admin_roles::write(&root, &target, role, None).is_ok());
+        }
+        assert!(
+            admin_roles::write(&root, &root.user_id, AdminRole::TenantAdmin, None).is_err(),
+            "nobody changes their own roles"
+        );
+        let partner_admin = principal(Tier::Partner(p.clone()));
+        assert!(
+            admin_roles::write(&partner_admin, &target, AdminRole::TenantAdmin, Some(&p)).is_ok()
+        );
+        assert!(
+            admin_roles::write(
+                &partner_admin,
+                &target,
+                AdminRole::TenantAdmin,
+                Some(&other_p)
+            )
+            .is_err()
+        );
+        assert!(
+            admin_roles::write(&partner_admin, &target, AdminRole::PartnerAdmin, Some(&p)).is_err()
+        );
+        assert!(admin_roles::write(&partner_admin, &target, AdminRole::SuperAdmin, None).is_err());
+        let tenant_admin = principal(Tier::Tenant {
+            partner: p.clone(),
+            tenant: t,
+        });
+        assert!(!admin_roles::may_write_at_all(&tenant_admin.tier));
+        assert!(
+            admin_roles::write(&tenant_admin, &target, AdminRole::TenantAdmin, Some(&p)).is_err()
+        );
+        assert!(admin_roles::reach(&tenant_admin.tier).is_err());
+        assert!(admin_roles::read(&partner_admin, &p).is_ok());
+        assert!(admin_roles::read(&partner_admin, &other_p).is_err());
+        assert!(admin_roles::read(&root, &other_p).is_ok());
+    }
+
+    #[tokio::test]
+    async fn platform_scopes_open_exactly_their_reads_and_writes() {
+        use ScopedOperation::*;
+        let all = [ReadUsers, ReadGroups, Read, Write];
+        let opens = |scope: &str| -> Vec<ScopedOperation> {
+            let scopes = PlatformScopes::parse(scope);
+            all.into_iter()
+                .filter(|op| platform::allows(&scopes, *op).is_ok())
+                .collect()
+        };
+        assert_eq!(opens("admin:write"), all.to_vec(), "write implies read");
+        assert_eq!(opens("admin:read"), vec![ReadUsers, ReadGroups, Read]);
+        assert_eq!(opens("users:read"), vec![ReadUsers]);
+        assert_eq!(opens("groups:read"), vec![ReadGroups]);
+        assert_eq!(
+            opens("users:read  groups:read"),
+            vec![ReadUsers, ReadGroups]
+        );
+        assert_eq!(opens(""), Vec::<ScopedOperation>::new());
+        assert_eq!(opens("openid profile admin"), Vec::<ScopedOperation>::new());
+        let refused = platform::allows(&PlatformScopes::parse("users:read"), Write).unwrap_err();
+        assert!(matches!(refused, Error::PlatformScopeMissing));
+        let response = axum::response::IntoResponse::into_response(refused);
+        assert_eq!(response.status(), axum::http::StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"detail": "Platform token requires admin:read or admin:write scope"})
+        );
+        let app = PlatformPrincipal {
+            client_id: "app_x".into(),
+            scopes: PlatformScopes::parse("admin:read"),
+        };
+        assert_eq!(app.check(Read).unwrap(), Tier::Super);
+        assert!(app.check(Write).is_err());
     }
 }

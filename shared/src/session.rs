@@ -1,10 +1,10 @@
 //! The session check every admin request stands on: a verified token (`Caller`, from the
-//! extractor) becomes a `Principal` once its session, tenant and partner are read — in the same
-//! BatchGetItem as the keys the request itself needs.
+//! extractor) becomes a `Principal` once its session, user, tenant and partner are read — in
+//! the same BatchGetItem as the keys the request itself needs.
 
 use crate::access::{AdminRole, Principal, Tier};
 use crate::error::{Error, Result};
-use crate::hierarchy::{Partner, Session, Tenant};
+use crate::hierarchy::{Partner, Session, Tenant, User, UserStatus};
 use crate::ids::PartnerId;
 use crate::state::AppState;
 use crate::store::{Key, Loaded, keys};
@@ -34,9 +34,15 @@ impl Caller {
     }
 }
 
-/// Checks the caller's session, tenant and partner in the same BatchGetItem as `extra`, the
-/// keys the request needs — one round trip for both. A revoked or expired session, or a
-/// suspended or deleted tenant or partner, is refused on the very next request.
+/// Checks the caller's session, user, tenant and partner in the same BatchGetItem as `extra`,
+/// the keys the request needs — one round trip for both. A revoked or expired session, a user
+/// no longer active, a revoked or expired grant, or a suspended or deleted tenant or partner is
+/// refused on the very next request.
+///
+/// The grant is checked in the user item's `admin_roles` summary, not in the grant's own item:
+/// the grant's key needs its id, which only the session item knows (the token does not carry
+/// it), so reading the item would cost a second round trip. Every grant and revoke writes the
+/// summary in the same transaction as the grant item, so the two never disagree.
 pub async fn check(
     state: &AppState,
     caller: &Caller,
@@ -46,6 +52,7 @@ pub async fn check(
     let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
     let mut wanted = vec![
         keys::session(&claims.sid),
+        keys::user(&claims.sub),
         keys::tenant(&home_tenant),
         keys::partner(&claims.home_partner_id),
     ];
@@ -65,6 +72,13 @@ pub async fn check(
             s.is_live(now) && s.user_id == claims.sub && s.partner_id == claims.home_partner_id
         })
         .ok_or(Error::InvalidToken)?;
+    if !grant_holds(
+        loaded.get::<User>(&keys::user(&session.user_id))?,
+        &session,
+        now,
+    ) {
+        return Err(Error::InvalidToken);
+    }
     let tenant = loaded
         .get::<Tenant>(&keys::tenant(&session.tenant_id))?
         .ok_or(Error::InvalidToken)?;
@@ -97,6 +111,25 @@ pub async fn check(
     Ok((principal, loaded))
 }
 
+/// The session's user is still active and still holds, in force, the grant the session was
+/// issued under (same role, same partner scope). A session without a grant id predates this
+/// check and is refused: its admin signs in again.
+fn grant_holds(user: Option<User>, session: &Session, now: Timestamp) -> bool {
+    let (Some(user), Some(role_id)) = (user, session.role_id.as_ref()) else {
+        return false;
+    };
+    // Exactly `Active`: any other status (suspended, locked, deleted) ends the session.
+    user.status == UserStatus::Active
+        && user.tenant_id == session.tenant_id
+        && user.admin_roles.iter().any(|g| {
+            g.id == *role_id
+                && g.is_in_force(now)
+                && g.role == session.role
+                && (session.role != crate::access::AdminRole::PartnerAdmin
+                    || g.partner_id == session.scope_partner_id)
+        })
+}
+
 /// Refuses, before the request body is even read, a caller whose tier can never perform the
 /// write (forbidden before invalid: a partner admin creating a partner gets 403 whatever it
 /// sends). The tier comes from the signed claims, so a caller allowed here costs no read; a
@@ -114,4 +147,100 @@ pub async fn require_tier(
     }
     let (principal, _) = check(state, caller, &[]).await?;
     crate::audit::check_write(state, &principal, Err(Error::AccessDenied), attempt, meta).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hierarchy::SessionStatus;
+    use crate::ids::{RoleId, SessionId, TenantId, UserId};
+    use serde_json::json;
+
+    fn session(role_id: Option<RoleId>) -> Session {
+        Session {
+            id: SessionId::generate(),
+            user_id: UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap(),
+            email: "ann@acme.test".into(),
+            tenant_id: TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
+            partner_id: PartnerId::generate(),
+            role: crate::access::AdminRole::TenantAdmin,
+            scope_partner_id: None,
+            role_id,
+            status: SessionStatus::Active,
+            created_at: Timestamp::now(),
+            expires_at: Timestamp::now(),
+            refresh_hash: String::new(),
+            used_refresh_hashes: Vec::new(),
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    // Decoded from its serde form, as the batch would: independent of fields added later.
+    fn user(status: &str, grants: serde_json::Value) -> Option<User> {
+        Some(
+            serde_json::from_value(json!({
+                "id": "usr_01kb2z8hqv3m4n5p6r7s8t9w1g", "tenant_id": "tnt_01kb2z8hqv3m4n5p6r7s8t9w2g",
+                "email": "ann@acme.test", "status": status, "admin_roles": grants,
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "version": 1
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn grant(id: &str, role: &str, active: bool, expires: Option<&str>) -> serde_json::Value {
+        json!({"id": id, "role": role, "is_active": active, "expires_at": expires,
+               "created_at": "2026-01-01T00:00:00Z"})
+    }
+
+    #[test]
+    fn a_session_holds_only_while_its_user_is_active_and_its_grant_in_force() {
+        let id = "rol_01kb2z8hqv3m4n5p6r7s8t9w0g";
+        let rid = Some(RoleId::parse(id).unwrap());
+        let now = Timestamp::now();
+        let ok = grant(id, "tenant_admin", true, None);
+        assert!(grant_holds(
+            user("ACTIVE", json!([ok])),
+            &session(rid.clone()),
+            now
+        ));
+        // Legacy sessions (no grant id), missing users, inactive users.
+        assert!(!grant_holds(
+            user("ACTIVE", json!([ok])),
+            &session(None),
+            now
+        ));
+        assert!(!grant_holds(None, &session(rid.clone()), now));
+        for status in ["SUSPENDED", "LOCKED"] {
+            assert!(!grant_holds(
+                user(status, json!([ok])),
+                &session(rid.clone()),
+                now
+            ));
+        }
+        // The grant revoked (gone from the summary or inactive), expired, or another role.
+        assert!(!grant_holds(
+            user("ACTIVE", json!([])),
+            &session(rid.clone()),
+            now
+        ));
+        let inactive = grant(id, "tenant_admin", false, None);
+        assert!(!grant_holds(
+            user("ACTIVE", json!([inactive])),
+            &session(rid.clone()),
+            now
+        ));
+        let expired = grant(id, "tenant_admin", true, Some("2020-01-01T00:00:00Z"));
+        assert!(!grant_holds(
+            user("ACTIVE", json!([expired])),
+            &session(rid.clone()),
+            now
+        ));
+        let other = grant(id, "super_admin", true, None);
+        assert!(!grant_holds(
+            user("ACTIVE", json!([other])),
+            &session(rid),
+            now
+        ));
+    }
 }

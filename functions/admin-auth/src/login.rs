@@ -249,9 +249,15 @@ pub async fn login(
             AdminRole::PartnerAdmin => grant.partner_id.clone(),
             _ => None,
         },
+        role_id: Some(grant.id.clone()),
         status: SessionStatus::Active,
         created_at: now,
-        expires_at: now.plus(state.config().session_ttl),
+        // A session never outlives the grant it was issued under.
+        expires_at: grant
+            .expires_at
+            .map_or(now.plus(state.config().session_ttl), |until| {
+                until.min(now.plus(state.config().session_ttl))
+            }),
         refresh_hash,
         used_refresh_hashes: Vec::new(),
         ip_address: meta.ip_address.clone(),

@@ -138,6 +138,7 @@ mod tests {
             partner_id: PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
             role: AdminRole::PartnerAdmin,
             scope_partner_id: Some(PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w4g").unwrap()),
+            role_id: Some(shared::ids::RoleId::parse("rol_01kb2z8hqv3m4n5p6r7s8t9w5g").unwrap()),
             status: SessionStatus::Active,
             created_at: at,
             expires_at: at,
@@ -164,6 +165,7 @@ mod tests {
             ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w3g".to_owned()),
             ("refresh_hash", "S:abc".to_owned()),
             ("role", "S:partner_admin".to_owned()),
+            ("role_id", "S:rol_01kb2z8hqv3m4n5p6r7s8t9w5g".to_owned()),
             (
                 "scope_partner_id",
                 "S:prt_01kb2z8hqv3m4n5p6r7s8t9w4g".to_owned(),

@@ -271,11 +271,24 @@ fn admin_email_item(user: &User, tenant: &Tenant) -> Result<Item, StoreError> {
     ))
 }
 
-/// The full role grant, beside the summary the user item carries.
-fn role_item(user: &User, grant: &RoleGrant) -> Result<Item, StoreError> {
-    let mut item = with_keys(encode(grant)?, &grant.key(&user.id), "ADMIN_ROLE");
-    item.insert("user_id".into(), s(user.id.to_string()));
-    Ok(item)
+/// The full role grant, beside the summary the user item carries: the admin-roles group's
+/// stored form, so bootstrap grants are listed, read and revoked like any other.
+fn role_item(user: &User, tenant: &Tenant, grant: &RoleGrant) -> Result<Item, StoreError> {
+    admin_roles::operations::grant_item(&admin_roles::operations::AdminRoleGrant {
+        id: grant.id.clone(),
+        user_id: user.id.clone(),
+        role: grant.role,
+        partner_id: grant.partner_id.clone(),
+        tenant_id: grant.tenant_id.clone(),
+        expires_at: grant.expires_at,
+        is_active: grant.is_active,
+        created_at: grant.created_at,
+        created_by: grant.created_by.clone(),
+        holder_tenant_id: tenant.id.clone(),
+        holder_partner_id: tenant.partner_id.clone(),
+        revoked_at: None,
+        revoked_by: None,
+    })
 }
 
 /// User, tenant email claim, admin email claim, role item, tenant `user_count` (tenant live),
@@ -299,7 +312,7 @@ async fn create_admin_user(
         admin_email_item(user, tenant)?,
         Guard::Unique("admin email"),
     )?;
-    tx.put_new(role_item(user, grant)?, Guard::Item)?;
+    tx.put_new(role_item(user, tenant, grant)?, Guard::Item)?;
     tx.update_if(
         &keys::tenant(&tenant.id),
         "ADD user_count :one, version :one",
@@ -408,14 +421,15 @@ mod tests {
                 ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
             ])
         );
-        let role = describe(&role_item(&user, &grant).unwrap());
+        let role = describe(&role_item(&user, &tenant, &grant).unwrap());
         assert_eq!(
             role.get("PK").map(String::as_str),
-            Some("S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g")
-        );
-        assert_eq!(
-            role.get("SK").map(String::as_str),
             Some("S:ROLE#rol_01kb2z8hqv3m4n5p6r7s8t9w2g")
+        );
+        assert_eq!(role.get("SK").map(String::as_str), Some("S:ROLE"));
+        assert_eq!(
+            role.get("holder_partner_id").map(String::as_str),
+            Some("S:prt_01kb2z8hqv3m4n5p6r7s8t9w1g")
         );
         assert_eq!(role.get("entity").map(String::as_str), Some("S:ADMIN_ROLE"));
         assert_eq!(

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AdminRole, Tier};
-use crate::ids::{PartnerId, SessionId, TenantId, UserId};
+use crate::ids::{PartnerId, RoleId, SessionId, TenantId, UserId};
 use crate::store::{Entity, Key, keys};
 use crate::time::Timestamp;
 
@@ -23,6 +23,11 @@ pub struct Session {
     pub role: AdminRole,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_partner_id: Option<PartnerId>,
+    /// The grant the session was issued under: the session check refuses the session once
+    /// that grant is revoked or expired. `None` only in sessions from before grants were
+    /// checked; those are refused (their admins sign in again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<RoleId>,
     pub status: SessionStatus,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,

@@ -28,9 +28,9 @@ impl RoleGrant {
         self.is_active && self.expires_at.is_none_or(|at| at > now)
     }
 
-    /// The grant's own item (`USER#<usr>` / `ROLE#<rol>`).
-    pub fn key(&self, user: &UserId) -> Key {
-        keys::admin_role(user, &self.id)
+    /// The grant's own item (`ROLE#<rol>` / `ROLE`).
+    pub fn key(&self) -> Key {
+        keys::admin_role(&self.id)
     }
 }
 

@@ -59,8 +59,10 @@ pub fn user(id: &UserId) -> Key {
     Key::new(format!("USER#{id}"), "USER")
 }
 
-pub fn admin_role(user: &UserId, role: &crate::ids::RoleId) -> Key {
-    Key::new(format!("USER#{user}"), format!("ROLE#{role}"))
+/// One admin-role grant, in a partition of its own: `GET`/`DELETE /admin-roles/{role_id}` know
+/// only the role id, so the item must be addressable by it alone (one batch key).
+pub fn admin_role(role: &crate::ids::RoleId) -> Key {
+    Key::new(format!("ROLE#{role}"), "ROLE")
 }
 
 pub fn session(id: &SessionId) -> Key {
@@ -135,4 +137,11 @@ pub fn audit_of_tenant(tenant: &TenantId) -> String {
 
 pub fn audit_of_partner(partner: &PartnerId) -> String {
     format!("PARTNER#{partner}#AUDIT")
+}
+
+/// Every admin-role grant (GSI2), and those held by users of one partner's tenants (GSI1).
+pub const ALL_ADMIN_ROLES: &str = "ADMIN_ROLES";
+
+pub fn admin_roles_of_partner(partner: &PartnerId) -> String {
+    format!("PARTNER#{partner}#ADMIN_ROLES")
 }

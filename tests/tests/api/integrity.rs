@@ -385,3 +385,99 @@ async fn forbidden_comes_before_invalid() {
     );
     assert!(new.iter().all(|item| item["result"] == "DENIED"));
 }
+
+#[tokio::test]
+async fn refused_admin_role_writes_leave_the_table_exactly_as_it_was() {
+    const ROLES: &str = "/api/v1/admin/admin-roles";
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let globex = app.create_partner(&root, "globex").await;
+    let acme_hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let globex_hq = app.create_tenant(&root, &globex, "globex-hq").await;
+    let ann = crate::admin_roles::plain_user(&app, &acme_hq, "kim@shared.test").await;
+    let kim = crate::admin_roles::plain_user(&app, &globex_hq, "kim@shared.test").await;
+    let granted = app
+        .post(
+            ROLES,
+            &root,
+            json!({"user_id": ann, "role": "TENANT_ADMIN", "tenant_id": acme_hq}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED);
+    let bob = crate::admin_roles::plain_user(&app, &acme_hq, "bob@acme.test").await;
+    let revoked = app
+        .post(
+            ROLES,
+            &root,
+            json!({"user_id": bob, "role": "TENANT_ADMIN", "tenant_id": acme_hq}),
+        )
+        .await;
+    assert_eq!(
+        app.delete(&format!("{ROLES}/{}", revoked.id()), &root)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let before = app.snapshot().await;
+    let refusals = [
+        // The email holds admin roles in another tenant (the marker's guard).
+        (
+            app.post(
+                ROLES,
+                &root,
+                json!({"user_id": kim, "role": "TENANT_ADMIN", "tenant_id": globex_hq}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        ),
+        // The same role twice.
+        (
+            app.post(
+                ROLES,
+                &root,
+                json!({"user_id": ann, "role": "TENANT_ADMIN", "tenant_id": acme_hq}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        ),
+        // Revoked already.
+        (
+            app.delete(&format!("{ROLES}/{}", revoked.id()), &root)
+                .await,
+            StatusCode::CONFLICT,
+        ),
+        // A tenant that is not the user's.
+        (
+            app.post(
+                ROLES,
+                &root,
+                json!({"user_id": ann, "role": "TENANT_ADMIN", "tenant_id": globex_hq}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.post(
+                ROLES,
+                &root,
+                json!({"user_id": "usr_00000000000000000000000000", "role": "SUPER_ADMIN"}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.delete(&format!("{ROLES}/rol_00000000000000000000000000"), &root)
+                .await,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (i, (reply, status)) in refusals.iter().enumerate() {
+        assert_eq!(reply.status, *status, "refusal {i}: {}", reply.body);
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused admin-role write changed the table"
+    );
+}

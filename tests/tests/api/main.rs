@@ -1,6 +1,7 @@
 //! The integration tests, one binary: one module per endpoint group or concern, sharing the
 //! harness in `api_tests` (one DynamoDB per run, a fresh table per test, tests in parallel).
 
+mod admin_roles;
 mod auth;
 mod docs_page;
 mod integrity;

@@ -1,0 +1,482 @@
+//! Admin-role operations (SPEC §4.5, tiers §3.2): grant, revoke, read and list grants.
+//!
+//! A grant lives twice, written together in one transaction: its own item (`ROLE#<rol>`, what
+//! the API shows and lists) and a summary in the holder's user item (`admin_roles`, what login
+//! and the per-request session check read). The admin-email marker, which routes admin login,
+//! is claimed by the first grant a user holds and released with the last.
+
+use serde::{Deserialize, Serialize};
+use shared::access::{self, AdminRole, Principal, RoleReach};
+use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
+use shared::error::{Error, FieldProblem, Result};
+use shared::hierarchy::{Platform, RoleGrant, Tenant, User, UserStatus};
+use shared::ids::{PartnerId, RoleId, TenantId, UserId};
+use shared::lifecycle::{self, Lifecycle, live};
+use shared::lists::{self, ListQuery};
+use shared::pagination::{Page, PageRequest};
+use shared::session::{self, Caller};
+use shared::state::AppState;
+use shared::store::{Entity, Item, Key, QuerySpec, StoreError, keys};
+use shared::time::Timestamp;
+
+use crate::store::{self, ADMIN_EMAIL};
+
+pub const GRANT: AuditAction = AuditAction::new("admin_role.grant", "admin_role");
+pub const REVOKE: AuditAction = AuditAction::new("admin_role.revoke", "admin_role");
+/// Every action this group records: its part of the audit catalogue.
+pub const ACTIONS: &[AuditAction] = &[GRANT, REVOKE];
+
+const RESOURCE: &str = "Admin role";
+const EMAIL_TAKEN: &str = "Email already holds admin roles in another tenant";
+
+/// A grant as stored in its own item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminRoleGrant {
+    pub id: RoleId,
+    pub user_id: UserId,
+    pub role: AdminRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<PartnerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<TenantId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// The holder's tenant and that tenant's partner when granted: who may see the grant.
+    pub holder_tenant_id: TenantId,
+    pub holder_partner_id: PartnerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+}
+
+impl AdminRoleGrant {
+    /// The summary the holder's user item carries.
+    pub fn summary(&self) -> RoleGrant {
+        RoleGrant {
+            id: self.id.clone(),
+            role: self.role,
+            partner_id: self.partner_id.clone(),
+            tenant_id: self.tenant_id.clone(),
+            is_active: self.is_active,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            created_by: self.created_by.clone(),
+        }
+    }
+
+    /// The same role at the same scope.
+    fn same_as(&self, other: &RoleGrant) -> bool {
+        self.role == other.role
+            && self.partner_id == other.partner_id
+            && self.tenant_id == other.tenant_id
+    }
+}
+
+impl Entity for AdminRoleGrant {
+    const NAME: &'static str = "ADMIN_ROLE";
+
+    fn key(&self) -> Key {
+        keys::admin_role(&self.id)
+    }
+}
+
+/// The stored item of a grant (for the CLI, which writes its bootstrap admins' grants through
+/// the same form).
+pub fn grant_item(grant: &AdminRoleGrant) -> std::result::Result<Item, StoreError> {
+    store::grant_item(grant)
+}
+
+pub struct NewGrant {
+    pub user_id: UserId,
+    pub role: AdminRole,
+    pub partner_id: Option<PartnerId>,
+    pub tenant_id: Option<TenantId>,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Default, Clone)]
+pub struct RoleFilter {
+    pub role: Option<AdminRole>,
+    pub user_id: Option<UserId>,
+    pub is_active: Option<bool>,
+}
+
+/// A 422 on one body field, found by a rule that needs stored data.
+fn body_problem(field: &str, msg: &str) -> Error {
+    Error::Validation(vec![FieldProblem::new(
+        vec![serde_json::json!("body"), serde_json::json!(field)],
+        "value_error",
+        msg,
+    )])
+}
+
+/// Tenant admins grant and revoke nothing: refused (and recorded) before the body is read.
+pub async fn may_write(
+    state: &AppState,
+    caller: &Caller,
+    action: AuditAction,
+    resource_id: Option<String>,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let attempt = Attempt {
+        action,
+        resource_id,
+    };
+    session::require_tier(
+        state,
+        caller,
+        access::admin_roles::may_write_at_all,
+        attempt,
+        meta,
+    )
+    .await
+}
+
+/// Where the holder lives: its tenant and that tenant's partner.
+struct Holder {
+    tenant: TenantId,
+    partner: PartnerId,
+}
+
+/// Grant Admin Role, as the calling admin.
+pub async fn grant(
+    state: &AppState,
+    caller: &Caller,
+    new: &NewGrant,
+    meta: &RequestMeta,
+) -> Result<AdminRoleGrant> {
+    lifecycle::retry_stale("user", || grant_once(state, caller, new, meta)).await
+}
+
+async fn grant_once(
+    state: &AppState,
+    caller: &Caller,
+    new: &NewGrant,
+    meta: &RequestMeta,
+) -> Result<AdminRoleGrant> {
+    let user_key = keys::user(&new.user_id);
+    let mut wanted = vec![user_key.clone(), keys::platform()];
+    if let Some(t) = &new.tenant_id {
+        wanted.push(keys::tenant(t));
+    }
+    if let Some(p) = &new.partner_id {
+        wanted.push(keys::partner(p));
+    }
+    let (principal, loaded) = session::check(state, caller, &wanted).await?;
+    // The tier rule first (forbidden before not found): a partner admin naming a tenant that
+    // is not its partner's — or none at all — is refused whether that tenant exists or not.
+    let found: Option<Tenant> = match &new.tenant_id {
+        Some(t) => loaded.get(&keys::tenant(t))?,
+        None => None,
+    };
+    let tenant_partner = found.as_ref().map(|t| &t.partner_id);
+    let attempt = Attempt {
+        action: GRANT,
+        resource_id: None,
+    };
+    let verdict = access::admin_roles::write(&principal, &new.user_id, new.role, tenant_partner);
+    audit::check_write(state, &principal, verdict, attempt, meta).await?;
+    let tenant = match &new.tenant_id {
+        Some(_) => Some(live(found, "Tenant")?),
+        None => None,
+    };
+    if let Some(p) = &new.partner_id {
+        live(
+            loaded.get::<shared::hierarchy::Partner>(&keys::partner(p))?,
+            "Partner",
+        )?;
+    }
+    let user: User = loaded.get(&user_key)?.ok_or(Error::NotFound("User"))?;
+    let pin: Option<Platform> = loaded.get(&keys::platform())?;
+    let holder = holder_of(state, &principal, &user, new, tenant.as_ref(), pin.as_ref()).await?;
+    if user.status != UserStatus::Active {
+        return Err(Error::conflict("User is not active"));
+    }
+    let now = Timestamp::now();
+    let grant = AdminRoleGrant {
+        id: RoleId::generate(),
+        user_id: user.id.clone(),
+        role: new.role,
+        partner_id: new.partner_id.clone(),
+        tenant_id: new.tenant_id.clone(),
+        expires_at: new.expires_at,
+        is_active: true,
+        created_at: now,
+        created_by: Some(principal.user_id.to_string()),
+        holder_tenant_id: holder.tenant,
+        holder_partner_id: holder.partner,
+        revoked_at: None,
+        revoked_by: None,
+    };
+    if user
+        .admin_roles
+        .iter()
+        .any(|g| g.is_in_force(now) && grant.same_as(g))
+    {
+        return Err(Error::conflict("User already holds this admin role"));
+    }
+    let event = AuditEvent::new(
+        Actor::admin(&principal),
+        GRANT,
+        Some(grant.id.to_string()),
+        meta,
+    )
+    .in_tenant(&grant.holder_partner_id, &grant.holder_tenant_id)
+    .with_changes(&serde_json::json!({}), &audit::snapshot(&grant));
+    match store::grant(state.store(), &grant, &user, &event).await {
+        Ok(()) => Ok(grant),
+        Err(err) if err.refused_by() == Some(ADMIN_EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Where the user lives, checked against the grant: a TENANT_ADMIN in the grant's tenant; a
+/// PARTNER_ADMIN in a tenant of that partner or in the platform tenant; a SUPER_ADMIN in the
+/// platform tenant. A partner admin naming a user outside its partner is refused (403), not
+/// told where the user lives.
+async fn holder_of(
+    state: &AppState,
+    principal: &Principal,
+    user: &User,
+    new: &NewGrant,
+    tenant: Option<&Tenant>,
+    pin: Option<&Platform>,
+) -> Result<Holder> {
+    let in_platform = pin.filter(|p| p.tenant_id == user.tenant_id);
+    match new.role {
+        AdminRole::TenantAdmin => {
+            let tenant = tenant.ok_or_else(|| body_problem("tenant_id", "Field required"))?;
+            if user.tenant_id == tenant.id {
+                return Ok(Holder {
+                    tenant: tenant.id.clone(),
+                    partner: tenant.partner_id.clone(),
+                });
+            }
+            if !principal.is_super() {
+                // One more read, on this refusal path only: is the user within reach at all?
+                let home = user_tenant(state, &user.tenant_id).await?;
+                if home.is_none_or(|t| access::admin_roles::read(principal, &t.partner_id).is_err())
+                {
+                    return Err(Error::AccessDenied);
+                }
+            }
+            Err(body_problem(
+                "tenant_id",
+                "A TENANT_ADMIN grant must name the user's own tenant",
+            ))
+        }
+        AdminRole::SuperAdmin => match in_platform {
+            Some(p) => Ok(Holder {
+                tenant: p.tenant_id.clone(),
+                partner: p.partner_id.clone(),
+            }),
+            None => Err(body_problem(
+                "user_id",
+                "A SUPER_ADMIN must be a user of the platform tenant",
+            )),
+        },
+        AdminRole::PartnerAdmin => {
+            let partner = new
+                .partner_id
+                .clone()
+                .ok_or_else(|| body_problem("partner_id", "Field required"))?;
+            if let Some(p) = in_platform {
+                return Ok(Holder {
+                    tenant: p.tenant_id.clone(),
+                    partner: p.partner_id.clone(),
+                });
+            }
+            // The user's tenant was not known before the user was read: one more read.
+            match user_tenant(state, &user.tenant_id).await? {
+                Some(t) if t.partner_id == partner => Ok(Holder {
+                    tenant: t.id,
+                    partner: t.partner_id,
+                }),
+                _ => Err(body_problem(
+                    "partner_id",
+                    "A PARTNER_ADMIN must be a user of one of this partner's tenants or of the platform tenant",
+                )),
+            }
+        }
+    }
+}
+
+/// The user's tenant if it is live (one read, on the paths that need the user's partner).
+async fn user_tenant(state: &AppState, id: &TenantId) -> Result<Option<Tenant>> {
+    let loaded = state.store().load(&[keys::tenant(id)]).await?;
+    Ok(loaded
+        .get::<Tenant>(&keys::tenant(id))?
+        .filter(|t| !t.is_deleted()))
+}
+
+/// Get Admin Role: any grant within reach, revoked ones included (`is_active: false`).
+pub async fn get(state: &AppState, caller: &Caller, id: &RoleId) -> Result<AdminRoleGrant> {
+    let (principal, loaded) = session::check(state, caller, &[keys::admin_role(id)]).await?;
+    access::admin_roles::reach(&principal.tier)?;
+    let grant: AdminRoleGrant = loaded
+        .get(&keys::admin_role(id))?
+        .ok_or(Error::NotFound(RESOURCE))?;
+    access::admin_roles::read(&principal, &grant.holder_partner_id)?;
+    Ok(grant)
+}
+
+/// Revoke Admin Role: the grant stays, inactive (so reading it afterwards shows what was
+/// revoked, when and by whom); the summary leaves the user item, and with the user's last
+/// grant the admin-email marker is released. Sessions issued under the grant are refused on
+/// their next request.
+pub async fn revoke(
+    state: &AppState,
+    caller: &Caller,
+    id: &RoleId,
+    meta: &RequestMeta,
+) -> Result<()> {
+    lifecycle::retry_stale("user", || async {
+        let (principal, loaded) = session::check(state, caller, &[keys::admin_role(id)]).await?;
+        let attempt = || Attempt {
+            action: REVOKE,
+            resource_id: Some(id.to_string()),
+        };
+        audit::check_write(
+            state,
+            &principal,
+            access::admin_roles::reach(&principal.tier).map(drop),
+            attempt(),
+            meta,
+        )
+        .await?;
+        let before: AdminRoleGrant = loaded
+            .get(&keys::admin_role(id))?
+            .ok_or(Error::NotFound(RESOURCE))?;
+        // What the caller may not see it may not revoke; what it sees it may revoke only
+        // within its tier (a partner admin: TENANT_ADMIN grants of its partner's tenants).
+        let verdict =
+            access::admin_roles::read(&principal, &before.holder_partner_id).and_then(|()| {
+                access::admin_roles::write(
+                    &principal,
+                    &before.user_id,
+                    before.role,
+                    Some(&before.holder_partner_id),
+                )
+            });
+        audit::check_write(state, &principal, verdict, attempt(), meta).await?;
+        if !before.is_active {
+            return Err(Error::conflict("Admin role is already revoked"));
+        }
+        // The holder's item carries the summary; its version guards the rewrite.
+        let user: Option<User> = state
+            .store()
+            .load(&[keys::user(&before.user_id)])
+            .await?
+            .get(&keys::user(&before.user_id))?;
+        let now = Timestamp::now();
+        let after = AdminRoleGrant {
+            is_active: false,
+            revoked_at: Some(now),
+            revoked_by: Some(principal.user_id.to_string()),
+            ..before.clone()
+        };
+        let event = AuditEvent::new(Actor::admin(&principal), REVOKE, Some(id.to_string()), meta)
+            .in_tenant(&before.holder_partner_id, &before.holder_tenant_id)
+            .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
+        Ok(store::revoke(state.store(), &after, user.as_ref(), &event).await?)
+    })
+    .await
+}
+
+/// Lists grants within reach, newest first. A `user_id` filter naming a user outside the
+/// caller's reach → 403 (one more read, to find the user's partner).
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &RoleFilter,
+    page: &PageRequest,
+) -> Result<Page<AdminRoleGrant>> {
+    let extra: Vec<Key> = filter.user_id.iter().map(keys::user).collect();
+    let (principal, loaded) = session::check(state, caller, &extra).await?;
+    let reach = access::admin_roles::reach(&principal.tier)?;
+    if let Some(user_id) = &filter.user_id
+        && let Some(user) = loaded.get::<User>(&keys::user(user_id))?
+    {
+        user_within_reach(state, &principal, &user).await?;
+    }
+    list_within(state, &reach, filter, page).await
+}
+
+/// Get User Admin Roles: every grant of one user, revoked ones included, newest first.
+pub async fn of_user(
+    state: &AppState,
+    caller: &Caller,
+    user_id: &UserId,
+    page: &PageRequest,
+) -> Result<Page<AdminRoleGrant>> {
+    let (principal, loaded) = session::check(state, caller, &[keys::user(user_id)]).await?;
+    let reach = access::admin_roles::reach(&principal.tier)?;
+    let user: User = loaded
+        .get(&keys::user(user_id))?
+        .ok_or(Error::NotFound("User"))?;
+    user_within_reach(state, &principal, &user).await?;
+    let filter = RoleFilter {
+        user_id: Some(user_id.clone()),
+        ..RoleFilter::default()
+    };
+    list_within(state, &reach, &filter, page).await
+}
+
+/// A partner admin reaches the users of its partner's tenants (one read of the user's tenant).
+async fn user_within_reach(state: &AppState, principal: &Principal, user: &User) -> Result<()> {
+    if principal.is_super() {
+        return Ok(());
+    }
+    match user_tenant(state, &user.tenant_id).await? {
+        Some(t) => access::admin_roles::read(principal, &t.partner_id),
+        None => Err(Error::AccessDenied),
+    }
+}
+
+async fn list_within(
+    state: &AppState,
+    reach: &RoleReach,
+    filter: &RoleFilter,
+    page: &PageRequest,
+) -> Result<Page<AdminRoleGrant>> {
+    let binding = format!(
+        "admin_roles|reach={reach:?}|role={}|user={}|active={}",
+        filter.role.map_or("", |r| r.as_str()),
+        filter.user_id.as_ref().map_or("", |u| u.as_str()),
+        filter
+            .is_active
+            .map_or("", |a| if a { "true" } else { "false" }),
+    );
+    let (partition, index) = match reach {
+        RoleReach::All => ((keys::GSI2PK, keys::ALL_ADMIN_ROLES.to_owned()), keys::GSI2),
+        RoleReach::Partner(p) => ((keys::GSI1PK, keys::admin_roles_of_partner(p)), keys::GSI1),
+    };
+    let mut equals = Vec::new();
+    if let Some(role) = filter.role {
+        equals.push(("role", role.as_str().to_owned()));
+    }
+    if let Some(user) = &filter.user_id {
+        equals.push(("user_id", user.to_string()));
+    }
+    if let Some(active) = filter.is_active {
+        equals.push((store::STATE, store::state_of(active).to_owned()));
+    }
+    // No counter keeps grant totals (grants are few): every first page is counted, and the
+    // count is carried in its cursors.
+    let query = ListQuery {
+        binding,
+        spec: QuerySpec {
+            index: Some(index),
+            partition,
+            equals,
+            contains: None,
+        },
+        known_total: None,
+    };
+    lists::page(state, &query, page).await
+}
