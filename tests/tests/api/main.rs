@@ -8,3 +8,4 @@ mod lambda;
 mod openapi;
 mod partners;
 mod tenants;
+mod users;
