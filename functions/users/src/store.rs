@@ -343,7 +343,7 @@ mod tests {
         let expected: std::collections::BTreeMap<String, String> = [
             ("GSI1PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g#USERS"),
             ("GSI1SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
-            ("GSI2PK", "S:USERS#3"),
+            ("GSI2PK", "S:USERS#0"),
             ("GSI2SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
             ("PK", "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
             ("SK", "S:USER"),
