@@ -997,3 +997,131 @@ async fn collection_routes_answer_with_and_without_a_trailing_slash() {
     let bad_id = w.app.get(&format!("{BASE}/not-a-user"), &w.root).await;
     assert_eq!(bad_id.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn every_user_write_commits_its_event_under_the_users_tenant_and_partner() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = create_user(app, &w.root, &w.acme_hq, "ann@acme.test").await;
+    let path = format!("{BASE}/{id}");
+    assert_eq!(
+        app.patch(&path, &w.root, json!({"first_name": "Ann"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.delete(&path, &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.post(&format!("{path}/restore"), &w.root, json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(
+            &format!("{path}/reset-password"),
+            &w.root,
+            json!({"generate": true})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let events = app.audit_events_of_partner(&w.acme).await;
+    let mine: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["resource_id"] == id.as_str())
+        .collect();
+    let actions: Vec<&str> = mine.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "user.create",
+            "user.update",
+            "user.delete",
+            "user.restore",
+            "user.reset_password"
+        ]
+    );
+    for event in &mine {
+        assert_eq!(event["tenant_id"], w.acme_hq.as_str());
+        assert_eq!(event["result"], "SUCCESS");
+        assert_eq!(event["resource_type"], "user");
+        assert!(event["request_id"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    assert_eq!(
+        mine[1]["changes"]["first_name"],
+        json!({"from": null, "to": "Ann"})
+    );
+}
+
+#[tokio::test]
+async fn concurrent_patches_of_different_fields_both_land() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = create_user(app, &w.root, &w.acme_hq, "ann@acme.test").await;
+    let path = format!("{BASE}/{id}");
+    let replies = join_all(vec![
+        app.patch(&path, &w.root, json!({"title": "CTO"})),
+        app.patch(&path, &w.root, json!({"department": "Engineering"})),
+        app.patch(&path, &w.root, json!({"phone": "+1 555 0100"})),
+    ])
+    .await;
+    assert!(replies.iter().all(|r| r.status == StatusCode::OK));
+    let read = app.get(&path, &w.root).await;
+    assert_eq!(
+        (
+            &read.body["title"],
+            &read.body["department"],
+            &read.body["phone"]
+        ),
+        (&json!("CTO"), &json!("Engineering"), &json!("+1 555 0100"))
+    );
+}
+
+/// Run by scripts/test (it builds the binaries first); skipped with `--skip lambda`.
+#[tokio::test]
+async fn lambda_the_users_binary_answers_api_gateway_events_as_the_local_server_does() {
+    use api_tests::lambda::{HttpApiEvent, LambdaFunction};
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let Some(mut function) = LambdaFunction::start(app, "users").await else {
+        return;
+    };
+    let id = create_user(app, &w.root, &w.acme_hq, "ann@acme.test").await;
+    let item = "ANY /api/v1/admin/users/{proxy+}";
+    let collection = "ANY /api/v1/admin/users";
+    let events = [
+        HttpApiEvent::new("GET", item, &format!("{BASE}/{id}"))
+            .path_parameter("proxy", &id)
+            .bearer(&w.root),
+        HttpApiEvent::new(
+            "GET",
+            collection,
+            &format!("{BASE}?tenant_id={}", w.acme_hq),
+        )
+        .bearer(&w.root),
+        HttpApiEvent::new("PATCH", item, &format!("{BASE}/{id}"))
+            .path_parameter("proxy", &id)
+            .bearer(&w.root)
+            .json_body(&json!({"password": "x", "status": "GONE"})),
+        HttpApiEvent::new("PUT", item, &format!("{BASE}/{id}"))
+            .path_parameter("proxy", &id)
+            .bearer(&w.root),
+    ];
+    let expected = [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::METHOD_NOT_ALLOWED,
+    ];
+    for (event, status) in events.iter().zip(expected) {
+        let lambda = function.invoke(event).await;
+        let local = app.send(event.to_request()).await;
+        assert_eq!((lambda.status, &lambda.body), (status, &local.body));
+    }
+    let _ = (&w.acme_lab, &w.globex, &w.globex_hq);
+}
