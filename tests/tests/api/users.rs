@@ -1125,3 +1125,48 @@ async fn lambda_the_users_binary_answers_api_gateway_events_as_the_local_server_
     }
     let _ = (&w.acme_lab, &w.globex, &w.globex_hq);
 }
+
+#[tokio::test]
+async fn a_reset_revokes_more_sessions_than_one_transaction_holds() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = create_user(app, &w.root, &w.acme_hq, "busy@acme.test").await;
+    // 95 live sessions, written straight into the table (signing in 95 times would only be
+    // slower): more than the 90 the reset's own transaction revokes.
+    let store = app.state.store();
+    for _ in 0..95 {
+        let session = shared::ids::SessionId::generate().to_string();
+        let item = json!({
+            "PK": format!("SESSION#{session}"), "SK": "SESSION", "entity": "SESSION",
+            "GSI1PK": format!("USER#{id}#SESSIONS"), "GSI1SK": session,
+            "id": session, "user_id": id, "email": "busy@acme.test", "tenant_id": w.acme_hq,
+            "partner_id": w.acme, "role": "tenant_admin", "status": "ACTIVE",
+            "created_at": "2026-01-02T03:04:05.000006Z", "expires_at": "2099-01-02T03:04:05.000006Z",
+            "refresh_hash": "x"
+        });
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .set_item(Some(serde_dynamo::to_item(item).unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let reset = app
+        .post(
+            &format!("{BASE}/{id}/reset-password"),
+            &w.root,
+            json!({"generate": true}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.body["revoked_sessions"], 95);
+    let table = app.snapshot().await;
+    let sessions: Vec<&Value> = table
+        .values()
+        .filter(|i| i["user_id"] == id.as_str())
+        .collect();
+    assert_eq!(sessions.len(), 95);
+    assert!(sessions.iter().all(|s| s["status"] == "REVOKED"));
+}
