@@ -345,13 +345,10 @@ pub async fn create(
     new: NewUser,
     meta: &RequestMeta,
 ) -> Result<User> {
-    // Hashed once, outside the retry: argon2 is the costly part of a create.
-    let password_hash = match &new.password {
-        Some(p) => Some(hash(p.clone()).await?),
-        None => None,
-    };
-    let new = &new;
-    let password_hash = &password_hash;
+    // Hashed once the caller may create here and the policy passed, and only once however
+    // often the write is retried: argon2 is the costly part of a create.
+    let hashed = tokio::sync::OnceCell::new();
+    let (new, hashed) = (&new, &hashed);
     lifecycle::retry_stale("user", || async move {
         let tenant_key = keys::tenant(&new.tenant_id);
         let mut wanted = vec![tenant_key.clone()];
@@ -398,9 +395,12 @@ pub async fn create(
         user.email_verified = new.email_verified;
         user.mfa_enabled = new.mfa_enabled;
         user.custom_attributes = new.custom_attributes.clone();
-        user.password_hash = password_hash.clone();
         check_manager(&loaded, &user)?;
         let limit = limit_of(&partner, &tenant)?;
+        user.password_hash = match &new.password {
+            Some(p) => Some(hashed.get_or_try_init(|| hash(p.clone())).await?.clone()),
+            None => None,
+        };
         let event = AuditEvent::new(
             Actor::admin(&principal),
             CREATE,
