@@ -1170,3 +1170,42 @@ async fn a_reset_revokes_more_sessions_than_one_transaction_holds() {
     assert_eq!(sessions.len(), 95);
     assert!(sessions.iter().all(|s| s["status"] == "REVOKED"));
 }
+
+#[tokio::test]
+async fn two_users_racing_to_one_new_email_leave_one_holder() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let mut users = Vec::new();
+    for i in 0..6 {
+        users.push(create_user(app, &w.root, &w.acme_hq, &format!("u{i}@acme.test")).await);
+    }
+    let paths: Vec<String> = users.iter().map(|u| format!("{BASE}/{u}")).collect();
+    let replies = join_all(
+        paths
+            .iter()
+            .map(|path| app.patch(path, &w.root, json!({"email": "wanted@acme.test"})))
+            .collect(),
+    )
+    .await;
+    let won: Vec<usize> = (0..users.len())
+        .filter(|i| replies[*i].status == StatusCode::OK)
+        .collect();
+    assert_eq!(won.len(), 1);
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status == StatusCode::OK || r.status == StatusCode::CONFLICT)
+    );
+    let table = app.snapshot().await;
+    let marker = &table[&format!("UNIQUE#USER_EMAIL#{}#wanted@acme.test UNIQUE", w.acme_hq)];
+    assert_eq!(marker["owner_id"], users[won[0]].as_str());
+    // The losers kept their own addresses and claims.
+    for (i, user) in users.iter().enumerate().filter(|(i, _)| *i != won[0]) {
+        let key = format!("UNIQUE#USER_EMAIL#{}#u{i}@acme.test UNIQUE", w.acme_hq);
+        assert_eq!(table[&key]["owner_id"], user.as_str());
+    }
+    assert!(!table.contains_key(&format!(
+        "UNIQUE#USER_EMAIL#{}#u{}@acme.test UNIQUE",
+        w.acme_hq, won[0]
+    )));
+}
