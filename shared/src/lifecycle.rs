@@ -14,22 +14,36 @@ pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 86_400);
 /// How often a write that lost an optimistic-version race is re-read and re-applied.
 pub const UPDATE_ATTEMPTS: u32 = 5;
 
+/// A status enum with a live state and a soft-deleted one (partners and tenants share
+/// `values::Status`; users have their own, with `LOCKED`).
+pub trait LifecycleStatus: Copy + PartialEq {
+    const ACTIVE: Self;
+    const DELETED: Self;
+}
+
+impl LifecycleStatus for Status {
+    const ACTIVE: Self = Status::Active;
+    const DELETED: Self = Status::Deleted;
+}
+
 /// A stored resource with a status, a soft delete and an optimistic version.
 pub trait Lifecycle: Clone {
-    fn status(&self) -> Status;
+    type Status: LifecycleStatus;
+
+    fn status(&self) -> Self::Status;
     fn deleted_at(&self) -> Option<Timestamp>;
     fn version(&self) -> u64;
     /// Sets the lifecycle fields of the next version.
     fn stamp(
         &mut self,
-        status: Status,
+        status: Self::Status,
         deleted_at: Option<Timestamp>,
         now: Timestamp,
         version: u64,
     );
 
     fn is_deleted(&self) -> bool {
-        self.status() == Status::Deleted
+        self.status() == Self::Status::DELETED
     }
 }
 
@@ -51,7 +65,7 @@ pub fn next_version<T: Lifecycle>(before: &T, mut after: T) -> T {
 pub fn deleted<T: Lifecycle>(before: &T) -> (T, Timestamp) {
     let now = Timestamp::now();
     let mut after = before.clone();
-    after.stamp(Status::Deleted, Some(now), now, before.version() + 1);
+    after.stamp(T::Status::DELETED, Some(now), now, before.version() + 1);
     (after, now.plus(RESTORE_WINDOW))
 }
 
@@ -69,7 +83,7 @@ pub fn restored<T: Lifecycle>(before: &T, resource: &'static str) -> Result<T> {
         return Err(Error::NotFound(resource));
     }
     let mut after = before.clone();
-    after.stamp(Status::Active, None, now, before.version() + 1);
+    after.stamp(T::Status::ACTIVE, None, now, before.version() + 1);
     Ok(after)
 }
 

@@ -15,6 +15,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(partners::PartnersApi::openapi());
     doc.merge(tenants::TenantsApi::openapi());
     doc.merge(admin_roles::AdminRolesApi::openapi());
+    doc.merge(users::UsersApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(partners::routes())
         .merge(tenants::routes())
         .merge(admin_roles::routes())
+        .merge(users::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -76,6 +78,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         partners::ACTIONS,
         tenants::ACTIONS,
         admin_roles::ACTIONS,
+        users::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

@@ -6,7 +6,6 @@ use shared::access::AdminRole;
 use shared::audit::{Actor, AuditAction, AuditEvent, RequestMeta};
 use shared::hierarchy::{
     AdminEmailOwner, PLATFORM_SLUG, Partner, PartnerLimits, Platform, RoleGrant, Tenant, User,
-    UserStatus,
 };
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
 use shared::lifecycle::live;
@@ -18,9 +17,10 @@ use shared::values::{Email, Name, Slug, Status};
 use shared::{AppState, Error};
 
 /// Admin users are created here until the users group exists (its create will replace this).
-pub const USER_CREATE: AuditAction = AuditAction::new("user.create", "user");
+/// Admins created here are recorded as the users group records any user it creates.
+pub const USER_CREATE: AuditAction = users::operations::CREATE;
 /// What the CLI itself records: its part of the audit catalogue.
-pub const ACTIONS: &[AuditAction] = &[USER_CREATE];
+pub const ACTIONS: &[AuditAction] = &[];
 
 fn system() -> Actor {
     Actor::system("scaikey-cli")
@@ -223,19 +223,14 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
         created_by: Some("scaikey-cli".into()),
     };
     let user = User {
-        id: UserId::generate(),
-        tenant_id: home.clone(),
-        email: email.as_str().to_owned(),
-        first_name: None,
-        last_name: None,
-        display_name: None,
-        status: UserStatus::Active,
         password_hash: Some(hash),
         admin_roles: vec![grant.clone()],
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
+        ..User::new(
+            UserId::generate(),
+            home.clone(),
+            email.as_str().to_owned(),
+            now,
+        )
     };
     let event = AuditEvent::new(system(), USER_CREATE, Some(user.id.to_string()), &meta())
         .in_tenant(&tenant.partner_id, &home);
@@ -246,15 +241,9 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
     }
 }
 
-/// The stored user, listed under its tenant.
+/// The stored user, exactly as the users group stores one (its lists and search see it).
 fn user_item(user: &User) -> Result<Item, StoreError> {
-    let mut item = user.to_item()?;
-    item.insert(
-        keys::GSI1PK.into(),
-        s(keys::users_of_tenant(&user.tenant_id)),
-    );
-    item.insert(keys::GSI1SK.into(), s(user.id.to_string()));
-    Ok(item)
+    users::store::user_item(user, None)
 }
 
 /// The admin-email claim, which also routes admin login to the user's tenant.
@@ -359,19 +348,15 @@ mod tests {
             created_by: Some("scaikey-cli".into()),
         };
         let user = User {
-            id: UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
-            tenant_id: tenant_id.clone(),
-            email: "ann@acme.test".into(),
             first_name: Some("Ann".into()),
-            last_name: None,
-            display_name: None,
-            status: UserStatus::Active,
             password_hash: Some("$argon2id$x".into()),
             admin_roles: vec![grant.clone()],
-            last_login_at: None,
-            created_at: at,
-            updated_at: at,
-            version: 1,
+            ..User::new(
+                UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
+                tenant_id.clone(),
+                "ann@acme.test".into(),
+                at,
+            )
         };
         let tenant = Tenant {
             id: tenant_id,
@@ -395,15 +380,22 @@ mod tests {
             pinned(&[
                 ("GSI1PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g#USERS"),
                 ("GSI1SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+                ("GSI2PK", "S:USERS#0"),
+                ("GSI2SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
                 ("PK", "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
                 ("SK", "S:USER"),
                 ("admin_roles", &admin_roles),
                 ("created_at", "S:2026-01-02T03:04:05.000006Z"),
+                ("custom_attributes", "M:{}"),
                 ("email", "S:ann@acme.test"),
+                ("email_verified", "BOOL:false"),
                 ("entity", "S:USER"),
                 ("first_name", "S:Ann"),
                 ("id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+                ("identity_source", "S:LOCAL"),
+                ("mfa_enabled", "BOOL:false"),
                 ("password_hash", "S:$argon2id$x"),
+                ("search_text", "S:ann@acme.test ann"),
                 ("status", "S:ACTIVE"),
                 ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
                 ("updated_at", "S:2026-01-02T03:04:05.000006Z"),

@@ -5,8 +5,13 @@
 /// The `Lifecycle` of a stored form with `status`, `deleted_at`, `updated_at` and `version`.
 macro_rules! lifecycle_fields {
     ($entity:ty) => {
+        $crate::hierarchy::lifecycle_fields!($entity, $crate::values::Status);
+    };
+    ($entity:ty, $status:ty) => {
         impl $crate::lifecycle::Lifecycle for $entity {
-            fn status(&self) -> $crate::values::Status {
+            type Status = $status;
+
+            fn status(&self) -> $status {
                 self.status
             }
             fn deleted_at(&self) -> Option<$crate::time::Timestamp> {
@@ -17,7 +22,7 @@ macro_rules! lifecycle_fields {
             }
             fn stamp(
                 &mut self,
-                status: $crate::values::Status,
+                status: $status,
                 deleted_at: Option<$crate::time::Timestamp>,
                 now: $crate::time::Timestamp,
                 version: u64,
@@ -42,7 +47,7 @@ pub use partner::{Partner, PartnerLimits};
 pub use platform::Platform;
 pub use session::{Session, SessionStatus};
 pub use tenant::Tenant;
-pub use user::{AdminEmailOwner, RoleGrant, User, UserStatus};
+pub use user::{AdminEmailOwner, IdentitySource, RoleGrant, User, UserStatus};
 
 /// Slug of the built-in platform partner and tenant, where the platform's own admins live.
 pub const PLATFORM_SLUG: &str = "platform";

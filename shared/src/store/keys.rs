@@ -145,3 +145,24 @@ pub const ALL_ADMIN_ROLES: &str = "ADMIN_ROLES";
 pub fn admin_roles_of_partner(partner: &PartnerId) -> String {
     format!("PARTNER#{partner}#ADMIN_ROLES")
 }
+
+/// How many partitions the platform-wide user list is spread over (GSI2 `USERS#<n>`): user
+/// writes in every tenant would otherwise all land on one index partition (a hot key).
+pub const USER_SHARDS: u64 = 8;
+
+/// The platform-wide user list shard a user is filed under: a stable hash of its id, so a
+/// rewrite of the item keeps it in the same shard.
+pub fn users_shard_of(user: &UserId) -> String {
+    // FNV-1a: stable across builds and platforms (unlike std's randomly keyed hasher).
+    let hash = user
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    users_shard(hash % USER_SHARDS)
+}
+
+pub fn users_shard(shard: u64) -> String {
+    format!("USERS#{shard}")
+}

@@ -481,3 +481,125 @@ async fn refused_admin_role_writes_leave_the_table_exactly_as_it_was() {
         "a refused admin-role write changed the table"
     );
 }
+
+#[tokio::test]
+async fn refused_user_writes_leave_the_table_exactly_as_it_was() {
+    const USERS: &str = "/api/v1/admin/users";
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let limited = app
+        .patch(
+            &format!("{PARTNERS}/{acme}"),
+            &root,
+            json!({"max_users_per_tenant": 2}),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::OK);
+    let ann = app
+        .post(
+            USERS,
+            &root,
+            json!({"tenant_id": hq, "email": "ann@acme.test"}),
+        )
+        .await
+        .id();
+    let bob = app
+        .post(
+            USERS,
+            &root,
+            json!({"tenant_id": hq, "email": "bob@acme.test"}),
+        )
+        .await
+        .id();
+    let before = app.snapshot().await;
+    let refusals = [
+        (
+            app.post(
+                USERS,
+                &root,
+                json!({"tenant_id": hq, "email": "ANN@acme.test"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.post(
+                USERS,
+                &root,
+                json!({"tenant_id": hq, "email": "carl@acme.test"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.patch(
+                &format!("{USERS}/{bob}"),
+                &root,
+                json!({"email": "ann@acme.test"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.post(&format!("{USERS}/{ann}/restore"), &root, json!({}))
+                .await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.post(
+                USERS,
+                &root,
+                json!({"tenant_id": hq, "email": "d@acme.test", "password": "short"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.patch(
+                &format!("{USERS}/{ann}"),
+                &root,
+                json!({"password": "a-long-enough-password"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.patch(&format!("{USERS}/{ann}"), &root, json!({"manager_id": ann}))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.post(
+                &format!("{USERS}/{ann}/reset-password"),
+                &root,
+                json!({"new_password": "short"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.post(
+                USERS,
+                &root,
+                json!({"tenant_id": "tnt_00000000000000000000000000", "email": "e@acme.test"}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.delete(&format!("{USERS}/usr_00000000000000000000000000"), &root)
+                .await,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (i, (reply, status)) in refusals.iter().enumerate() {
+        assert_eq!(reply.status, *status, "refusal {i}: {}", reply.body);
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused user write changed the table"
+    );
+}

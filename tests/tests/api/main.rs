@@ -9,3 +9,4 @@ mod lambda;
 mod openapi;
 mod partners;
 mod tenants;
+mod users;

@@ -1,0 +1,889 @@
+//! User operations (SPEC §4.4): every admin tier manages the users within its reach (super
+//! admins all, partner admins those of their partner's tenants, tenant admins their own
+//! tenant's). Each operation is the session check (with the keys it needs in the same batch),
+//! the tier rule, then one transaction.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use shared::access::{self, Principal, TenantReach, Tier};
+use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
+use shared::error::{Error, FieldProblem, Result};
+use shared::hierarchy::{IdentitySource, Partner, Session, Tenant, User, UserStatus};
+use shared::ids::{PartnerId, TenantId, UserId};
+use shared::lifecycle::{self, Lifecycle, live};
+use shared::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
+use shared::password::Policy;
+use shared::session::{self, Caller};
+use shared::state::AppState;
+use shared::store::counters::Counter;
+use shared::store::{Key, Loaded, QuerySpec, StartKey, keys};
+use shared::time::Timestamp;
+use shared::validation::{Patch, Problem};
+use shared::values::Email;
+
+use crate::store::{self, ADMIN_EMAIL, EMAIL, Limit, MANAGER, PARTNER, TENANT};
+
+pub const CREATE: AuditAction = AuditAction::new("user.create", "user");
+pub const UPDATE: AuditAction = AuditAction::new("user.update", "user");
+pub const DELETE: AuditAction = AuditAction::new("user.delete", "user");
+pub const RESTORE: AuditAction = AuditAction::new("user.restore", "user");
+pub const RESET_PASSWORD: AuditAction = AuditAction::new("user.reset_password", "user");
+/// Every action this group records: its part of the audit catalogue.
+pub const ACTIONS: &[AuditAction] = &[CREATE, UPDATE, DELETE, RESTORE, RESET_PASSWORD];
+
+/// `custom_attributes` is at most this large once serialised.
+pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 16 * 1024;
+
+const RESOURCE: &str = "User";
+const EMAIL_TAKEN: &str = "Email already in use in this tenant";
+const ADMIN_EMAIL_TAKEN: &str = "Email already in use by another admin";
+const LIMIT_REACHED: &str = "User limit reached for tenant";
+
+pub fn parse_custom_attributes(value: &Value) -> std::result::Result<Map<String, Value>, Problem> {
+    shared::values::parse_json_object(value, MAX_CUSTOM_ATTRIBUTES_BYTES)
+}
+
+/// A create as the handler parsed it. `password` is the plain text until it is hashed.
+pub struct NewUser {
+    pub tenant_id: TenantId,
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub manager_id: Option<UserId>,
+    pub phone: Option<String>,
+    pub status: UserStatus,
+    pub identity_source: IdentitySource,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    pub custom_attributes: Map<String, Value>,
+    pub password: Option<String>,
+}
+
+#[derive(Default)]
+pub struct UserPatch {
+    pub email: Option<Email>,
+    pub first_name: Patch<String>,
+    pub last_name: Patch<String>,
+    pub display_name: Patch<String>,
+    pub title: Patch<String>,
+    pub department: Patch<String>,
+    pub manager_id: Patch<UserId>,
+    pub phone: Patch<String>,
+    pub status: Option<UserStatus>,
+    pub identity_source: Option<IdentitySource>,
+    pub email_verified: Option<bool>,
+    pub mfa_enabled: Option<bool>,
+    pub custom_attributes: Option<Map<String, Value>>,
+}
+
+fn patch_text(field: &mut Option<String>, patch: &Patch<String>) {
+    match patch {
+        Patch::Keep => {}
+        Patch::Clear => *field = None,
+        Patch::Set(v) => *field = Some(v.clone()),
+    }
+}
+
+impl UserPatch {
+    fn apply(&self, user: &User) -> User {
+        let mut next = user.clone();
+        if let Some(email) = &self.email {
+            next.email = email.as_str().to_owned();
+        }
+        patch_text(&mut next.first_name, &self.first_name);
+        patch_text(&mut next.last_name, &self.last_name);
+        patch_text(&mut next.display_name, &self.display_name);
+        patch_text(&mut next.title, &self.title);
+        patch_text(&mut next.department, &self.department);
+        patch_text(&mut next.phone, &self.phone);
+        match &self.manager_id {
+            Patch::Keep => {}
+            Patch::Clear => next.manager_id = None,
+            Patch::Set(m) => next.manager_id = Some(m.clone()),
+        }
+        if let Some(status) = self.status {
+            next.status = status;
+        }
+        if let Some(source) = self.identity_source {
+            next.identity_source = source;
+        }
+        if let Some(v) = self.email_verified {
+            next.email_verified = v;
+        }
+        if let Some(v) = self.mfa_enabled {
+            next.mfa_enabled = v;
+        }
+        if let Some(attributes) = &self.custom_attributes {
+            next.custom_attributes = attributes.clone();
+        }
+        next
+    }
+}
+
+#[derive(Default, Clone)]
+pub struct UserFilter {
+    pub search: Option<String>,
+    pub status: Option<UserStatus>,
+    pub tenant_id: Option<TenantId>,
+    pub partner_id: Option<PartnerId>,
+}
+
+/// What Reset User Password sets.
+pub enum NewPassword {
+    Given(String),
+    Generated,
+}
+
+/// The outcome of a reset: the temporary password when one was generated (shown once).
+pub struct Reset {
+    pub user: User,
+    pub temporary_password: Option<String>,
+    pub revoked_sessions: usize,
+}
+
+fn body_problem(field: &str, problem: Problem) -> Error {
+    let mut loc = vec![json!("body"), json!(field)];
+    loc.extend(problem.below);
+    Error::Validation(vec![FieldProblem::new(loc, problem.kind, problem.msg)])
+}
+
+fn not_a_manager() -> Error {
+    body_problem(
+        "manager_id",
+        Problem::value_error("not a user of the same tenant"),
+    )
+}
+
+/// The tenant's password policy, or 422 naming the rule the password breaks.
+fn check_password(tenant: &Tenant, field: &str, password: &str) -> Result<()> {
+    Policy::of_settings(&tenant.settings)
+        .check(password)
+        .map_err(|p| body_problem(field, p))
+}
+
+async fn hash(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || shared::password::hash(&password))
+        .await
+        .map_err(Error::internal)?
+}
+
+/// A temporary password the tenant's policy accepts: at least 20 characters, one of each
+/// class, the rest drawn from all of them.
+fn generate_password(policy: &Policy) -> String {
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const DIGIT: &[u8] = b"23456789";
+    const SYMBOL: &[u8] = b"!#%+-=?@^_~";
+    let pick = |set: &[u8]| set[shared::secrets::random_below(set.len() as u64) as usize];
+    let all: Vec<u8> = [UPPER, LOWER, DIGIT, SYMBOL].concat();
+    let mut chars: Vec<u8> = vec![pick(UPPER), pick(LOWER), pick(DIGIT), pick(SYMBOL)];
+    while chars.len() < policy.min_length.max(20) {
+        chars.push(pick(&all));
+    }
+    // Fisher–Yates, so the guaranteed classes are not always in front.
+    for i in (1..chars.len()).rev() {
+        let j = shared::secrets::random_below(i as u64 + 1) as usize;
+        chars.swap(i, j);
+    }
+    String::from_utf8(chars).unwrap_or_default()
+}
+
+/// The tenant a user belongs to: from the session check's batch when it was there (a tenant
+/// admin's own tenant), else one more read.
+async fn tenant_of(state: &AppState, loaded: &Loaded, id: &TenantId) -> Result<Tenant> {
+    let key = keys::tenant(id);
+    let found: Option<Tenant> = if loaded.has(&key) {
+        loaded.get(&key)?
+    } else {
+        state
+            .store()
+            .load(std::slice::from_ref(&key))
+            .await?
+            .get(&key)?
+    };
+    found.ok_or(Error::NotFound("Tenant"))
+}
+
+/// A partner from the batch when the caller's claims let it join, else one more read.
+async fn partner_of(state: &AppState, loaded: &Loaded, id: &PartnerId) -> Result<Partner> {
+    let key = keys::partner(id);
+    let found: Option<Partner> = if loaded.has(&key) {
+        loaded.get(&key)?
+    } else {
+        state
+            .store()
+            .load(std::slice::from_ref(&key))
+            .await?
+            .get(&key)?
+    };
+    live(found, "Partner")
+}
+
+/// The partner the caller's claims make likely for the tenant it writes in, to read it in the
+/// session check's batch (a hint only: the tenant's own `partner_id` decides).
+fn partner_hint(caller: &Caller) -> Option<PartnerId> {
+    match caller.claimed_tier().ok()? {
+        Tier::Super => None,
+        Tier::Partner(p) => Some(p),
+        Tier::Tenant { partner, .. } => Some(partner),
+    }
+}
+
+/// Whether the principal reaches a user of `tenant` (of `partner`).
+fn reaches(principal: &Principal, partner: &PartnerId, tenant: &TenantId) -> Result<()> {
+    access::tenants::read(principal, partner, tenant)
+}
+
+/// The user's tenant when the caller's tier needs it to decide (a partner admin: the
+/// tenant's current partner decides, as a transfer may have moved it), and the verdict.
+async fn reach_user(
+    state: &AppState,
+    principal: &Principal,
+    loaded: &Loaded,
+    user: &User,
+) -> Result<Option<Tenant>> {
+    match &principal.tier {
+        Tier::Super => Ok(None),
+        Tier::Tenant { tenant, .. } if *tenant == user.tenant_id => Ok(None),
+        Tier::Tenant { .. } => Err(Error::AccessDenied),
+        Tier::Partner(own) => {
+            let tenant = tenant_of(state, loaded, &user.tenant_id).await?;
+            if tenant.partner_id == *own {
+                Ok(Some(tenant))
+            } else {
+                Err(Error::AccessDenied)
+            }
+        }
+    }
+}
+
+/// A write to an existing user: within reach, and the user holds no admin role above the
+/// caller's own (a tenant admin cannot reset a super admin's password). A refusal is recorded.
+async fn may_write(
+    state: &AppState,
+    principal: &Principal,
+    loaded: &Loaded,
+    user: &User,
+    action: AuditAction,
+    meta: &RequestMeta,
+) -> Result<Option<Tenant>> {
+    let verdict = match reach_user(state, principal, loaded, user).await {
+        Ok(tenant) => {
+            let above = user
+                .effective_role(Timestamp::now())
+                .is_some_and(|g| g.role.rank() > principal.role().rank());
+            if above {
+                Err(Error::AccessDenied)
+            } else {
+                Ok(tenant)
+            }
+        }
+        Err(err) => Err(err),
+    };
+    let attempt = Attempt {
+        action,
+        resource_id: Some(user.id.to_string()),
+    };
+    match verdict {
+        Ok(tenant) => Ok(tenant),
+        Err(refusal) => {
+            audit::check_write(state, principal, Err(refusal), attempt, meta).await?;
+            Err(Error::AccessDenied)
+        }
+    }
+}
+
+/// The manager named by a write: a live user of the same tenant, not the user itself.
+fn check_manager(loaded: &Loaded, user: &User) -> Result<()> {
+    let Some(manager) = &user.manager_id else {
+        return Ok(());
+    };
+    if *manager == user.id {
+        return Err(not_a_manager());
+    }
+    let found: Option<User> = loaded.get(&keys::user(manager))?;
+    match found {
+        Some(m) if !m.is_deleted() && m.tenant_id == user.tenant_id => Ok(()),
+        _ => Err(not_a_manager()),
+    }
+}
+
+/// The partner's `max_users_per_tenant`, and 409 when the tenant is at it already.
+fn limit_of(partner: &Partner, tenant: &Tenant) -> Result<Limit> {
+    let max = partner.limits.max_users_per_tenant;
+    if max.is_some_and(|m| tenant.user_count >= u64::from(m)) {
+        return Err(Error::conflict(LIMIT_REACHED));
+    }
+    Ok(Limit(max))
+}
+
+/// Why the tenant's counter refused a user inside the transaction (it changed since it was
+/// read): gone, or full — or moved, or its partner's limit changed (then the write is retried).
+async fn tenant_refused(state: &AppState, tenant: &TenantId, read_partner: &PartnerId) -> Error {
+    let key = keys::tenant(tenant);
+    match state.store().load(std::slice::from_ref(&key)).await {
+        Ok(loaded) => match loaded.get::<Tenant>(&key) {
+            Ok(Some(t)) if t.is_deleted() => Error::NotFound("Tenant"),
+            Ok(Some(t)) if t.partner_id != *read_partner => Error::Stale,
+            Ok(Some(_)) => Error::conflict(LIMIT_REACHED),
+            Ok(None) => Error::NotFound("Tenant"),
+            Err(err) => err.into(),
+        },
+        Err(err) => err.into(),
+    }
+}
+
+/// Create User: in a tenant within the caller's reach, under its partner's
+/// `max_users_per_tenant`, with a unique (per tenant, case-insensitive) email.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    new: NewUser,
+    meta: &RequestMeta,
+) -> Result<User> {
+    // Hashed once the caller may create here and the policy passed, and only once however
+    // often the write is retried: argon2 is the costly part of a create.
+    let hashed = tokio::sync::OnceCell::new();
+    let (new, hashed) = (&new, &hashed);
+    lifecycle::retry_stale("user", || async move {
+        let tenant_key = keys::tenant(&new.tenant_id);
+        let mut wanted = vec![tenant_key.clone()];
+        if let Some(p) = partner_hint(caller) {
+            wanted.push(keys::partner(&p));
+        }
+        if let Some(m) = &new.manager_id {
+            wanted.push(keys::user(m));
+        }
+        let (principal, loaded) = session::check(state, caller, &wanted).await?;
+        let tenant: Tenant = live(loaded.get(&tenant_key)?, "Tenant")?;
+        let attempt = Attempt {
+            action: CREATE,
+            resource_id: None,
+        };
+        audit::check_write(
+            state,
+            &principal,
+            reaches(&principal, &tenant.partner_id, &tenant.id),
+            attempt,
+            meta,
+        )
+        .await?;
+        if let Some(p) = &new.password {
+            check_password(&tenant, "password", p)?;
+        }
+        let partner = partner_of(state, &loaded, &tenant.partner_id).await?;
+        let now = Timestamp::now();
+        let mut user = User::new(
+            UserId::generate(),
+            tenant.id.clone(),
+            new.email.as_str().to_owned(),
+            now,
+        );
+        user.first_name = new.first_name.clone();
+        user.last_name = new.last_name.clone();
+        user.display_name = new.display_name.clone();
+        user.title = new.title.clone();
+        user.department = new.department.clone();
+        user.manager_id = new.manager_id.clone();
+        user.phone = new.phone.clone();
+        user.status = new.status;
+        user.identity_source = new.identity_source;
+        user.email_verified = new.email_verified;
+        user.mfa_enabled = new.mfa_enabled;
+        user.custom_attributes = new.custom_attributes.clone();
+        check_manager(&loaded, &user)?;
+        let limit = limit_of(&partner, &tenant)?;
+        user.password_hash = match &new.password {
+            Some(p) => Some(hashed.get_or_try_init(|| hash(p.clone())).await?.clone()),
+            None => None,
+        };
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            CREATE,
+            Some(user.id.to_string()),
+            meta,
+        )
+        .in_tenant(&tenant.partner_id, &tenant.id)
+        .with_changes(&json!({}), &audit::snapshot(&user));
+        match store::create(state.store(), &user, &tenant.partner_id, limit, &event).await {
+            Ok(()) => Ok(user),
+            Err(err) => match err.refused_by() {
+                Some(EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
+                Some(MANAGER) => Err(not_a_manager()),
+                // The partner's limit changed since it was read: read it again.
+                Some(PARTNER) => Err(Error::Stale),
+                Some(TENANT) => Err(tenant_refused(state, &tenant.id, &tenant.partner_id).await),
+                _ => Err(err.into()),
+            },
+        }
+    })
+    .await
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: &UserId) -> Result<User> {
+    let (principal, loaded) = session::check(state, caller, &[keys::user(id)]).await?;
+    let user: User = live(loaded.get(&keys::user(id))?, RESOURCE)?;
+    reach_user(state, &principal, &loaded, &user).await?;
+    Ok(user)
+}
+
+/// Partial update. A new email moves the tenant's email claim (and, for an admin, the
+/// platform-wide admin-email claim) in the same transaction.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &UserId,
+    patch: &UserPatch,
+    meta: &RequestMeta,
+) -> Result<User> {
+    lifecycle::retry_stale("user", || async {
+        let mut wanted = vec![keys::user(id)];
+        if let Patch::Set(m) = &patch.manager_id {
+            wanted.push(keys::user(m));
+        }
+        let (principal, loaded) = session::check(state, caller, &wanted).await?;
+        let before: User = live(loaded.get(&keys::user(id))?, RESOURCE)?;
+        let tenant = may_write(state, &principal, &loaded, &before, UPDATE, meta).await?;
+        let after = lifecycle::next_version(&before, patch.apply(&before));
+        if after.manager_id != before.manager_id {
+            check_manager(&loaded, &after)?;
+        }
+        // The event is filed under the user's partner (and the admin-email claim names it):
+        // the tenant says which (free for a tenant admin: its tenant is in the batch).
+        let tenant = match tenant {
+            Some(t) => t,
+            None => tenant_of(state, &loaded, &before.tenant_id).await?,
+        };
+        let partner = tenant.partner_id;
+        let event = AuditEvent::new(Actor::admin(&principal), UPDATE, Some(id.to_string()), meta)
+            .in_tenant(&partner, &after.tenant_id)
+            .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
+        match store::update(state.store(), &before, &after, &partner, &event).await {
+            Ok(()) => Ok(after),
+            Err(err) => match err.refused_by() {
+                Some(EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
+                Some(ADMIN_EMAIL) => Err(Error::conflict(ADMIN_EMAIL_TAKEN)),
+                Some(MANAGER) => Err(not_a_manager()),
+                _ => Err(err.into()),
+            },
+        }
+    })
+    .await
+}
+
+/// Soft-deletes a user: out of lists and counts, its email claims kept for a restore.
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: &UserId,
+    meta: &RequestMeta,
+) -> Result<()> {
+    lifecycle::retry_stale("user", || async {
+        let (principal, loaded) = session::check(state, caller, &[keys::user(id)]).await?;
+        let before: User = live(loaded.get(&keys::user(id))?, RESOURCE)?;
+        if before.id == principal.user_id {
+            return Err(Error::conflict("You cannot delete yourself"));
+        }
+        let tenant = may_write(state, &principal, &loaded, &before, DELETE, meta).await?;
+        let partner = match tenant {
+            Some(t) => t.partner_id,
+            None => {
+                tenant_of(state, &loaded, &before.tenant_id)
+                    .await?
+                    .partner_id
+            }
+        };
+        let (after, purge_at) = lifecycle::deleted(&before);
+        let event = AuditEvent::new(Actor::admin(&principal), DELETE, Some(id.to_string()), meta)
+            .in_tenant(&partner, &before.tenant_id);
+        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+    })
+    .await
+}
+
+/// Brings a soft-deleted user back within the restore window, if its tenant is live and under
+/// its partner's `max_users_per_tenant`.
+pub async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    id: &UserId,
+    meta: &RequestMeta,
+) -> Result<User> {
+    lifecycle::retry_stale("user", || async {
+        let mut wanted = vec![keys::user(id)];
+        if let Some(p) = partner_hint(caller) {
+            wanted.push(keys::partner(&p));
+        }
+        let (principal, loaded) = session::check(state, caller, &wanted).await?;
+        let before: User = loaded
+            .get(&keys::user(id))?
+            .ok_or(Error::NotFound(RESOURCE))?;
+        let tenant = may_write(state, &principal, &loaded, &before, RESTORE, meta).await?;
+        let after = lifecycle::restored(&before, RESOURCE)?;
+        let tenant = match tenant {
+            Some(t) => t,
+            None => tenant_of(state, &loaded, &before.tenant_id).await?,
+        };
+        let tenant = live(Some(tenant), "Tenant")?;
+        let partner = partner_of(state, &loaded, &tenant.partner_id).await?;
+        let limit = limit_of(&partner, &tenant)?;
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            RESTORE,
+            Some(id.to_string()),
+            meta,
+        )
+        .in_tenant(&tenant.partner_id, &tenant.id);
+        match store::restore(
+            state.store(),
+            &before,
+            &after,
+            &tenant.partner_id,
+            limit,
+            &event,
+        )
+        .await
+        {
+            Ok(()) => Ok(after),
+            Err(err) => match err.refused_by() {
+                Some(PARTNER) => Err(Error::Stale),
+                Some(TENANT) => Err(tenant_refused(state, &tenant.id, &tenant.partner_id).await),
+                _ => Err(err.into()),
+            },
+        }
+    })
+    .await
+}
+
+/// Sets a new password (given, checked against the tenant's policy, or generated and shown
+/// once) and revokes every session of the user.
+pub async fn reset_password(
+    state: &AppState,
+    caller: &Caller,
+    id: &UserId,
+    new: NewPassword,
+    meta: &RequestMeta,
+) -> Result<Reset> {
+    let (principal, loaded) = session::check(state, caller, &[keys::user(id)]).await?;
+    let before: User = live(loaded.get(&keys::user(id))?, RESOURCE)?;
+    let tenant = may_write(state, &principal, &loaded, &before, RESET_PASSWORD, meta).await?;
+    let tenant = match tenant {
+        Some(t) => t,
+        None => tenant_of(state, &loaded, &before.tenant_id).await?,
+    };
+    let (password, temporary) = match new {
+        NewPassword::Given(p) => {
+            check_password(&tenant, "new_password", &p)?;
+            (p, false)
+        }
+        NewPassword::Generated => (
+            generate_password(&Policy::of_settings(&tenant.settings)),
+            true,
+        ),
+    };
+    let password_hash = hash(password.clone()).await?;
+    let sessions: Vec<Session> = store::active_sessions(state.store(), id).await?;
+    // A concurrent change of the user between the read and the write: read again, keep the
+    // hash (the costly part) and the sessions.
+    let mut before = before;
+    for _ in 0..lifecycle::UPDATE_ATTEMPTS {
+        let mut after = before.clone();
+        after.password_hash = Some(password_hash.clone());
+        let after = lifecycle::next_version(&before, after);
+        let event = AuditEvent::new(
+            Actor::admin(&principal),
+            RESET_PASSWORD,
+            Some(id.to_string()),
+            meta,
+        )
+        .in_tenant(&tenant.partner_id, &tenant.id)
+        .with_changes(
+            &json!({"revoked_sessions": 0}),
+            &json!({"revoked_sessions": sessions.len()}),
+        );
+        match store::reset_password(state.store(), &before, &after, &sessions, &event).await {
+            Ok(()) => {
+                return Ok(Reset {
+                    user: after,
+                    temporary_password: temporary.then_some(password),
+                    revoked_sessions: sessions.len(),
+                });
+            }
+            Err(err) if err.refused_by() == Some(shared::store::Guard::Item) => {
+                let reread = state.store().load(&[keys::user(id)]).await?;
+                before = live(reread.get(&keys::user(id))?, RESOURCE)?;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(Error::Stale)
+}
+
+// ---- lists -----------------------------------------------------------------------------------
+
+/// Which users a list shows.
+#[derive(Debug)]
+enum Reach {
+    /// Every user: the `USER_SHARDS` platform-wide partitions, merged.
+    All,
+    /// The users of one partner's live tenants: each tenant's partition, merged.
+    Partner(PartnerId),
+    /// One tenant's users: its partition.
+    Tenant(Box<Tenant>),
+    /// A filter combination that matches nothing (a tenant of another partner than the one
+    /// filtered on).
+    Nothing,
+}
+
+fn cursor_problem() -> Error {
+    Error::Validation(vec![FieldProblem::new(
+        vec![json!("query"), json!("cursor")],
+        "value_error",
+        "Value error, invalid or expired cursor",
+    )])
+}
+
+/// List Users within the caller's reach, newest first.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> Result<Page<User>> {
+    let filtered = filter.search.is_some() || filter.status.is_some();
+    // The claims are a hint for batching what the list will need with the session check.
+    let mut extra: Vec<Key> = Vec::new();
+    if let Some(t) = &filter.tenant_id {
+        extra.push(keys::tenant(t));
+    }
+    match caller.claimed_tier()? {
+        Tier::Super if filter.tenant_id.is_none() && filter.partner_id.is_none() && !filtered => {
+            extra.extend(Counter::Users.shard_keys());
+        }
+        Tier::Tenant { tenant, .. } => extra.push(keys::tenant(&tenant)),
+        _ => {}
+    }
+    let (principal, loaded) = session::check(state, caller, &extra).await?;
+    // Decided on the checked principal: a foreign partner filter is a 403.
+    let tenant_reach = access::tenants::list_reach(&principal.tier, filter.partner_id.as_ref())?;
+    let reach = match &filter.tenant_id {
+        Some(t) => {
+            let tenant: Tenant = live(loaded.get(&keys::tenant(t))?, "Tenant")?;
+            reaches(&principal, &tenant.partner_id, &tenant.id)?;
+            if filter
+                .partner_id
+                .as_ref()
+                .is_some_and(|p| *p != tenant.partner_id)
+            {
+                Reach::Nothing
+            } else {
+                Reach::Tenant(Box::new(tenant))
+            }
+        }
+        None => match tenant_reach {
+            TenantReach::All => Reach::All,
+            TenantReach::Partner(p) => Reach::Partner(p),
+            TenantReach::One { tenant, .. } => {
+                let tenant = tenant_of(state, &loaded, &tenant).await?;
+                Reach::Tenant(Box::new(live(Some(tenant), "Tenant")?))
+            }
+        },
+    };
+    let binding = format!(
+        "users|reach={}|search={}|status={}",
+        match &reach {
+            Reach::All => "all".to_owned(),
+            Reach::Partner(p) => format!("partner:{p}"),
+            Reach::Tenant(t) => format!("tenant:{}", t.id),
+            Reach::Nothing => "nothing".to_owned(),
+        },
+        filter.search.as_deref().unwrap_or(""),
+        filter.status.map_or("", |s| s.as_str()),
+    );
+    let narrowed = |index: &'static str, partition: (&'static str, String)| QuerySpec {
+        index: Some(index),
+        partition,
+        equals: filter
+            .status
+            .iter()
+            .map(|s| ("status", s.as_str().to_owned()))
+            .collect(),
+        contains: filter.search.as_ref().map(|s| s.to_lowercase()),
+    };
+    let (specs, known_total) = match &reach {
+        Reach::Nothing => {
+            return Ok(Page {
+                items: Vec::new(),
+                pagination: Pagination::new(page.page, page.per_page, 0, None),
+            });
+        }
+        Reach::All => (
+            (0..keys::USER_SHARDS)
+                .map(|i| narrowed(keys::GSI2, (keys::GSI2PK, keys::users_shard(i))))
+                .collect::<Vec<_>>(),
+            (!filtered).then(|| Counter::Users.total(&loaded)),
+        ),
+        Reach::Tenant(t) => (
+            vec![narrowed(
+                keys::GSI1,
+                (keys::GSI1PK, keys::users_of_tenant(&t.id)),
+            )],
+            (!filtered).then_some(t.user_count),
+        ),
+        Reach::Partner(p) => {
+            let tenants = live_tenants_of(state, p).await?;
+            let total = tenants.iter().map(|t| t.user_count).sum::<u64>();
+            (
+                tenants
+                    .iter()
+                    .map(|t| narrowed(keys::GSI1, (keys::GSI1PK, keys::users_of_tenant(&t.id))))
+                    .collect(),
+                (!filtered).then_some(total),
+            )
+        }
+    };
+    merged_page(state, specs, &binding, known_total, page).await
+}
+
+/// The live tenants of a partner (GSI1 `PARTNER#<p>#TENANTS`, which holds live tenants only).
+async fn live_tenants_of(state: &AppState, partner: &PartnerId) -> Result<Vec<Tenant>> {
+    let spec = QuerySpec {
+        index: Some(keys::GSI1),
+        partition: (keys::GSI1PK, keys::tenants_of_partner(partner)),
+        equals: Vec::new(),
+        contains: None,
+    };
+    Ok(state
+        .store()
+        .list::<Tenant>(&spec, None, 10_000)
+        .await?
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect())
+}
+
+/// Where a partition resumes after the user `after`: its index key with the user's id as sort
+/// key (every user partition sorts by user id, so one position serves them all).
+fn start_after(spec: &QuerySpec, after: &UserId) -> StartKey {
+    let (pk, sk) = match spec.index {
+        Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
+        _ => (keys::GSI2PK, keys::GSI2SK),
+    };
+    let item = keys::user(after);
+    StartKey(BTreeMap::from([
+        (keys::PK.to_owned(), item.pk),
+        (keys::SK.to_owned(), item.sk),
+        (pk.to_owned(), spec.partition.1.clone()),
+        (sk.to_owned(), after.to_string()),
+    ]))
+}
+
+/// One page over several partitions at once, merged newest first. Each partition is read
+/// concurrently from the same position (the last user id shown), so the cost of a page is
+/// one round of queries whatever its depth with a cursor; an offset page reads up to
+/// `page × per_page` items from each partition. Cursors carry only that last id, signed
+/// and bound to the list's reach and filters.
+async fn merged_page(
+    state: &AppState,
+    specs: Vec<QuerySpec>,
+    binding: &str,
+    known_total: Option<u64>,
+    request: &PageRequest,
+) -> Result<Page<User>> {
+    let secret = state.keys().cursor_secret().await?;
+    let per_page = request.per_page as usize;
+    let (page_no, after, skip, carried_total) = match &request.cursor {
+        Some(cursor) => {
+            let position = pagination::open_cursor(&secret, binding, cursor)?;
+            let after = position
+                .start
+                .0
+                .get("after")
+                .and_then(|id| UserId::parse(id).ok())
+                .ok_or_else(cursor_problem)?;
+            (position.page, Some(after), 0, position.total)
+        }
+        None => (request.page, None, request.offset(), None),
+    };
+    let limit = skip + per_page + 1;
+    let mut reads = tokio::task::JoinSet::new();
+    for spec in &specs {
+        let store = state.store().clone();
+        let spec = spec.clone();
+        let start = after.as_ref().map(|a| start_after(&spec, a));
+        reads.spawn(async move { store.list::<User>(&spec, start, limit).await });
+    }
+    // A filtered list is counted once, on its first page; its cursors carry the total.
+    let total = known_total.or(carried_total);
+    let mut counts = tokio::task::JoinSet::new();
+    if total.is_none() {
+        for spec in &specs {
+            let store = state.store().clone();
+            let spec = spec.clone();
+            counts.spawn(async move { store.count(&spec).await });
+        }
+    }
+    let mut rows: Vec<User> = Vec::new();
+    while let Some(done) = reads.join_next().await {
+        rows.extend(done.map_err(Error::internal)??.into_iter().map(|(u, _)| u));
+    }
+    let mut counted = 0u64;
+    while let Some(done) = counts.join_next().await {
+        counted += done.map_err(Error::internal)??;
+    }
+    let total = total.unwrap_or(counted);
+    rows.sort_by(|a, b| b.id.as_str().cmp(a.id.as_str()));
+    let mut rows: Vec<User> = rows.into_iter().skip(skip).collect();
+    let has_more = rows.len() > per_page;
+    rows.truncate(per_page);
+    let next_cursor = match rows.last() {
+        Some(last) if has_more => Some(pagination::issue_cursor(
+            &secret,
+            binding,
+            CursorPosition {
+                page: page_no + 1,
+                start: StartKey(BTreeMap::from([("after".to_owned(), last.id.to_string())])),
+                total: known_total.is_none().then_some(total),
+            },
+        )?),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows,
+        pagination: Pagination::new(page_no, request.per_page, total, next_cursor),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_pass_the_strictest_policy() {
+        let policy = Policy {
+            min_length: 32,
+            require_upper: true,
+            require_lower: true,
+            require_digit: true,
+            require_symbol: true,
+        };
+        for _ in 0..50 {
+            let p = generate_password(&policy);
+            assert_eq!(p.chars().count(), 32);
+            assert!(policy.check(&p).is_ok(), "{p}");
+        }
+        assert_eq!(generate_password(&Policy::default()).len(), 20);
+    }
+
+    #[test]
+    fn custom_attributes_are_bounded() {
+        assert!(parse_custom_attributes(&json!({"a": 1})).is_ok());
+        let big = json!({"a": "x".repeat(MAX_CUSTOM_ATTRIBUTES_BYTES)});
+        assert!(parse_custom_attributes(&big).is_err());
+        assert!(parse_custom_attributes(&json!([1])).is_err());
+    }
+}

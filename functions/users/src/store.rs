@@ -1,0 +1,398 @@
+//! User items and transactions: `USER#<id>` / `USER`, listed through GSI1
+//! `TENANT#<tnt>#USERS` (per tenant) and GSI2 `USERS#<0..7>` (platform-wide, spread over
+//! `keys::USER_SHARDS` partitions so user writes never share one hot index key). The tenant's
+//! `user_count` moves in the same transaction as the user, under the partner's
+//! `max_users_per_tenant`.
+
+use shared::audit::AuditEvent;
+use shared::hierarchy::{AdminEmailOwner, Session, User};
+use shared::ids::{PartnerId, TenantId, UserId};
+use shared::store::counters::Counter;
+use shared::store::write::{claim, claim_expiry, lifecycle_item, move_claim};
+use shared::store::{
+    Expr, Guard, Item, QuerySpec, Store, StoreError, Tx, encode, keys, n, s, with_keys,
+};
+use shared::time::Timestamp;
+
+/// The guard of the per-tenant email claim.
+pub const EMAIL: Guard = Guard::Unique("email");
+/// The guard of the platform-wide admin-email claim (users holding admin roles).
+pub const ADMIN_EMAIL: Guard = Guard::Unique("admin email");
+/// The tenant gaining a user: live, still under the partner it was read under, and below the
+/// partner's `max_users_per_tenant`.
+pub const TENANT: Guard = Guard::Parent("tenant");
+/// The partner whose `max_users_per_tenant` was read: unchanged since.
+pub const PARTNER: Guard = Guard::Parent("partner");
+/// The manager: a live user of the same tenant.
+pub const MANAGER: Guard = Guard::Parent("manager");
+
+/// Sessions revoked in the password-reset transaction itself (with the user and its event,
+/// well inside DynamoDB's 100 actions per transaction); more follow in transactions of their own.
+pub const SESSIONS_PER_RESET: usize = 90;
+const SESSIONS_PER_FOLLOW_UP: usize = 99;
+
+/// The stored item; a deleted user (`purge_at`) leaves both list indexes.
+pub fn user_item(user: &User, purge_at: Option<Timestamp>) -> Result<Item, StoreError> {
+    let mut item = lifecycle_item(
+        user,
+        purge_at,
+        &[
+            (keys::GSI1PK, keys::users_of_tenant(&user.tenant_id)),
+            (keys::GSI1SK, user.id.to_string()),
+            (keys::GSI2PK, keys::users_shard_of(&user.id)),
+            (keys::GSI2SK, user.id.to_string()),
+        ],
+    )?;
+    item.insert("search_text".into(), s(user.search_text()));
+    Ok(item)
+}
+
+/// The admin-email claim of a user holding admin roles; it also routes admin login.
+fn admin_email_item(user: &User, partner: &PartnerId) -> Result<Item, StoreError> {
+    let owner = AdminEmailOwner {
+        user_id: user.id.clone(),
+        tenant_id: user.tenant_id.clone(),
+        partner_id: partner.clone(),
+    };
+    Ok(with_keys(
+        encode(&owner)?,
+        &keys::admin_email(&user.email),
+        AdminEmailOwner::NAME,
+    ))
+}
+
+/// The partner's `max_users_per_tenant` as it was read (`None` = unlimited).
+#[derive(Clone, Copy, Debug)]
+pub struct Limit(pub Option<u32>);
+
+/// A tenant's user counter down by one (its version too, so full-item writes of the tenant
+/// see the change).
+fn lose_user(tx: &mut Tx, tenant: &TenantId) -> Result<(), StoreError> {
+    tx.update_if(
+        &keys::tenant(tenant),
+        "ADD user_count :minus, version :one",
+        TENANT,
+        Some("attribute_exists(PK)"),
+        Expr::default().value(":minus", n(-1)).value(":one", n(1)),
+    )?;
+    Ok(())
+}
+
+/// A tenant's user counter up by one: the tenant live, still under `partner`, below `limit`,
+/// and the partner's limit unchanged since it was read (else the limit may have been lowered
+/// in between).
+fn gain_user(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    partner: &PartnerId,
+    limit: Limit,
+) -> Result<(), StoreError> {
+    let mut values = Expr::default()
+        .name("#status", "status")
+        .value(":one", n(1))
+        .value(":deleted", s("DELETED"))
+        .value(":partner", s(partner.to_string()));
+    let (under_limit, partner_check, partner_values) = match limit.0 {
+        Some(max) => {
+            values = values.value(":max", n(max));
+            (
+                " AND user_count < :max",
+                "attribute_exists(PK) AND max_users_per_tenant = :max",
+                Expr::default().value(":max", n(max)),
+            )
+        }
+        None => (
+            "",
+            "attribute_exists(PK) AND attribute_not_exists(max_users_per_tenant)",
+            Expr::default(),
+        ),
+    };
+    tx.update_if(
+        &keys::tenant(tenant),
+        "ADD user_count :one, version :one",
+        TENANT,
+        Some(&format!(
+            "attribute_exists(PK) AND #status <> :deleted AND partner_id = :partner{under_limit}"
+        )),
+        values,
+    )?;
+    tx.check(
+        &keys::partner(partner),
+        PARTNER,
+        partner_check,
+        partner_values,
+    )?;
+    Ok(())
+}
+
+/// The manager must stay a live user of the same tenant until the write commits.
+fn check_manager(tx: &mut Tx, user: &User) -> Result<(), StoreError> {
+    if let Some(manager) = &user.manager_id {
+        tx.check(
+            &keys::user(manager),
+            MANAGER,
+            "attribute_exists(PK) AND tenant_id = :tenant AND #status <> :deleted",
+            Expr::default()
+                .name("#status", "status")
+                .value(":tenant", s(user.tenant_id.to_string()))
+                .value(":deleted", s("DELETED")),
+        )?;
+    }
+    Ok(())
+}
+
+/// Item (new), email claim, [manager live], tenant counter (under the partner's limit,
+/// which must be unchanged), platform counter, audit.
+pub async fn create(
+    store: &Store,
+    user: &User,
+    partner: &PartnerId,
+    limit: Limit,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.put_new(user_item(user, None)?, Guard::Item)?;
+    claim(
+        &mut tx,
+        &keys::user_email(&user.tenant_id, &user.email),
+        user.id.as_str(),
+        "email",
+    )?;
+    check_manager(&mut tx, user)?;
+    gain_user(&mut tx, &user.tenant_id, partner, limit)?;
+    Counter::Users.add(&mut tx, 1)?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// Item (versioned), [email claim moved; for an admin also the admin-email claim], [manager
+/// live], audit.
+pub async fn update(
+    store: &Store,
+    before: &User,
+    after: &User,
+    partner: &PartnerId,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.put_versioned(user_item(after, None)?, before.version)?;
+    if before.email != after.email {
+        move_claim(
+            &mut tx,
+            &keys::user_email(&before.tenant_id, &before.email),
+            &keys::user_email(&after.tenant_id, &after.email),
+            after.id.as_str(),
+            "email",
+        )?;
+        if !after.admin_roles.is_empty() {
+            tx.delete(&keys::admin_email(&before.email))?;
+            tx.put_new(admin_email_item(after, partner)?, ADMIN_EMAIL)?;
+        }
+    }
+    if after.manager_id.is_some() && after.manager_id != before.manager_id {
+        check_manager(&mut tx, after)?;
+    }
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// Item (versioned) out of the lists with its purge time, tenant counter, email claims
+/// expiring with it, platform counter, audit.
+pub async fn delete(
+    store: &Store,
+    before: &User,
+    after: &User,
+    purge_at: Timestamp,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.put_versioned(user_item(after, Some(purge_at))?, before.version)?;
+    lose_user(&mut tx, &before.tenant_id)?;
+    claim_expiry(
+        &mut tx,
+        &keys::user_email(&before.tenant_id, &before.email),
+        Some(purge_at),
+    )?;
+    if !before.admin_roles.is_empty() {
+        claim_expiry(&mut tx, &keys::admin_email(&before.email), Some(purge_at))?;
+    }
+    Counter::Users.add(&mut tx, -1)?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// Item (versioned) back in the lists, tenant counter (live, under the limit), email claims
+/// kept again, platform counter, audit.
+pub async fn restore(
+    store: &Store,
+    before: &User,
+    after: &User,
+    partner: &PartnerId,
+    limit: Limit,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.put_versioned(user_item(after, None)?, before.version)?;
+    gain_user(&mut tx, &after.tenant_id, partner, limit)?;
+    claim_expiry(
+        &mut tx,
+        &keys::user_email(&before.tenant_id, &before.email),
+        None,
+    )?;
+    if !before.admin_roles.is_empty() {
+        claim_expiry(&mut tx, &keys::admin_email(&before.email), None)?;
+    }
+    Counter::Users.add(&mut tx, 1)?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// The user's sessions that are still active (GSI1 `USER#<usr>#SESSIONS`; an index read, so a
+/// session created in the last instant may be missed).
+pub async fn active_sessions(store: &Store, user: &UserId) -> Result<Vec<Session>, StoreError> {
+    let spec = QuerySpec {
+        index: Some(keys::GSI1),
+        partition: (keys::GSI1PK, keys::sessions_of_user(user)),
+        equals: vec![("status", "ACTIVE".to_owned())],
+        contains: None,
+    };
+    Ok(store
+        .list::<Session>(&spec, None, 10_000)
+        .await?
+        .into_iter()
+        .map(|(session, _)| session)
+        .collect())
+}
+
+fn revoke_session(tx: &mut Tx, session: &Session, now: Timestamp) -> Result<(), StoreError> {
+    tx.update(
+        &keys::session(&session.id),
+        "SET #status = :revoked, revoked_at = :now",
+        Expr::default()
+            .name("#status", "status")
+            .value(":revoked", s("REVOKED"))
+            .value(":now", s(now.to_string())),
+    )?;
+    Ok(())
+}
+
+/// Item (versioned, the new password hash), the first `SESSIONS_PER_RESET` sessions revoked,
+/// audit — one transaction; then any further sessions in transactions of their own (only a
+/// user with more than 90 live sessions needs them).
+pub async fn reset_password(
+    store: &Store,
+    before: &User,
+    after: &User,
+    sessions: &[Session],
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let now = Timestamp::now();
+    let (first, rest) = sessions.split_at(sessions.len().min(SESSIONS_PER_RESET));
+    let mut tx = store.tx();
+    tx.put_versioned(user_item(after, None)?, before.version)?;
+    for session in first {
+        revoke_session(&mut tx, session, now)?;
+    }
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await?;
+    for chunk in rest.chunks(SESSIONS_PER_FOLLOW_UP) {
+        let mut tx = store.tx();
+        for session in chunk {
+            revoke_session(&mut tx, session, now)?;
+        }
+        store.transact(tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::hierarchy::{IdentitySource, UserStatus};
+    use shared::store::describe;
+
+    fn user() -> User {
+        let at = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
+        let mut user = User::new(
+            UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
+            TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w0g").unwrap(),
+            "ann@acme.test".into(),
+            at,
+        );
+        user.first_name = Some("Ann".into());
+        user.last_name = Some("Lee".into());
+        user.title = Some("CTO".into());
+        user.department = Some("Engineering".into());
+        user.manager_id = Some(UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w4g").unwrap());
+        user.phone = Some("+1 555 0100".into());
+        user.status = UserStatus::Locked;
+        user.identity_source = IdentitySource::Saml;
+        user.email_verified = true;
+        user.custom_attributes = json!({"cost_center": 42}).as_object().cloned().unwrap();
+        user.password_hash = Some("$argon2id$x".into());
+        user.version = 2;
+        user
+    }
+
+    /// The stored form is a contract with data already in tables: a renamed field or a
+    /// changed type must fail here, not silently in production.
+    #[test]
+    fn a_live_user_item_is_pinned() {
+        let item = describe(&user_item(&user(), None).unwrap());
+        let expected: std::collections::BTreeMap<String, String> = [
+            ("GSI1PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g#USERS"),
+            ("GSI1SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+            ("GSI2PK", "S:USERS#0"),
+            ("GSI2SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+            ("PK", "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+            ("SK", "S:USER"),
+            ("admin_roles", "L:[]"),
+            ("created_at", "S:2026-01-02T03:04:05.000006Z"),
+            ("custom_attributes", "M:{cost_center=N:42}"),
+            ("department", "S:Engineering"),
+            ("email", "S:ann@acme.test"),
+            ("email_verified", "BOOL:true"),
+            ("entity", "S:USER"),
+            ("first_name", "S:Ann"),
+            ("id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
+            ("identity_source", "S:SAML"),
+            ("last_name", "S:Lee"),
+            ("manager_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w4g"),
+            ("mfa_enabled", "BOOL:false"),
+            ("password_hash", "S:$argon2id$x"),
+            ("phone", "S:+1 555 0100"),
+            ("search_text", "S:ann@acme.test ann lee"),
+            ("status", "S:LOCKED"),
+            ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
+            ("title", "S:CTO"),
+            ("updated_at", "S:2026-01-02T03:04:05.000006Z"),
+            ("version", "N:2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(item, expected);
+    }
+
+    #[test]
+    fn a_deleted_user_item_leaves_both_lists_and_expires() {
+        let purge = Timestamp::from_unix(1_800_000_000).unwrap();
+        let mut deleted = user();
+        deleted.status = UserStatus::Deleted;
+        let item = describe(&user_item(&deleted, Some(purge)).unwrap());
+        assert_eq!(item.get("ttl").map(String::as_str), Some("N:1800000000"));
+        assert_eq!(item.get("status").map(String::as_str), Some("S:DELETED"));
+        for index_key in ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
+            assert!(!item.contains_key(index_key), "{index_key}");
+        }
+    }
+
+    #[test]
+    fn users_spread_over_every_list_shard() {
+        let shards: std::collections::BTreeSet<String> = (0..200)
+            .map(|_| keys::users_shard_of(&UserId::generate()))
+            .collect();
+        assert_eq!(shards.len() as u64, keys::USER_SHARDS);
+    }
+}
