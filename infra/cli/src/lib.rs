@@ -14,6 +14,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = admin_auth::AdminAuthApi::openapi();
     doc.merge(partners::PartnersApi::openapi());
     doc.merge(tenants::TenantsApi::openapi());
+    doc.merge(groups::GroupsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
     let routes = admin_auth::routes()
         .merge(partners::routes())
         .merge(tenants::routes())
+        .merge(groups::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -73,6 +75,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         admin_auth::ACTIONS,
         partners::ACTIONS,
         tenants::ACTIONS,
+        groups::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()
