@@ -3,6 +3,7 @@
 
 mod auth;
 mod docs_page;
+mod groups;
 mod integrity;
 mod lambda;
 mod openapi;
