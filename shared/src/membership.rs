@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupId, TenantId, UserId};
-use crate::store::{QuerySpec, Store, StoreError, decode, keys};
+use crate::store::{Expr, QuerySpec, Store, StoreError, Tx, decode, keys, n};
 use crate::time::Timestamp;
 use crate::values::Status;
 
@@ -22,8 +22,9 @@ use crate::values::Status;
 pub const MEMBER_ENTITY: &str = "GROUP_MEMBER";
 /// BatchGetItem takes at most this many keys.
 const BATCH_KEYS: usize = 100;
-/// Query pages read when all of a partition is wanted.
-const QUERY_PAGE: usize = 1_000;
+/// Items asked of each Query call when all of a partition is wanted (DynamoDB answers at most
+/// 1 MB a call).
+const QUERY_PAGE: usize = 100_000;
 
 /// A group as the membership walk reads it (the group item, fields the walk and a group
 /// listing need; the groups function writes the full item).
@@ -119,6 +120,29 @@ pub async fn direct_group_ids(store: &Store, user: &UserId) -> Result<Vec<GroupI
             None => return Ok(ids),
         }
     }
+}
+
+/// The guard of a group a user is detached from: it must still exist (pass the groups
+/// `load_groups` found; a purged group's membership is only deleted).
+pub const DETACHED_GROUP: crate::store::Guard = crate::store::Guard::Parent("group");
+
+/// Adds to `tx` what removes a user from the given groups (its `direct_group_ids`): each
+/// membership, and each group's `member_count` (with its `version`, so a concurrent group
+/// PATCH re-reads). For the users group's delete, in the user's own transaction: two actions
+/// per group, so a user in more groups than the transaction has room for is detached over
+/// several.
+pub fn detach_user(tx: &mut Tx, user: &UserId, groups: &[GroupId]) -> Result<(), StoreError> {
+    for group in groups {
+        tx.delete(&keys::group_member(group, user.as_str()))?;
+        tx.update_if(
+            &keys::group(group),
+            "ADD member_count :minus, version :one",
+            DETACHED_GROUP,
+            Some("attribute_exists(PK)"),
+            Expr::default().value(":minus", n(-1)).value(":one", n(1)),
+        )?;
+    }
+    Ok(())
 }
 
 /// Every live group the user is in: its direct groups (`DIRECT`), then every group containing

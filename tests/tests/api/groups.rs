@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use shared::access::AdminRole;
 use shared::ids::UserId;
-use shared::membership::{MembershipKind, groups_of_user};
+use shared::membership::{self, MembershipKind, groups_of_user};
 
 const BASE: &str = "/api/v1/admin/groups";
 
@@ -753,6 +753,55 @@ async fn a_users_groups_are_listed_direct_and_inherited() {
     let found = groups_of_user(app.state.store(), &user).await.unwrap();
     let listed: Vec<String> = found.iter().map(|g| g.group.id.to_string()).collect();
     assert_eq!(listed, vec![other, low]);
+}
+
+/// What the users group's delete does with `shared::membership`: the user leaves every group,
+/// and the groups' `member_count` follows, in one transaction.
+#[tokio::test]
+async fn a_user_detached_by_the_users_groups_delete_leaves_every_group() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let a = app.create_group(&w.root, &w.acme_hq, "A").await;
+    let b = app.create_group(&w.root, &w.acme_hq, "B").await;
+    let ann = app.put_user(&w.acme_hq, "ann@acme.test").await;
+    let ben = app.put_user(&w.acme_hq, "ben@acme.test").await;
+    for (g, u) in [(&a, &ann), (&b, &ann), (&a, &ben)] {
+        assert_eq!(
+            app.add_member(&w.root, g, json!({"user_id": u}))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+    }
+    let store = app.state.store();
+    let user = UserId::parse(&ann).unwrap();
+    let direct = membership::direct_group_ids(store, &user).await.unwrap();
+    let existing = membership::load_groups(store, &direct).await.unwrap();
+    let groups: Vec<_> = direct
+        .into_iter()
+        .filter(|g| existing.contains_key(g))
+        .collect();
+    assert_eq!(groups.len(), 2);
+    let mut tx = store.tx();
+    membership::detach_user(&mut tx, &user, &groups).unwrap();
+    store.transact(tx).await.unwrap();
+    assert_eq!(
+        app.get(&group_path(&a), &w.root).await.body["member_count"],
+        1
+    );
+    assert_eq!(
+        app.get(&group_path(&b), &w.root).await.body["member_count"],
+        0
+    );
+    assert_eq!(
+        ids(&app.get(&members_path(&a), &w.root).await),
+        vec![ben.clone()]
+    );
+    assert!(groups_of_user(store, &user).await.unwrap().is_empty());
+    assert_eq!(
+        app.get(&effective_path(&a), &w.root).await.body["pagination"]["total"],
+        1
+    );
 }
 
 /// Every route, every tier, with ids of groups inside and outside the caller's reach.
