@@ -108,7 +108,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Member>> {
     let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
-    within_reach(&principal, &group)?;
+    within_reach(state, &principal, &group).await?;
     let query = ListQuery {
         binding: format!("group-members|group={id}|user={}", principal.user_id),
         spec: QuerySpec {
@@ -417,7 +417,7 @@ pub async fn effective(
     page: &PageRequest,
 ) -> Result<Page<EffectiveMember>> {
     let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
-    within_reach(&principal, &group)?;
+    within_reach(state, &principal, &group).await?;
     let binding = format!("group-effective|group={id}|user={}", principal.user_id);
     let secret = state.keys().cursor_secret().await?;
     let (page_no, offset) = match &page.cursor {

@@ -2,7 +2,7 @@
 //! all; partner_admin: its partner's tenants; tenant_admin: its own tenant). Members and the
 //! nesting rules are in `members`.
 
-use shared::access::{self, Principal, TenantReach};
+use shared::access::{self, Principal, TenantReach, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::Tenant;
@@ -76,9 +76,28 @@ pub struct GroupFilter {
 }
 
 /// The tier rule of groups: the rule of the tenant they belong to (groups are "all in own
-/// partner's tenants" / "all in own tenant", reads and writes alike).
-pub(crate) fn within_reach(principal: &Principal, group: &Group) -> Result<()> {
-    access::tenants::read(principal, &group.partner_id, &group.tenant_id)
+/// partner's tenants" / "all in own tenant", reads and writes alike). A partner admin is judged
+/// by the tenant's partner as it is now, read from the tenant (one more round trip, partner
+/// admins only): the group's own `partner_id` is the partner when it was last written, and a
+/// tenant transfer does not rewrite its groups.
+pub(crate) async fn within_reach(
+    state: &AppState,
+    principal: &Principal,
+    group: &Group,
+) -> Result<()> {
+    match &principal.tier {
+        Tier::Partner(_) => {
+            let key = keys::tenant(&group.tenant_id);
+            let tenant: Option<Tenant> = state
+                .store()
+                .load(std::slice::from_ref(&key))
+                .await?
+                .get(&key)?;
+            let partner = tenant.map_or_else(|| group.partner_id.clone(), |t| t.partner_id);
+            access::tenants::read(principal, &partner, &group.tenant_id)
+        }
+        _ => access::tenants::read(principal, &group.partner_id, &group.tenant_id),
+    }
 }
 
 /// A write to a group: within reach, or refused and recorded.
@@ -93,14 +112,8 @@ pub(crate) async fn may_write(
         action,
         resource_id: Some(group.id.to_string()),
     };
-    audit::check_write(
-        state,
-        principal,
-        within_reach(principal, group),
-        attempt,
-        meta,
-    )
-    .await
+    let verdict = within_reach(state, principal, group).await;
+    audit::check_write(state, principal, verdict, attempt, meta).await
 }
 
 /// A live group within the caller's reach, read with the session check (one round trip), and
@@ -190,7 +203,7 @@ pub async fn create(
 
 pub async fn get(state: &AppState, caller: &Caller, id: &GroupId) -> Result<Group> {
     let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
-    within_reach(&principal, &group)?;
+    within_reach(state, &principal, &group).await?;
     Ok(group)
 }
 

@@ -986,6 +986,64 @@ async fn every_tier_reaches_only_the_groups_of_its_tenants() {
     assert_eq!(app.get(BASE, &w.root).await.body["pagination"]["total"], 4);
 }
 
+/// A partner admin is judged by the partner the group's tenant belongs to now, not when the
+/// group was written.
+#[tokio::test]
+async fn a_tenant_transfer_moves_the_reach_over_its_groups() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let lab = app.create_group(&w.root, &w.acme_lab, "Lab").await;
+    let pa_acme = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let pa_globex = app
+        .admin_token(
+            "pa@globex.test",
+            AdminRole::PartnerAdmin,
+            Some(&w.globex),
+            None,
+        )
+        .await;
+    assert_eq!(
+        app.get(&group_path(&lab), &pa_acme).await.status,
+        StatusCode::OK
+    );
+    let before = app.calls();
+    assert_eq!(
+        app.get(&group_path(&lab), &pa_globex).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.calls() - before,
+        2,
+        "a partner admin's read also reads the tenant"
+    );
+    let moved = app
+        .patch(
+            &format!("/api/v1/admin/tenants/{}", w.acme_lab),
+            &w.root,
+            json!({"partner_id": w.globex}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    for reply in [
+        app.get(&group_path(&lab), &pa_acme).await,
+        app.patch(&group_path(&lab), &pa_acme, json!({"name": "x"}))
+            .await,
+        app.get(&effective_path(&lab), &pa_acme).await,
+    ] {
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        app.get(&group_path(&lab), &pa_globex).await.status,
+        StatusCode::OK
+    );
+    let renamed = app
+        .patch(&group_path(&lab), &pa_globex, json!({"name": "Lab 2"}))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+}
+
 /// Nesting 10 deep and a few thousand members: measures what a membership change and an
 /// effective-members page cost (`cargo test -p api-tests --test api -- --ignored
 /// groups::cost --nocapture`). The numbers are in docs/data-model.md.
