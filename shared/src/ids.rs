@@ -108,6 +108,9 @@ resource_id!(
     /// An admin role grant (`rol_…`).
     RoleId, "rol_", "role");
 resource_id!(
+    /// A group (`grp_…`).
+    GroupId, "grp_", "group");
+resource_id!(
     /// A token signing key (`key_…`), published as the JWT `kid`.
     KeyId, "key_", "key");
 

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ids;
 pub mod lifecycle;
 pub mod lists;
+pub mod membership;
 pub mod pagination;
 pub mod password;
 pub mod secrets;

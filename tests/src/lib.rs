@@ -517,3 +517,74 @@ pub async fn join_all<Fut: std::future::Future<Output = Reply>>(futures: Vec<Fut
         .map(|r| r.expect("every future finished"))
         .collect()
 }
+
+impl TestApp {
+    /// A user of `tenant` written straight to the table (the users API is another group's):
+    /// the stored form the session check and the groups read. Returns its id.
+    pub async fn put_user(&self, tenant: &str, email: &str) -> String {
+        use shared::hierarchy::User;
+        use shared::ids::UserId;
+        use shared::store::{Entity, keys};
+        let now = shared::time::Timestamp::now();
+        let tenant = TenantId::parse(tenant).expect("tenant id");
+        let user = User::new(UserId::generate(), tenant.clone(), email.to_owned(), now);
+        let mut item = user.to_item().expect("user item");
+        item.insert(
+            keys::GSI1PK.into(),
+            AttributeValue::S(keys::users_of_tenant(&tenant)),
+        );
+        item.insert(keys::GSI1SK.into(), AttributeValue::S(user.id.to_string()));
+        let store = self.state.store();
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("user written");
+        user.id.to_string()
+    }
+
+    /// Marks a user deleted as the users group will (`status: "DELETED"`).
+    pub async fn mark_user_deleted(&self, user: &str) {
+        let store = self.state.store();
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .set_key(Some(
+                shared::store::keys::user(&shared::ids::UserId::parse(user).expect("user id"))
+                    .to_item(),
+            ))
+            .update_expression("SET #s = :d")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":d", AttributeValue::S("DELETED".into()))
+            .send()
+            .await
+            .expect("user marked deleted");
+    }
+
+    /// Creates a group in `tenant` and returns its id.
+    pub async fn create_group(&self, token: &str, tenant: &str, name: &str) -> String {
+        let reply = self
+            .post(
+                "/api/v1/admin/groups",
+                token,
+                json!({"tenant_id": tenant, "name": name}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.id()
+    }
+
+    /// Adds a member (`{"user_id": …}` or `{"group_id": …}`) to a group.
+    pub async fn add_member(&self, token: &str, group: &str, member: Value) -> Reply {
+        self.post(
+            &format!("/api/v1/admin/groups/{group}/members"),
+            token,
+            member,
+        )
+        .await
+    }
+}

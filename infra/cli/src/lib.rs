@@ -16,6 +16,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(tenants::TenantsApi::openapi());
     doc.merge(admin_roles::AdminRolesApi::openapi());
     doc.merge(users::UsersApi::openapi());
+    doc.merge(groups::GroupsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tenants::routes())
         .merge(admin_roles::routes())
         .merge(users::routes())
+        .merge(groups::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -79,6 +81,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         tenants::ACTIONS,
         admin_roles::ACTIONS,
         users::ACTIONS,
+        groups::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

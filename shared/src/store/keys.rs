@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ids::{KeyId, PartnerId, SessionId, TenantId, UserId};
+use crate::ids::{GroupId, KeyId, PartnerId, SessionId, TenantId, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -165,4 +165,62 @@ pub fn users_shard_of(user: &UserId) -> String {
 
 pub fn users_shard(shard: u64) -> String {
     format!("USERS#{shard}")
+}
+
+// ---- groups (SPEC §4.6; `functions/groups`, `shared::membership`) -----------------------------
+
+pub fn group(id: &GroupId) -> Key {
+    Key::new(format!("GROUP#{id}"), "GROUP")
+}
+
+/// The group's entry in the platform-wide list (`ALL_GROUPS`): the group item itself carries
+/// the tenant and partner lists, and an item has only two index slots.
+pub fn group_listing(id: &GroupId) -> Key {
+    Key::new(format!("GROUP#{id}"), "LISTING")
+}
+
+/// One direct member (`usr_…` or `grp_…`) of a group, in the group's partition.
+pub fn group_member(group: &GroupId, member: &str) -> Key {
+    Key::new(format!("GROUP#{group}"), format!("MEMBER#{member}"))
+}
+
+/// A group name, unique per tenant case-insensitively (`name` lower-cased).
+pub fn group_name(tenant: &TenantId, name: &str) -> Key {
+    Key::new(format!("UNIQUE#GROUP_NAME#{tenant}#{name}"), "UNIQUE")
+}
+
+/// The tenant's nesting version: every group-into-group addition in the tenant moves it under
+/// `Guard::Item`, so concurrent nestings in one tenant serialise and none can close a cycle.
+pub fn group_nesting(tenant: &TenantId) -> Key {
+    Key::new(format!("TENANT#{tenant}"), "GROUP_NESTING")
+}
+
+/// Live groups of a tenant (`group_count` of the tenant).
+pub fn group_count_of_tenant(tenant: &TenantId) -> Key {
+    Key::new(format!("COUNTER#GROUPS#{tenant}"), "COUNT")
+}
+
+/// Live groups of a partner's tenants.
+pub fn group_count_of_partner(partner: &PartnerId) -> Key {
+    Key::new(format!("COUNTER#GROUPS#{partner}"), "COUNT")
+}
+
+/// One shard of the platform-wide group total.
+pub fn group_count_shard(shard: u64) -> Key {
+    Key::new("COUNTER#GROUPS", format!("SHARD#{shard}"))
+}
+
+pub const ALL_GROUPS: &str = "GROUPS";
+
+pub fn groups_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#GROUPS")
+}
+
+pub fn groups_of_partner(partner: &PartnerId) -> String {
+    format!("PARTNER#{partner}#GROUPS")
+}
+
+/// The groups a user is a direct member of (GSI1 of its membership items).
+pub fn groups_of_user(user: &UserId) -> String {
+    format!("USER#{user}#GROUPS")
 }

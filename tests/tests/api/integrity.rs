@@ -603,3 +603,100 @@ async fn refused_user_writes_leave_the_table_exactly_as_it_was() {
         "a refused user write changed the table"
     );
 }
+
+/// Groups (SPEC §4.6): conflicts, cycles, foreign members and bad bodies write nothing.
+#[tokio::test]
+async fn refused_group_writes_leave_the_table_exactly_as_it_was() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let lab = app.create_tenant(&root, &acme, "acme-lab").await;
+    let a = app.create_group(&root, &hq, "A").await;
+    let b = app.create_group(&root, &hq, "B").await;
+    let user = app.put_user(&hq, "u@acme.test").await;
+    let stranger = app.put_user(&lab, "s@acme.test").await;
+    assert_eq!(
+        app.add_member(&root, &a, json!({"group_id": b}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.add_member(&root, &a, json!({"user_id": user}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let before = app.snapshot().await;
+    const GROUPS: &str = "/api/v1/admin/groups";
+    let refusals = [
+        (
+            app.post(GROUPS, &root, json!({"tenant_id": hq, "name": "a"}))
+                .await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.patch(&format!("{GROUPS}/{b}"), &root, json!({"name": "A"}))
+                .await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.add_member(&root, &a, json!({"user_id": user})).await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.add_member(&root, &a, json!({"group_id": b})).await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.add_member(&root, &b, json!({"group_id": a})).await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.add_member(&root, &b, json!({"group_id": b})).await,
+            StatusCode::CONFLICT,
+        ),
+        (
+            app.add_member(&root, &b, json!({"user_id": stranger}))
+                .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.delete(&format!("{GROUPS}/{b}/members/{user}"), &root)
+                .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.post(
+                GROUPS,
+                &root,
+                json!({"tenant_id": "tnt_00000000000000000000000000", "name": "X"}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.add_member(&root, &a, json!({"user_id": user, "group_id": b}))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.post(
+                GROUPS,
+                &root,
+                json!({"tenant_id": hq, "name": "", "group_type": "X"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (i, (reply, status)) in refusals.iter().enumerate() {
+        assert_eq!(reply.status, *status, "refusal {i}: {}", reply.body);
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused group request changed the table"
+    );
+}

@@ -4,6 +4,7 @@
 mod admin_roles;
 mod auth;
 mod docs_page;
+mod groups;
 mod integrity;
 mod lambda;
 mod openapi;

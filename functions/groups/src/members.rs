@@ -1,0 +1,498 @@
+//! Group members (SPEC §4.6): direct members (users and groups of the group's tenant), nesting
+//! without cycles, and the effective members reached through nesting.
+//!
+//! Cycles: nesting C into P closes a cycle exactly when P is C or a descendant of C. The check
+//! walks down from C one consistent BatchGetItem per level (each group item lists the groups it
+//! contains). It is made safe against a concurrent nesting by the tenant's nesting version: it
+//! is read before the walk, and the nesting's transaction moves it under `Guard::Item`. Of two
+//! nestings racing in one tenant (A into B, B into A) exactly one commits; the other is refused
+//! by the version, re-read by `lifecycle::retry_stale`, and then finds the cycle (409).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use shared::audit::{AuditAction, RequestMeta};
+use shared::error::{Error, Result};
+use shared::ids::{GroupId, UserId};
+use shared::lifecycle;
+use shared::lists::{self, ListQuery};
+use shared::membership::{self, GroupNode, MEMBER_ENTITY};
+use shared::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
+use shared::session::Caller;
+use shared::state::AppState;
+use shared::store::{Key, QuerySpec, StartKey, decode, keys};
+use shared::time::Timestamp;
+
+use crate::operations::{RESOURCE, checked_group, event_for, may_write, within_reach};
+use crate::store::{self, GROUP, Group, MEMBER, MEMBER_ITEM, MemberType, MemberUser, Membership};
+
+pub const ADD_MEMBER: AuditAction = AuditAction::new("group.member_add", "group");
+pub const REMOVE_MEMBER: AuditAction = AuditAction::new("group.member_remove", "group");
+
+/// A group is directly contained in at most this many groups, and directly contains at most
+/// `MAX_CHILD_GROUPS`: deleting a group detaches it from all of them in one transaction
+/// (≤ 100 actions), and a walk level stays one small batch.
+pub const MAX_PARENT_GROUPS: usize = 25;
+pub const MAX_CHILD_GROUPS: usize = 40;
+
+const ALREADY: &str = "Already a member of this group";
+const CYCLE: &str = "Adding this group would create a cycle";
+/// Items asked of each Query call when a whole membership partition is read: DynamoDB answers
+/// at most 1 MB a call (≈ 4,000 memberships), so a 10,000-member group is read in 3 calls.
+const QUERY_PAGE: usize = 100_000;
+/// Groups whose memberships are read at once by one effective-members request.
+const CONCURRENT_GROUPS: usize = 16;
+
+/// Who is added.
+pub enum MemberRef {
+    User(UserId),
+    Group(GroupId),
+}
+
+/// A direct member as the API shows it.
+pub struct Member {
+    pub member_type: MemberType,
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub added_at: Timestamp,
+}
+
+/// A user reached through nesting, with the groups it came through (from the group asked
+/// about down to the group that contains the user directly).
+pub struct EffectiveMember {
+    pub id: UserId,
+    pub email: String,
+    pub name: Option<String>,
+    pub path: Vec<GroupId>,
+}
+
+/// Members of a page with their names: users and groups read in one batch.
+async fn described(state: &AppState, memberships: Vec<Membership>) -> Result<Vec<Member>> {
+    let key_of = |m: &Membership| -> Option<Key> {
+        match m.member_type {
+            MemberType::User => UserId::parse(&m.member_id).ok().map(|u| keys::user(&u)),
+            MemberType::Group => GroupId::parse(&m.member_id).ok().map(|g| keys::group(&g)),
+        }
+    };
+    let wanted: Vec<Key> = memberships.iter().filter_map(key_of).collect();
+    let loaded = state.store().load(&wanted).await?;
+    let mut out = Vec::with_capacity(memberships.len());
+    for m in memberships {
+        let Some(key) = key_of(&m) else { continue };
+        let (name, email) = match m.member_type {
+            MemberType::User => match loaded.get::<MemberUser>(&key)? {
+                Some(u) if u.is_live() => (u.name(), Some(u.email)),
+                _ => continue,
+            },
+            MemberType::Group => match loaded.get::<GroupNode>(&key)? {
+                Some(g) if g.is_live() => (Some(g.name), None),
+                _ => continue,
+            },
+        };
+        out.push(Member {
+            member_type: m.member_type,
+            id: m.member_id,
+            name,
+            email,
+            added_at: m.added_at,
+        });
+    }
+    Ok(out)
+}
+
+/// List Group Members: users first, then groups, each newest first (by id).
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    page: &PageRequest,
+) -> Result<Page<Member>> {
+    let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
+    within_reach(state, &principal, &group).await?;
+    let query = ListQuery {
+        binding: format!("group-members|group={id}|user={}", principal.user_id),
+        spec: QuerySpec {
+            index: None,
+            partition: (keys::PK, keys::group(id).pk),
+            equals: vec![("entity", MEMBER_ENTITY.to_owned())],
+            contains: None,
+        },
+        known_total: Some(group.member_count),
+    };
+    let found: Page<Membership> = lists::page(state, &query, page).await?;
+    Ok(Page {
+        items: described(state, found.items).await?,
+        pagination: found.pagination,
+    })
+}
+
+/// Add Group Member: a live user or group of the group's own tenant (anything else: 404, so
+/// nothing is learnt about other tenants), not yet a member (409), no cycle (409).
+pub async fn add(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    member: &MemberRef,
+    meta: &RequestMeta,
+) -> Result<Member> {
+    match member {
+        MemberRef::User(user) => add_user(state, caller, id, user, meta).await,
+        MemberRef::Group(child) => {
+            lifecycle::retry_stale("group nesting", || {
+                add_group(state, caller, id, child, meta)
+            })
+            .await
+        }
+    }
+}
+
+async fn add_user(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    user: &UserId,
+    meta: &RequestMeta,
+) -> Result<Member> {
+    let (principal, group, loaded) = checked_group(
+        state,
+        caller,
+        id,
+        &[keys::user(user), keys::group_member(id, user.as_str())],
+    )
+    .await?;
+    may_write(state, &principal, &group, ADD_MEMBER, meta).await?;
+    let found = loaded
+        .get::<MemberUser>(&keys::user(user))?
+        .filter(|u| u.is_live() && u.tenant_id == group.tenant_id)
+        .ok_or(Error::NotFound("User"))?;
+    if loaded.has(&keys::group_member(id, user.as_str())) {
+        return Err(Error::conflict(ALREADY));
+    }
+    let membership = Membership {
+        group_id: id.clone(),
+        tenant_id: group.tenant_id.clone(),
+        member_type: MemberType::User,
+        member_id: user.to_string(),
+        added_at: Timestamp::now(),
+    };
+    let event = added_event(&principal, &group, &membership, meta);
+    match store::add_user(state.store(), &membership, user, &event).await {
+        Ok(()) => Ok(Member {
+            member_type: MemberType::User,
+            id: user.to_string(),
+            name: found.name(),
+            email: Some(found.email),
+            added_at: membership.added_at,
+        }),
+        Err(err) => Err(match err.refused_by() {
+            Some(MEMBER) => Error::conflict(ALREADY),
+            Some(GROUP) => Error::NotFound(RESOURCE),
+            Some(MEMBER_ITEM) => Error::NotFound("User"),
+            _ => err.into(),
+        }),
+    }
+}
+
+fn added_event(
+    principal: &shared::access::Principal,
+    group: &Group,
+    m: &Membership,
+    meta: &RequestMeta,
+) -> shared::audit::AuditEvent {
+    let member = serde_json::json!({"member_type": m.member_type, "member_id": m.member_id});
+    event_for(principal, ADD_MEMBER, group, meta).with_changes(
+        &serde_json::json!({}),
+        &serde_json::json!({ "member": member }),
+    )
+}
+
+async fn add_group(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    child: &GroupId,
+    meta: &RequestMeta,
+) -> Result<Member> {
+    let (principal, group, loaded) = checked_group(
+        state,
+        caller,
+        id,
+        &[keys::group(child), keys::group_member(id, child.as_str())],
+    )
+    .await?;
+    may_write(state, &principal, &group, ADD_MEMBER, meta).await?;
+    let found = loaded
+        .get::<Group>(&keys::group(child))?
+        .filter(|g| g.status != shared::values::Status::Deleted && g.tenant_id == group.tenant_id)
+        .ok_or(Error::NotFound(RESOURCE))?;
+    if child == id {
+        return Err(Error::conflict(CYCLE));
+    }
+    if loaded.has(&keys::group_member(id, child.as_str())) {
+        return Err(Error::conflict(ALREADY));
+    }
+    if group.child_groups.len() >= MAX_CHILD_GROUPS {
+        return Err(Error::conflict(format!(
+            "A group may contain at most {MAX_CHILD_GROUPS} groups directly"
+        )));
+    }
+    if found.parent_groups.len() >= MAX_PARENT_GROUPS {
+        return Err(Error::conflict(format!(
+            "A group may be in at most {MAX_PARENT_GROUPS} groups directly"
+        )));
+    }
+    let nesting = nesting_of(state, &group, child).await?;
+    if nesting.closes_cycle {
+        return Err(Error::conflict(CYCLE));
+    }
+    let membership = Membership {
+        group_id: id.clone(),
+        tenant_id: group.tenant_id.clone(),
+        member_type: MemberType::Group,
+        member_id: child.to_string(),
+        added_at: Timestamp::now(),
+    };
+    let event = added_event(&principal, &group, &membership, meta);
+    match store::add_group(state.store(), &membership, child, nesting.version, &event).await {
+        Ok(()) => Ok(Member {
+            member_type: MemberType::Group,
+            id: child.to_string(),
+            name: Some(found.name),
+            email: None,
+            added_at: membership.added_at,
+        }),
+        Err(err) => Err(match err.refused_by() {
+            Some(MEMBER) => Error::conflict(ALREADY),
+            Some(GROUP) | Some(MEMBER_ITEM) => Error::NotFound(RESOURCE),
+            // Guard::Item (the nesting version) → Stale → re-read and re-checked.
+            _ => err.into(),
+        }),
+    }
+}
+
+struct Nesting {
+    /// The tenant's nesting version, read before the walk.
+    version: u64,
+    closes_cycle: bool,
+}
+
+/// Whether nesting `child` into `parent` would close a cycle: is `parent` among the groups
+/// `child` contains, at any depth? The nesting version and `child` itself are read first (in
+/// one batch), so a nesting that commits after this read moves the version and refuses ours.
+async fn nesting_of(state: &AppState, parent: &Group, child: &GroupId) -> Result<Nesting> {
+    let nesting_key = keys::group_nesting(&parent.tenant_id);
+    let loaded = state
+        .store()
+        .load(&[nesting_key.clone(), keys::group(child)])
+        .await?;
+    let version = loaded.number(&nesting_key, "version").max(0) as u64;
+    let Some(start) = loaded.get::<GroupNode>(&keys::group(child))? else {
+        return Err(Error::NotFound(RESOURCE));
+    };
+    let mut seen: HashSet<GroupId> = HashSet::from([child.clone()]);
+    let mut frontier: Vec<GroupId> = start.child_groups.clone();
+    while !frontier.is_empty() {
+        if frontier.contains(&parent.id) {
+            return Ok(Nesting {
+                version,
+                closes_cycle: true,
+            });
+        }
+        frontier.retain(|g| seen.insert(g.clone()));
+        let nodes = membership::load_groups(state.store(), &frontier).await?;
+        frontier = frontier
+            .iter()
+            .filter_map(|g| nodes.get(g))
+            .filter(|n| n.is_live())
+            .flat_map(|n| n.child_groups.iter().cloned())
+            .filter(|g| !seen.contains(g))
+            .collect();
+    }
+    Ok(Nesting {
+        version,
+        closes_cycle: false,
+    })
+}
+
+/// Remove Group Member: 404 if `member_id` is not a direct member.
+pub async fn remove(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    member_id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    lifecycle::retry_stale("group", || async {
+        let key = keys::group_member(id, member_id);
+        let (principal, group, loaded) =
+            checked_group(state, caller, id, std::slice::from_ref(&key)).await?;
+        may_write(state, &principal, &group, REMOVE_MEMBER, meta).await?;
+        let membership: Membership = loaded.get(&key)?.ok_or(Error::NotFound("Member"))?;
+        let member = serde_json::json!({"member_type": membership.member_type, "member_id": membership.member_id});
+        let event = event_for(&principal, REMOVE_MEMBER, &group, meta)
+            .with_changes(&serde_json::json!({ "member": member }), &serde_json::json!({}));
+        Ok(store::remove(state.store(), &membership, group.version, &event).await?)
+    })
+    .await
+}
+
+/// The groups reached from `root` (itself included, live ones only), breadth first, each with
+/// the shortest path of group ids to it. One consistent batch per level.
+async fn reached_groups(state: &AppState, root: &Group) -> Result<Vec<(GroupId, Vec<GroupId>)>> {
+    let mut out = vec![(root.id.clone(), vec![root.id.clone()])];
+    let mut seen: HashSet<GroupId> = HashSet::from([root.id.clone()]);
+    let mut frontier: Vec<(GroupId, Vec<GroupId>)> = sorted(&root.child_groups)
+        .into_iter()
+        .filter(|g| seen.insert(g.clone()))
+        .map(|g| (g.clone(), vec![root.id.clone(), g]))
+        .collect();
+    while !frontier.is_empty() {
+        let ids: Vec<GroupId> = frontier.iter().map(|(g, _)| g.clone()).collect();
+        let nodes: HashMap<GroupId, GroupNode> =
+            membership::load_groups(state.store(), &ids).await?;
+        let mut next = Vec::new();
+        for (id, path) in frontier {
+            let Some(node) = nodes.get(&id).filter(|n| n.is_live()) else {
+                continue;
+            };
+            for child in sorted(&node.child_groups) {
+                if seen.insert(child.clone()) {
+                    let mut p = path.clone();
+                    p.push(child.clone());
+                    next.push((child, p));
+                }
+            }
+            out.push((id, path));
+        }
+        frontier = next;
+    }
+    Ok(out)
+}
+
+fn sorted(ids: &[GroupId]) -> Vec<GroupId> {
+    let mut v = ids.to_vec();
+    v.sort();
+    v
+}
+
+/// Every direct user member of one group, newest first.
+async fn user_ids_of(state: &AppState, group: &GroupId) -> Result<Vec<UserId>> {
+    let spec = QuerySpec {
+        index: None,
+        partition: (keys::PK, keys::group(group).pk),
+        equals: vec![
+            ("entity", MEMBER_ENTITY.to_owned()),
+            ("member_type", "USER".to_owned()),
+        ],
+        contains: None,
+    };
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = state.store().query(&spec, start, QUERY_PAGE).await?;
+        for item in page.items {
+            let m: Membership = decode(item)?;
+            if let Ok(u) = UserId::parse(&m.member_id) {
+                out.push(u);
+            }
+        }
+        match page.last_key {
+            Some(last) => start = Some(last),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// List Effective Members: every user in the group or in a group nested in it at any depth,
+/// each once with the shortest path it came through (breadth first; among equally short paths,
+/// the one through the lower group id). Ordered by that path's length, then newest first.
+///
+/// Cost: one batch per nesting level, then every user membership of every reached group (a
+/// Query per group, all pages) to answer each user once with an exact total, then one batch of
+/// the page's users. See `docs/data-model.md`.
+pub async fn effective(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    page: &PageRequest,
+) -> Result<Page<EffectiveMember>> {
+    let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
+    within_reach(state, &principal, &group).await?;
+    let binding = format!("group-effective|group={id}|user={}", principal.user_id);
+    let secret = state.keys().cursor_secret().await?;
+    let (page_no, offset) = match &page.cursor {
+        Some(cursor) => {
+            let position = pagination::open_cursor(&secret, &binding, cursor)?;
+            let offset = position
+                .start
+                .0
+                .get("offset")
+                .and_then(|o| o.parse::<usize>().ok())
+                .ok_or_else(|| Error::internal("cursor without offset"))?;
+            (position.page, offset)
+        }
+        None => (page.page, page.offset()),
+    };
+    let mut users: Vec<(UserId, Vec<GroupId>)> = Vec::new();
+    let mut seen: HashSet<UserId> = HashSet::new();
+    let reached = reached_groups(state, &group).await?;
+    for chunk in reached.chunks(CONCURRENT_GROUPS) {
+        // The groups' memberships are independent reads: concurrently, then merged in walk
+        // order so that each user keeps its shortest path.
+        let mut reads = tokio::task::JoinSet::new();
+        for (i, (group_id, _)) in chunk.iter().enumerate() {
+            let (state, group_id) = (state.clone(), group_id.clone());
+            reads.spawn(async move { (i, user_ids_of(&state, &group_id).await) });
+        }
+        let mut found: Vec<Vec<UserId>> = vec![Vec::new(); chunk.len()];
+        while let Some(joined) = reads.join_next().await {
+            let (i, read) = joined.map_err(Error::internal)?;
+            found[i] = read?;
+        }
+        for ((_, path), members) in chunk.iter().zip(found) {
+            for user in members {
+                if seen.insert(user.clone()) {
+                    users.push((user, path.clone()));
+                }
+            }
+        }
+    }
+    let total = users.len() as u64;
+    let per_page = page.per_page as usize;
+    let slice: Vec<(UserId, Vec<GroupId>)> =
+        users.into_iter().skip(offset).take(per_page).collect();
+    let next = offset + slice.len();
+    let next_cursor = if (next as u64) < total && !slice.is_empty() {
+        Some(pagination::issue_cursor(
+            &secret,
+            &binding,
+            CursorPosition {
+                page: page_no + 1,
+                start: StartKey(BTreeMap::from([("offset".to_owned(), next.to_string())])),
+                total: Some(total),
+            },
+        )?)
+    } else {
+        None
+    };
+    let wanted: Vec<Key> = slice.iter().map(|(u, _)| keys::user(u)).collect();
+    let loaded = state.store().load(&wanted).await?;
+    let mut items = Vec::with_capacity(slice.len());
+    for (user, path) in slice {
+        if let Some(u) = loaded
+            .get::<MemberUser>(&keys::user(&user))?
+            .filter(MemberUser::is_live)
+        {
+            items.push(EffectiveMember {
+                name: u.name(),
+                id: user,
+                email: u.email,
+                path,
+            });
+        }
+    }
+    Ok(Page {
+        items,
+        pagination: Pagination::new(page_no, page.per_page, total, next_cursor),
+    })
+}

@@ -1,0 +1,384 @@
+//! Group operations (SPEC §4.6): every tier manages the groups within its reach (super_admin:
+//! all; partner_admin: its partner's tenants; tenant_admin: its own tenant). Members and the
+//! nesting rules are in `members`.
+
+use shared::access::{self, Principal, TenantReach, Tier};
+use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
+use shared::error::{Error, Result};
+use shared::hierarchy::Tenant;
+use shared::ids::{GroupId, PartnerId, TenantId};
+use shared::lifecycle::{self, Lifecycle, live};
+use shared::lists::{self, ListQuery};
+use shared::pagination::{Page, PageRequest, Pagination};
+use shared::session::{self, Caller};
+use shared::state::AppState;
+use shared::store::{Key, QuerySpec, keys};
+use shared::time::Timestamp;
+use shared::validation::Patch;
+use shared::values::{Name, Status};
+
+use crate::members;
+use crate::store::{self, Group, GroupType, Listing, NAME, TENANT};
+
+pub const CREATE: AuditAction = AuditAction::new("group.create", "group");
+pub const UPDATE: AuditAction = AuditAction::new("group.update", "group");
+pub const DELETE: AuditAction = AuditAction::new("group.delete", "group");
+/// Every action this group records: its part of the audit catalogue.
+pub const ACTIONS: &[AuditAction] = &[
+    CREATE,
+    UPDATE,
+    DELETE,
+    members::ADD_MEMBER,
+    members::REMOVE_MEMBER,
+];
+
+pub(crate) const RESOURCE: &str = "Group";
+const NAME_TAKEN: &str = "Group name already in use in this tenant";
+
+pub struct NewGroup {
+    pub tenant_id: TenantId,
+    pub name: Name,
+    pub description: Option<String>,
+    pub group_type: GroupType,
+}
+
+#[derive(Default)]
+pub struct GroupPatch {
+    pub name: Option<Name>,
+    pub description: Patch<String>,
+    pub group_type: Option<GroupType>,
+}
+
+impl GroupPatch {
+    fn apply(&self, group: &Group) -> Group {
+        let mut next = group.clone();
+        if let Some(name) = &self.name {
+            next.name = name.as_str().to_owned();
+        }
+        match &self.description {
+            Patch::Keep => {}
+            Patch::Clear => next.description = None,
+            Patch::Set(d) => next.description = Some(d.clone()),
+        }
+        if let Some(t) = self.group_type {
+            next.group_type = t;
+        }
+        next
+    }
+}
+
+#[derive(Default, Clone)]
+pub struct GroupFilter {
+    pub search: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub partner_id: Option<PartnerId>,
+    pub group_type: Option<GroupType>,
+}
+
+/// The tier rule of groups: the rule of the tenant they belong to (groups are "all in own
+/// partner's tenants" / "all in own tenant", reads and writes alike). A partner admin is judged
+/// by the tenant's partner as it is now, read from the tenant (one more round trip, partner
+/// admins only): the group's own `partner_id` is the partner when it was last written, and a
+/// tenant transfer does not rewrite its groups.
+pub(crate) async fn within_reach(
+    state: &AppState,
+    principal: &Principal,
+    group: &Group,
+) -> Result<()> {
+    match &principal.tier {
+        Tier::Partner(_) => {
+            let key = keys::tenant(&group.tenant_id);
+            let tenant: Option<Tenant> = state
+                .store()
+                .load(std::slice::from_ref(&key))
+                .await?
+                .get(&key)?;
+            let partner = tenant.map_or_else(|| group.partner_id.clone(), |t| t.partner_id);
+            access::tenants::read(principal, &partner, &group.tenant_id)
+        }
+        _ => access::tenants::read(principal, &group.partner_id, &group.tenant_id),
+    }
+}
+
+/// A write to a group: within reach, or refused and recorded.
+pub(crate) async fn may_write(
+    state: &AppState,
+    principal: &Principal,
+    group: &Group,
+    action: AuditAction,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let attempt = Attempt {
+        action,
+        resource_id: Some(group.id.to_string()),
+    };
+    let verdict = within_reach(state, principal, group).await;
+    audit::check_write(state, principal, verdict, attempt, meta).await
+}
+
+/// A live group within the caller's reach, read with the session check (one round trip), and
+/// whatever else `extra` names.
+pub(crate) async fn checked_group(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    extra: &[Key],
+) -> Result<(Principal, Group, shared::store::Loaded)> {
+    let mut wanted = vec![keys::group(id)];
+    wanted.extend_from_slice(extra);
+    let (principal, loaded) = session::check(state, caller, &wanted).await?;
+    let group: Group = live(loaded.get(&keys::group(id))?, RESOURCE)?;
+    Ok((principal, group, loaded))
+}
+
+pub(crate) fn event_for(
+    principal: &Principal,
+    action: AuditAction,
+    group: &Group,
+    meta: &RequestMeta,
+) -> AuditEvent {
+    AuditEvent::new(
+        Actor::admin(principal),
+        action,
+        Some(group.id.to_string()),
+        meta,
+    )
+    .in_tenant(&group.partner_id, &group.tenant_id)
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    new: NewGroup,
+    meta: &RequestMeta,
+) -> Result<Group> {
+    let tenant_key = keys::tenant(&new.tenant_id);
+    let (principal, loaded) =
+        session::check(state, caller, std::slice::from_ref(&tenant_key)).await?;
+    let attempt = || Attempt {
+        action: CREATE,
+        resource_id: None,
+    };
+    let tenant: Option<Tenant> = loaded.get(&tenant_key)?;
+    let tenant = match tenant.filter(|t| !t.is_deleted()) {
+        Some(t) => t,
+        // An unknown tenant is outside every reach but the super admin's.
+        None if principal.is_super() => return Err(Error::NotFound("Tenant")),
+        None => {
+            audit::check_write(state, &principal, Err(Error::AccessDenied), attempt(), meta)
+                .await?;
+            return Err(Error::AccessDenied);
+        }
+    };
+    let verdict = access::tenants::read(&principal, &tenant.partner_id, &tenant.id);
+    audit::check_write(state, &principal, verdict, attempt(), meta).await?;
+    let now = Timestamp::now();
+    let group = Group {
+        id: GroupId::generate(),
+        tenant_id: tenant.id.clone(),
+        partner_id: tenant.partner_id.clone(),
+        name: new.name.as_str().to_owned(),
+        description: new.description,
+        group_type: new.group_type,
+        status: Status::Active,
+        member_count: 0,
+        child_groups: Vec::new(),
+        parent_groups: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        version: 1,
+    };
+    let event = event_for(&principal, CREATE, &group, meta)
+        .with_changes(&serde_json::json!({}), &audit::snapshot(&group));
+    match store::create(state.store(), &group, &event).await {
+        Ok(()) => Ok(group),
+        Err(err) => match err.refused_by() {
+            Some(NAME) => Err(Error::conflict(NAME_TAKEN)),
+            Some(TENANT) => Err(Error::NotFound("Tenant")),
+            _ => Err(err.into()),
+        },
+    }
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: &GroupId) -> Result<Group> {
+    let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
+    within_reach(state, &principal, &group).await?;
+    Ok(group)
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    patch: &GroupPatch,
+    meta: &RequestMeta,
+) -> Result<Group> {
+    lifecycle::retry_stale("group", || async {
+        let (principal, before, _) = checked_group(state, caller, id, &[]).await?;
+        may_write(state, &principal, &before, UPDATE, meta).await?;
+        let after = lifecycle::next_version(&before, patch.apply(&before));
+        let event = event_for(&principal, UPDATE, &after, meta)
+            .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
+        match store::update(state.store(), &before, &after, &event).await {
+            Ok(()) => Ok(after),
+            Err(err) if err.refused_by() == Some(NAME) => Err(Error::conflict(NAME_TAKEN)),
+            Err(err) => Err(err.into()),
+        }
+    })
+    .await
+}
+
+/// Soft-deletes a group: it leaves lists, counts and every effective membership at once (it is
+/// detached from the groups containing it and from the groups it contains, in the same
+/// transaction), and its name is free again (groups have no restore).
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: &GroupId,
+    meta: &RequestMeta,
+) -> Result<()> {
+    lifecycle::retry_stale("group", || async {
+        let (principal, before, _) = checked_group(state, caller, id, &[]).await?;
+        may_write(state, &principal, &before, DELETE, meta).await?;
+        let (after, purge_at) = lifecycle::deleted(&before);
+        let event = event_for(&principal, DELETE, &before, meta);
+        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+    })
+    .await
+}
+
+/// Which partition a list reads, and the counter that knows its unfiltered total.
+enum Source {
+    Tenant(TenantId),
+    Partner(PartnerId),
+    All,
+    Nothing,
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &GroupFilter,
+    page: &PageRequest,
+) -> Result<Page<Group>> {
+    // The reach depends only on the token's claims, so the keys it needs join the session
+    // check's batch; the decision is taken again on the checked principal.
+    let claimed = access::tenants::list_reach(&caller.claimed_tier()?, filter.partner_id.as_ref());
+    let mut extra = Vec::new();
+    if let Some(t) = &filter.tenant_id {
+        extra.push(keys::tenant(t));
+        extra.push(keys::group_count_of_tenant(t));
+    }
+    match &claimed {
+        Ok(TenantReach::All) => extra.extend(store::platform_count_keys()),
+        Ok(TenantReach::Partner(p)) => extra.push(keys::group_count_of_partner(p)),
+        Ok(TenantReach::One { tenant, .. }) => extra.push(keys::group_count_of_tenant(tenant)),
+        Err(_) => {}
+    }
+    let (principal, loaded) = session::check(state, caller, &extra).await?;
+    let reach = access::tenants::list_reach(&principal.tier, filter.partner_id.as_ref())?;
+    let source = match (&reach, &filter.tenant_id) {
+        (_, Some(t)) => {
+            let tenant: Option<Tenant> = loaded.get(&keys::tenant(t))?;
+            match tenant {
+                Some(tenant) => {
+                    access::tenants::read(&principal, &tenant.partner_id, &tenant.id)?;
+                    let partner_matches = filter
+                        .partner_id
+                        .as_ref()
+                        .is_none_or(|p| *p == tenant.partner_id);
+                    if partner_matches {
+                        Source::Tenant(t.clone())
+                    } else {
+                        Source::Nothing
+                    }
+                }
+                // An unknown tenant has no groups; only the super admin may learn that.
+                None if principal.is_super() => Source::Nothing,
+                None => return Err(Error::AccessDenied),
+            }
+        }
+        (TenantReach::All, None) => Source::All,
+        (TenantReach::Partner(p), None) => Source::Partner(p.clone()),
+        (TenantReach::One { tenant, .. }, None) => Source::Tenant(tenant.clone()),
+    };
+    let filtered = filter.search.is_some() || filter.group_type.is_some();
+    let binding = format!(
+        "groups|reach={reach:?}|tenant={}|search={}|type={}",
+        filter.tenant_id.as_ref().map_or("", |t| t.as_str()),
+        filter.search.as_deref().unwrap_or(""),
+        filter.group_type.map_or("", |t| t.as_str()),
+    );
+    let equals: Vec<(&'static str, String)> = filter
+        .group_type
+        .iter()
+        .map(|t| ("group_type", t.as_str().to_owned()))
+        .collect();
+    let contains = filter.search.as_ref().map(|s| s.to_lowercase());
+    let count = |key: Key| (!filtered).then(|| loaded.number(&key, "count").max(0) as u64);
+    let (index, partition, known_total) = match source {
+        Source::Nothing => {
+            return Ok(Page {
+                items: Vec::new(),
+                pagination: Pagination::new(page.page, page.per_page, 0, None),
+            });
+        }
+        Source::Tenant(t) => (
+            keys::GSI1,
+            (keys::GSI1PK, keys::groups_of_tenant(&t)),
+            count(keys::group_count_of_tenant(&t)),
+        ),
+        Source::Partner(p) => (
+            keys::GSI2,
+            (keys::GSI2PK, keys::groups_of_partner(&p)),
+            count(keys::group_count_of_partner(&p)),
+        ),
+        Source::All => {
+            let total = (!filtered).then(|| {
+                store::platform_count_keys()
+                    .into_iter()
+                    .map(|k| loaded.number(&k, "count"))
+                    .sum::<i64>()
+                    .max(0) as u64
+            });
+            let query = ListQuery {
+                binding,
+                spec: QuerySpec {
+                    index: Some(keys::GSI1),
+                    partition: (keys::GSI1PK, keys::ALL_GROUPS.to_owned()),
+                    equals,
+                    contains,
+                },
+                known_total: total,
+            };
+            // The platform-wide list holds listing entries; the page reads their groups in
+            // one more batch.
+            let found: Page<Listing> = lists::page(state, &query, page).await?;
+            let ids: Vec<GroupId> = found.items.iter().map(|l| l.group_id.clone()).collect();
+            let wanted: Vec<Key> = ids.iter().map(keys::group).collect();
+            let groups = state.store().load(&wanted).await?;
+            let mut items = Vec::with_capacity(ids.len());
+            for key in &wanted {
+                if let Some(g) = groups.get::<Group>(key)?.filter(|g| !g.is_deleted()) {
+                    items.push(g);
+                }
+            }
+            return Ok(Page {
+                items,
+                pagination: found.pagination,
+            });
+        }
+    };
+    let query = ListQuery {
+        binding,
+        spec: QuerySpec {
+            index: Some(index),
+            partition,
+            equals,
+            contains,
+        },
+        known_total,
+    };
+    lists::page(state, &query, page).await
+}

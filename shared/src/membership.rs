@@ -1,0 +1,215 @@
+//! Group membership as a second group reads it: the users group answers
+//! `GET /users/{user_id}/groups` (SPEC §4.4) with [`groups_of_user`]. The groups themselves —
+//! their items, members and the cycle rule — belong to `functions/groups`; this module holds only
+//! the read side both need: a group's place in the nesting graph and the walk up from a user.
+//!
+//! The graph: a group item keeps the ids of the groups it directly contains (`child_groups`)
+//! and of the groups that directly contain it (`parent_groups`), each a string set of at most a
+//! few dozen ids (the groups function caps both), so one level of a walk is one consistent
+//! BatchGetItem. A user's direct groups come from its membership items, listed under GSI1
+//! `USER#<usr>#GROUPS`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{GroupId, TenantId, UserId};
+use crate::store::{Expr, QuerySpec, Store, StoreError, Tx, decode, keys, n};
+use crate::time::Timestamp;
+use crate::values::Status;
+
+/// The `entity` of a membership item (`GROUP#<grp>` / `MEMBER#<usr|grp>`).
+pub const MEMBER_ENTITY: &str = "GROUP_MEMBER";
+/// BatchGetItem takes at most this many keys.
+const BATCH_KEYS: usize = 100;
+/// Items asked of each Query call when all of a partition is wanted (DynamoDB answers at most
+/// 1 MB a call).
+const QUERY_PAGE: usize = 100_000;
+
+/// A group as the membership walk reads it (the group item, fields the walk and a group
+/// listing need; the groups function writes the full item).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupNode {
+    pub id: GroupId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `SECURITY` or `DISTRIBUTION_LIST`.
+    pub group_type: String,
+    pub status: Status,
+    #[serde(
+        with = "serde_dynamo::string_set",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub child_groups: Vec<GroupId>,
+    #[serde(
+        with = "serde_dynamo::string_set",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub parent_groups: Vec<GroupId>,
+    pub created_at: Timestamp,
+}
+
+impl GroupNode {
+    pub fn is_live(&self) -> bool {
+        self.status != Status::Deleted
+    }
+}
+
+/// How a user is in a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MembershipKind {
+    /// The user is a member of the group itself.
+    Direct,
+    /// The user is in a group nested (at any depth) in this one, and not in it directly.
+    Inherited,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupOfUser {
+    pub group: GroupNode,
+    pub membership: MembershipKind,
+}
+
+#[derive(Deserialize)]
+struct MemberOf {
+    group_id: GroupId,
+}
+
+/// Groups by id, live or not, in consistent batches of at most 100 keys. Missing (purged)
+/// groups are absent from the answer.
+pub async fn load_groups(
+    store: &Store,
+    ids: &[GroupId],
+) -> Result<HashMap<GroupId, GroupNode>, StoreError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH_KEYS) {
+        let wanted: Vec<_> = chunk.iter().map(keys::group).collect();
+        let loaded = store.load(&wanted).await?;
+        for (id, key) in chunk.iter().zip(&wanted) {
+            if let Some(node) = loaded.get::<GroupNode>(key)? {
+                found.insert(id.clone(), node);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The ids of the groups a user is a direct member of (deleted groups included: the caller
+/// loads them and skips those).
+pub async fn direct_group_ids(store: &Store, user: &UserId) -> Result<Vec<GroupId>, StoreError> {
+    let spec = QuerySpec {
+        index: Some(keys::GSI1),
+        partition: (keys::GSI1PK, keys::groups_of_user(user)),
+        equals: vec![("entity", MEMBER_ENTITY.to_owned())],
+        contains: None,
+    };
+    let mut ids = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store.query(&spec, start, QUERY_PAGE).await?;
+        for item in page.items {
+            ids.push(decode::<MemberOf>(item)?.group_id);
+        }
+        match page.last_key {
+            Some(last) => start = Some(last),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// The guard of a group a user is detached from: it must still exist (pass the groups
+/// `load_groups` found; a purged group's membership is only deleted).
+pub const DETACHED_GROUP: crate::store::Guard = crate::store::Guard::Parent("group");
+
+/// Adds to `tx` what removes a user from the given groups (its `direct_group_ids`): each
+/// membership, and each group's `member_count` (with its `version`, so a concurrent group
+/// PATCH re-reads). For the users group's delete, in the user's own transaction: two actions
+/// per group, so a user in more groups than the transaction has room for is detached over
+/// several.
+pub fn detach_user(tx: &mut Tx, user: &UserId, groups: &[GroupId]) -> Result<(), StoreError> {
+    for group in groups {
+        tx.delete(&keys::group_member(group, user.as_str()))?;
+        tx.update_if(
+            &keys::group(group),
+            "ADD member_count :minus, version :one",
+            DETACHED_GROUP,
+            Some("attribute_exists(PK)"),
+            Expr::default().value(":minus", n(-1)).value(":one", n(1)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Every live group the user is in: its direct groups (`DIRECT`), then every group containing
+/// one of them at any depth (`INHERITED`), each once, nearest first. Cost: one Query (all pages)
+/// of the user's memberships, then one BatchGetItem per nesting level above them.
+pub async fn groups_of_user(store: &Store, user: &UserId) -> Result<Vec<GroupOfUser>, StoreError> {
+    let direct_ids = direct_group_ids(store, user).await?;
+    let mut seen: HashSet<GroupId> = direct_ids.iter().cloned().collect();
+    let mut out = Vec::new();
+    let mut level: Vec<GroupNode> = Vec::new();
+    let loaded = load_groups(store, &direct_ids).await?;
+    for id in &direct_ids {
+        if let Some(node) = loaded.get(id).filter(|g| g.is_live()) {
+            level.push(node.clone());
+        }
+    }
+    // Newest group first within a level, as lists are.
+    level.sort_by(|a, b| b.id.cmp(&a.id));
+    let mut kind = MembershipKind::Direct;
+    while !level.is_empty() {
+        let mut next_ids = Vec::new();
+        for node in &level {
+            for parent in &node.parent_groups {
+                if seen.insert(parent.clone()) {
+                    next_ids.push(parent.clone());
+                }
+            }
+        }
+        out.extend(level.drain(..).map(|group| GroupOfUser {
+            group,
+            membership: kind,
+        }));
+        kind = MembershipKind::Inherited;
+        let loaded = load_groups(store, &next_ids).await?;
+        level = next_ids
+            .iter()
+            .filter_map(|id| loaded.get(id).filter(|g| g.is_live()).cloned())
+            .collect();
+        level.sort_by(|a, b| b.id.cmp(&a.id));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{describe, encode};
+
+    #[test]
+    fn the_nesting_sets_are_string_sets_and_absent_when_empty() {
+        let at = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
+        let mut node = GroupNode {
+            id: GroupId::parse("grp_01kb2z8hqv3m4n5p6r7s8t9w0g").unwrap(),
+            tenant_id: TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w0g").unwrap(),
+            name: "Ops".into(),
+            description: None,
+            group_type: "SECURITY".into(),
+            status: Status::Active,
+            child_groups: vec![],
+            parent_groups: vec![GroupId::parse("grp_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap()],
+            created_at: at,
+        };
+        let item = describe(&encode(&node).unwrap());
+        assert!(!item.contains_key("child_groups"));
+        assert!(item["parent_groups"].starts_with("Ss("), "{item:?}");
+        node.child_groups = node.parent_groups.clone();
+        let back: GroupNode = decode(encode(&node).unwrap()).unwrap();
+        assert_eq!(back, node);
+    }
+}
