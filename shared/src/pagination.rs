@@ -107,6 +107,59 @@ impl<T> Page<T> {
     }
 }
 
+/// One page of a list computed whole on every request (a walk of nested groups): offset pages,
+/// and cursors that carry the offset, signed and bound like every cursor. The total is the
+/// computed list's length.
+pub fn page_of_computed<T>(
+    secret: &[u8],
+    binding: &str,
+    request: &PageRequest,
+    all: Vec<T>,
+) -> Result<Page<T>, Error> {
+    let (page_no, offset) = match &request.cursor {
+        Some(cursor) => {
+            let position = open_cursor(secret, binding, cursor)?;
+            let offset = position
+                .start
+                .0
+                .get(COMPUTED_OFFSET)
+                .and_then(|o| o.parse::<usize>().ok())
+                .ok_or_else(|| Error::internal("cursor without offset"))?;
+            (position.page, offset)
+        }
+        None => (request.page, request.offset()),
+    };
+    let total = all.len() as u64;
+    let items: Vec<T> = all
+        .into_iter()
+        .skip(offset)
+        .take(request.per_page as usize)
+        .collect();
+    let next = offset + items.len();
+    let next_cursor = if (next as u64) < total && !items.is_empty() {
+        Some(issue_cursor(
+            secret,
+            binding,
+            CursorPosition {
+                page: page_no + 1,
+                start: StartKey(std::collections::BTreeMap::from([(
+                    COMPUTED_OFFSET.to_owned(),
+                    next.to_string(),
+                )])),
+                total: Some(total),
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        pagination: Pagination::new(page_no, request.per_page, total, next_cursor),
+    })
+}
+
+const COMPUTED_OFFSET: &str = "offset";
+
 #[derive(Serialize, Deserialize)]
 struct CursorBody {
     /// The list and filters it was issued for.

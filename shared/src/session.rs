@@ -114,7 +114,7 @@ pub async fn check(
 /// The session's user is still active and still holds, in force, the grant the session was
 /// issued under (same role, same partner scope). A session without a grant id predates this
 /// check and is refused: its admin signs in again.
-fn grant_holds(user: Option<User>, session: &Session, now: Timestamp) -> bool {
+pub fn grant_holds(user: Option<User>, session: &Session, now: Timestamp) -> bool {
     let (Some(user), Some(role_id)) = (user, session.role_id.as_ref()) else {
         return false;
     };

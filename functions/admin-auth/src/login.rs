@@ -317,13 +317,18 @@ pub async fn refresh(
     ) {
         return Err(Error::InvalidRefreshToken);
     }
-    // The user's tenant and partner must still be live for new tokens.
+    // The user (active, its grant in force) and its tenant and partner must still be live for
+    // new tokens: the same rule as every request's session check.
     let gate = store
         .load(&[
+            keys::user(&session.user_id),
             keys::tenant(&session.tenant_id),
             keys::partner(&session.partner_id),
         ])
         .await?;
+    if !shared::session::grant_holds(gate.get(&keys::user(&session.user_id))?, &session, now) {
+        return Err(Error::InvalidRefreshToken);
+    }
     let tenant_live = gate
         .get::<Tenant>(&keys::tenant(&session.tenant_id))?
         .is_some_and(|t| t.status == Status::Active && t.partner_id == session.partner_id);

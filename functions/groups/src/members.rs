@@ -8,7 +8,7 @@
 //! nestings racing in one tenant (A into B, B into A) exactly one commits; the other is refused
 //! by the version, re-read by `lifecycle::retry_stale`, and then finds the cycle (409).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use shared::audit::{AuditAction, RequestMeta};
 use shared::error::{Error, Result};
@@ -16,10 +16,10 @@ use shared::ids::{GroupId, UserId};
 use shared::lifecycle;
 use shared::lists::{self, ListQuery};
 use shared::membership::{self, GroupNode, MEMBER_ENTITY};
-use shared::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
+use shared::pagination::{self, Page, PageRequest};
 use shared::session::Caller;
 use shared::state::AppState;
-use shared::store::{Key, QuerySpec, StartKey, decode, keys};
+use shared::store::{Key, QuerySpec, decode, keys};
 use shared::time::Timestamp;
 
 use crate::operations::{RESOURCE, checked_group, event_for, may_write, within_reach};
@@ -420,19 +420,6 @@ pub async fn effective(
     within_reach(state, &principal, &group).await?;
     let binding = format!("group-effective|group={id}|user={}", principal.user_id);
     let secret = state.keys().cursor_secret().await?;
-    let (page_no, offset) = match &page.cursor {
-        Some(cursor) => {
-            let position = pagination::open_cursor(&secret, &binding, cursor)?;
-            let offset = position
-                .start
-                .0
-                .get("offset")
-                .and_then(|o| o.parse::<usize>().ok())
-                .ok_or_else(|| Error::internal("cursor without offset"))?;
-            (position.page, offset)
-        }
-        None => (page.page, page.offset()),
-    };
     let mut users: Vec<(UserId, Vec<GroupId>)> = Vec::new();
     let mut seen: HashSet<UserId> = HashSet::new();
     let reached = reached_groups(state, &group).await?;
@@ -457,28 +444,11 @@ pub async fn effective(
             }
         }
     }
-    let total = users.len() as u64;
-    let per_page = page.per_page as usize;
-    let slice: Vec<(UserId, Vec<GroupId>)> =
-        users.into_iter().skip(offset).take(per_page).collect();
-    let next = offset + slice.len();
-    let next_cursor = if (next as u64) < total && !slice.is_empty() {
-        Some(pagination::issue_cursor(
-            &secret,
-            &binding,
-            CursorPosition {
-                page: page_no + 1,
-                start: StartKey(BTreeMap::from([("offset".to_owned(), next.to_string())])),
-                total: Some(total),
-            },
-        )?)
-    } else {
-        None
-    };
-    let wanted: Vec<Key> = slice.iter().map(|(u, _)| keys::user(u)).collect();
+    let slice = pagination::page_of_computed(&secret, &binding, page, users)?;
+    let wanted: Vec<Key> = slice.items.iter().map(|(u, _)| keys::user(u)).collect();
     let loaded = state.store().load(&wanted).await?;
-    let mut items = Vec::with_capacity(slice.len());
-    for (user, path) in slice {
+    let mut items = Vec::with_capacity(slice.items.len());
+    for (user, path) in slice.items {
         if let Some(u) = loaded
             .get::<MemberUser>(&keys::user(&user))?
             .filter(MemberUser::is_live)
@@ -493,6 +463,6 @@ pub async fn effective(
     }
     Ok(Page {
         items,
-        pagination: Pagination::new(page_no, page.per_page, total, next_cursor),
+        pagination: slice.pagination,
     })
 }

@@ -14,8 +14,8 @@ use shared::{AppState, Result};
 
 use crate::operations::{self as users, NewPassword, UserFilter, UserPatch};
 use crate::wire::{
-    ResetPassword, ResetPasswordResponse, UserCreate, UserList, UserResponse, UserUpdate,
-    partner_ref, tenant_ref,
+    ResetPassword, ResetPasswordResponse, UserCreate, UserGroupList, UserList, UserResponse,
+    UserUpdate, partner_ref, tenant_ref,
 };
 
 fn user_id(raw: &str) -> Result<UserId> {
@@ -166,4 +166,30 @@ pub(crate) async fn reset_user_password(
             .await?
             .into(),
     ))
+}
+
+/// List User Groups. **Whoever may read the user.** Every live group the user is in: `DIRECT`
+/// memberships first, then groups reached through nesting (`INHERITED`), nearest first. 200;
+/// 401; 403 outside reach; 404; 422.
+#[utoipa::path(get, path = "/api/v1/admin/users/{user_id}/groups", operation_id = "list_user_groups", summary = "List User Groups", tag = "Users",
+    params(("user_id" = String, Path),
+           ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; ignored with `cursor`"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged")),
+    responses((status = 200, body = UserGroupList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_user_groups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<UserGroupList>> {
+    let id = user_id(&raw)?;
+    let page = PageRequest::read(&mut query);
+    let page = query.finish(|| page)?;
+    let found = crate::groups::of_user(&state, &caller, &id, &page).await?;
+    Ok(Json(UserGroupList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
 }

@@ -6,6 +6,7 @@
 //! `operations` (rules, with the session check), `store` (items and transactions; the CLI
 //! writes its admins' user items through `store::user_item`).
 
+mod groups;
 mod handlers;
 pub mod operations;
 pub mod store;
@@ -30,7 +31,8 @@ const BASE: &str = "/api/v1/admin/users";
     update_user,
     delete_user,
     restore_user,
-    reset_user_password
+    reset_user_password,
+    list_user_groups
 ))]
 pub struct UsersApi;
 
@@ -46,6 +48,7 @@ pub fn routes() -> Router<AppState> {
             &format!("{BASE}/{{user_id}}/reset-password"),
             post(reset_user_password),
         )
+        .route(&format!("{BASE}/{{user_id}}/groups"), get(list_user_groups))
 }
 
 pub fn router(state: AppState) -> Router {

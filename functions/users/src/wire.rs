@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use shared::error::{Error, Result};
 use shared::hierarchy::{IdentitySource, User, UserStatus};
 use shared::ids::{PartnerId, TenantId, UserId};
+use shared::membership::{GroupOfUser, MembershipKind};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Patch, Problem};
@@ -67,6 +68,38 @@ impl From<User> for UserResponse {
 #[derive(Serialize, ToSchema)]
 pub struct UserList {
     pub items: Vec<UserResponse>,
+    pub pagination: Pagination,
+}
+
+/// A group the user is in, and how (`GET /users/{user_id}/groups`).
+#[derive(Serialize, ToSchema)]
+pub struct UserGroup {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `SECURITY` | `DISTRIBUTION_LIST`
+    pub group_type: String,
+    pub membership: MembershipKind,
+}
+
+impl From<GroupOfUser> for UserGroup {
+    fn from(found: GroupOfUser) -> Self {
+        let group = found.group;
+        Self {
+            id: group.id.to_string(),
+            tenant_id: group.tenant_id.to_string(),
+            name: group.name,
+            description: group.description,
+            group_type: group.group_type,
+            membership: found.membership,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserGroupList {
+    pub items: Vec<UserGroup>,
     pub pagination: Pagination,
 }
 

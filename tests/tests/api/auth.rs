@@ -146,6 +146,55 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
     assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Refresh applies the session check's rule: a revoked grant or a suspended user gets no new
+/// tokens (the access token is already refused on its next request).
+#[tokio::test]
+async fn refresh_is_refused_once_the_grant_is_revoked_or_the_user_suspended() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let _ = app
+        .admin_token("ann@acme.test", AdminRole::TenantAdmin, None, Some(&hq))
+        .await;
+    let _ = app
+        .admin_token("bob@acme.test", AdminRole::TenantAdmin, None, Some(&hq))
+        .await;
+    let password = "admin-password-for-tests";
+    let refresh_of = |reply: &Reply| reply.body["refresh_token"].as_str().unwrap().to_owned();
+    let ann = app.login_reply("ann@acme.test", password).await;
+    let bob = app.login_reply("bob@acme.test", password).await;
+    let (ann_refresh, bob_refresh) = (refresh_of(&ann), refresh_of(&bob));
+    let ann_id = ann.body["user"]["id"].as_str().unwrap().to_owned();
+    let bob_id = bob.body["user"]["id"].as_str().unwrap().to_owned();
+
+    let grants = app
+        .get(&format!("/api/v1/admin/admin-roles/user/{ann_id}"), &root)
+        .await;
+    let grant = grants.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let revoked = app
+        .delete(&format!("/api/v1/admin/admin-roles/{grant}"), &root)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    assert_eq!(
+        app.refresh_reply(&ann_refresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let suspended = app
+        .patch(
+            &format!("/api/v1/admin/users/{bob_id}"),
+            &root,
+            json!({"status": "SUSPENDED"}),
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    assert_eq!(
+        app.refresh_reply(&bob_refresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 #[tokio::test]
 async fn logout_ends_access_and_refresh_at_once() {
     let Some(app) = spawn_app().await else { return };

@@ -755,6 +755,132 @@ async fn a_users_groups_are_listed_direct_and_inherited() {
     assert_eq!(listed, vec![other, low]);
 }
 
+/// The users group serves the same walk at `GET /users/{user_id}/groups`, within the reach of
+/// whoever may read the user, paged with signed cursors.
+#[tokio::test]
+async fn a_users_groups_route_lists_direct_then_inherited_within_reach() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let top = app.create_group(&w.root, &w.acme_hq, "Top").await;
+    let mid = app.create_group(&w.root, &w.acme_hq, "Mid").await;
+    let low = app.create_group(&w.root, &w.acme_hq, "Low").await;
+    let other = app.create_group(&w.root, &w.acme_hq, "Other").await;
+    let ann = app.put_user(&w.acme_hq, "ann@acme.test").await;
+    for (group, member) in [
+        (&top, json!({"group_id": mid})),
+        (&mid, json!({"group_id": low})),
+        (&low, json!({"user_id": ann})),
+        (&mid, json!({"user_id": ann})),
+        (&other, json!({"user_id": ann})),
+    ] {
+        assert_eq!(
+            app.add_member(&w.root, group, member).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let path = format!("/api/v1/admin/users/{ann}/groups");
+    let before = app.calls();
+    let all = app.get(&path, &w.root).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert!(
+        app.calls() - before <= 4,
+        "session batch + memberships Query + one batch per nesting level"
+    );
+    let listed: Vec<(String, String)> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap().to_owned(),
+                g["membership"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = vec![
+        (other.clone(), "DIRECT".to_owned()),
+        (low.clone(), "DIRECT".to_owned()),
+        (mid.clone(), "DIRECT".to_owned()),
+        (top.clone(), "INHERITED".to_owned()),
+    ];
+    assert_eq!(listed, expected);
+    assert_eq!(all.body["pagination"]["total"], 4);
+    assert_eq!(all.body["items"][0]["name"], "Other");
+    assert_eq!(all.body["items"][0]["group_type"], "SECURITY");
+    assert_eq!(all.body["items"][0]["tenant_id"], w.acme_hq.as_str());
+
+    // Two pages by cursor make the whole list; the cursor is bound to its list.
+    let first = app.get(&format!("{path}?per_page=3"), &w.root).await;
+    assert_eq!(ids(&first), vec![other.clone(), low.clone(), mid.clone()]);
+    let cursor = first.body["pagination"]["next_cursor"]
+        .as_str()
+        .expect("a next cursor")
+        .to_owned();
+    let second = app
+        .get(&format!("{path}?per_page=3&cursor={cursor}"), &w.root)
+        .await;
+    assert_eq!(ids(&second), vec![top.clone()]);
+    assert_eq!(second.body["pagination"]["page"], 2);
+    assert!(second.body["pagination"]["next_cursor"].is_null());
+    let forged = app
+        .get(
+            &format!("{path}?cursor={}x", &cursor[..cursor.len() - 1]),
+            &w.root,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bob = app.put_user(&w.acme_hq, "bob@acme.test").await;
+    let replayed = app
+        .get(
+            &format!("/api/v1/admin/users/{bob}/groups?per_page=3&cursor={cursor}"),
+            &w.root,
+        )
+        .await;
+    assert_eq!(replayed.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Reach is the user's.
+    let hq_admin = app
+        .admin_token(
+            "hq@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    assert_eq!(app.get(&path, &hq_admin).await.status, StatusCode::OK);
+    let lab_admin = app
+        .admin_token(
+            "lab@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_lab),
+        )
+        .await;
+    let globex_admin = app
+        .admin_token(
+            "pa@globex.test",
+            AdminRole::PartnerAdmin,
+            Some(&w.globex),
+            None,
+        )
+        .await;
+    for token in [&lab_admin, &globex_admin] {
+        let refused = app.get(&path, token).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert_eq!(refused.body, json!({"detail": "Access denied"}));
+    }
+    let acme_admin = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    assert_eq!(app.get(&path, &acme_admin).await.status, StatusCode::OK);
+    let unknown = format!("/api/v1/admin/users/{}/groups", UserId::generate());
+    assert_eq!(
+        app.get(&unknown, &w.root).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let _ = &w.globex_hq;
+}
+
 /// What the users group's delete does with `shared::membership`: the user leaves every group,
 /// and the groups' `member_count` follows, in one transaction.
 #[tokio::test]
