@@ -192,7 +192,8 @@ pub fn group_name(tenant: &TenantId, name: &str) -> Key {
 /// The tenant's nesting version: every group-into-group addition in the tenant moves it under
 /// `Guard::Item`, so concurrent nestings in one tenant serialise and none can close a cycle.
 pub fn group_nesting(tenant: &TenantId) -> Key {
-    Key::new(format!("TENANT#{tenant}"), "GROUP_NESTING")
+    // A partition of its own, so IAM can let groups update it without the tenant item.
+    Key::new(format!("GROUP_NESTING#{tenant}"), "VERSION")
 }
 
 /// Live groups of a tenant (`group_count` of the tenant).
