@@ -169,8 +169,7 @@ mod tests {
             status: SessionStatus::Active,
             created_at: Timestamp::now(),
             expires_at: Timestamp::now(),
-            refresh_hash: String::new(),
-            used_refresh_hashes: Vec::new(),
+            refresh_generation: 0,
             ip_address: None,
             user_agent: None,
         }

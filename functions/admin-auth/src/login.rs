@@ -89,11 +89,30 @@ pub struct LoginOutcome {
     pub partner_id: PartnerId,
 }
 
-/// Refresh tokens are `<session id>.<secret>`; only the secret's SHA-256 is stored.
-fn new_refresh_token(session: &SessionId) -> (String, String) {
-    let secret = shared::secrets::random_token();
-    let hash = shared::secrets::sha256_hex(&secret);
-    (format!("{session}.{secret}"), hash)
+/// Refresh tokens are `<session id>.<generation>.<tag>`, the tag an HMAC of both under a key
+/// derived from the table's server secret: nothing of the token is stored, the session keeps
+/// only its generation, and a token of an earlier generation is recognised as genuine (reuse:
+/// the session ends) while a forged one only fails (a leaked session id ends nothing).
+async fn issue_refresh_token(
+    state: &AppState,
+    session: &SessionId,
+    generation: u64,
+) -> Result<String> {
+    let tag = refresh_tag(state, session, generation).await?;
+    Ok(format!(
+        "{session}.{generation}.{}",
+        data_encoding::BASE64URL_NOPAD.encode(&tag)
+    ))
+}
+
+async fn refresh_tag(state: &AppState, session: &SessionId, generation: u64) -> Result<Vec<u8>> {
+    let secret = state.keys().cursor_secret().await?;
+    // Domain separation: the server secret also signs list cursors.
+    let key = shared::secrets::hmac_sha256(&secret, b"scaikey refresh-token key v1");
+    Ok(shared::secrets::hmac_sha256(
+        &key,
+        format!("{session}.{generation}").as_bytes(),
+    ))
 }
 
 fn claims_for(state: &AppState, session: &Session, now: Timestamp) -> AdminClaims {
@@ -237,7 +256,7 @@ pub async fn login(
         return Err(Error::InvalidCredentials);
     };
     let session_id = SessionId::generate();
-    let (refresh_token, refresh_hash) = new_refresh_token(&session_id);
+    let refresh_token = issue_refresh_token(state, &session_id, 0).await?;
     let session = Session {
         id: session_id,
         user_id: user.id.clone(),
@@ -258,8 +277,7 @@ pub async fn login(
             .map_or(now.plus(state.config().session_ttl), |until| {
                 until.min(now.plus(state.config().session_ttl))
             }),
-        refresh_hash,
-        used_refresh_hashes: Vec::new(),
+        refresh_generation: 0,
         ip_address: meta.ip_address.clone(),
         user_agent: meta.user_agent.clone(),
     };
@@ -290,11 +308,22 @@ pub async fn refresh(
     meta: &RequestMeta,
 ) -> Result<IssuedTokens> {
     let store = state.store();
-    let (session_part, secret) = refresh_token
-        .split_once('.')
-        .ok_or(Error::InvalidRefreshToken)?;
+    let mut parts = refresh_token.splitn(3, '.');
+    let (Some(session_part), Some(generation), Some(tag)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::InvalidRefreshToken);
+    };
     let session_id = SessionId::parse(session_part).map_err(|_| Error::InvalidRefreshToken)?;
-    let presented = shared::secrets::sha256_hex(secret);
+    let generation: u64 = generation.parse().map_err(|_| Error::InvalidRefreshToken)?;
+    let tag = data_encoding::BASE64URL_NOPAD
+        .decode(tag.as_bytes())
+        .map_err(|_| Error::InvalidRefreshToken)?;
+    let expected = refresh_tag(state, &session_id, generation).await?;
+    // A token this service never issued: it fails, and ends nothing.
+    if !shared::secrets::equal_in_constant_time(&expected, &tag) {
+        return Err(Error::InvalidRefreshToken);
+    }
     let now = Timestamp::now();
     let session: Option<Session> = store
         .load(&[keys::session(&session_id)])
@@ -303,18 +332,11 @@ pub async fn refresh(
     let session = session
         .filter(|s| s.is_live(now))
         .ok_or(Error::InvalidRefreshToken)?;
-    if session
-        .used_refresh_hashes
-        .iter()
-        .any(|h| shared::secrets::equal_in_constant_time(h.as_bytes(), presented.as_bytes()))
-    {
+    if generation < session.refresh_generation {
         revoke_for_reuse(state, &session, meta).await?;
         return Err(Error::InvalidRefreshToken);
     }
-    if !shared::secrets::equal_in_constant_time(
-        session.refresh_hash.as_bytes(),
-        presented.as_bytes(),
-    ) {
+    if generation != session.refresh_generation {
         return Err(Error::InvalidRefreshToken);
     }
     // The user (active, its grant in force) and its tenant and partner must still be live for
@@ -338,8 +360,7 @@ pub async fn refresh(
     if !tenant_live || !partner_live {
         return Err(Error::InvalidRefreshToken);
     }
-    let (refresh_token, refresh_hash) = new_refresh_token(&session.id);
-    match store::rotate_refresh(store, &session, &refresh_hash).await {
+    match store::rotate_refresh(store, &session).await {
         Ok(()) => {}
         // Another refresh with the same token won the race: that is reuse.
         Err(err) if err.refused_by().is_some() => {
@@ -348,6 +369,7 @@ pub async fn refresh(
         }
         Err(err) => return Err(err.into()),
     }
+    let refresh_token = issue_refresh_token(state, &session.id, generation + 1).await?;
     let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
     Ok(IssuedTokens {
         access_token,

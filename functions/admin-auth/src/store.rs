@@ -1,6 +1,5 @@
 //! Sessions and failed-login windows: the transactions that sign admins in and out.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use shared::audit::AuditEvent;
 use shared::hierarchy::Session;
 use shared::ids::{SessionId, UserId};
@@ -73,24 +72,19 @@ pub async fn record_login_failure(
     store.transact(tx).await
 }
 
-/// Replaces the refresh hash, only if it is still the one presented and the session live.
-pub async fn rotate_refresh(
-    store: &Store,
-    session: &Session,
-    new_hash: &str,
-) -> Result<(), StoreError> {
+/// Moves the session to its next refresh generation, only if it is still at the one presented
+/// and live: of two refreshes with the same token, one wins and the other is a reuse.
+pub async fn rotate_refresh(store: &Store, session: &Session) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.update_if(
         &keys::session(&session.id),
-        "SET refresh_hash = :new, used_refresh_hashes = list_append(if_not_exists(used_refresh_hashes, :empty), :old_list)",
+        "SET refresh_generation = :next",
         Guard::Item,
-        Some("refresh_hash = :old AND #status = :active"),
+        Some("refresh_generation = :current AND #status = :active"),
         Expr::default()
             .name("#status", "status")
-            .value(":new", s(new_hash))
-            .value(":old", s(session.refresh_hash.clone()))
-            .value(":old_list", AttributeValue::L(vec![s(session.refresh_hash.clone())]))
-            .value(":empty", AttributeValue::L(Vec::new()))
+            .value(":next", n(session.refresh_generation + 1))
+            .value(":current", n(session.refresh_generation))
             .value(":active", s("ACTIVE")),
     )?;
     store.transact(tx).await
@@ -142,8 +136,7 @@ mod tests {
             status: SessionStatus::Active,
             created_at: at,
             expires_at: at,
-            refresh_hash: "abc".into(),
-            used_refresh_hashes: vec!["old".into()],
+            refresh_generation: 3,
             ip_address: Some("192.0.2.1".into()),
             user_agent: None,
         };
@@ -163,7 +156,7 @@ mod tests {
             ("id", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
             ("ip_address", "S:192.0.2.1".to_owned()),
             ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w3g".to_owned()),
-            ("refresh_hash", "S:abc".to_owned()),
+            ("refresh_generation", "N:3".to_owned()),
             ("role", "S:partner_admin".to_owned()),
             ("role_id", "S:rol_01kb2z8hqv3m4n5p6r7s8t9w5g".to_owned()),
             (
@@ -173,7 +166,6 @@ mod tests {
             ("status", "S:ACTIVE".to_owned()),
             ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w2g".to_owned()),
             ("ttl", format!("N:{}", at.unix() + PURGE_GRACE_SECONDS)),
-            ("used_refresh_hashes", "L:[S:old]".to_owned()),
             ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w1g".to_owned()),
         ]
         .into_iter()

@@ -31,9 +31,11 @@ pub struct Session {
     pub status: SessionStatus,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
-    pub refresh_hash: String,
+    /// How many times the session was refreshed: the refresh token of generation `g` is
+    /// `<id>.<g>.<HMAC(server key, id, g)>`, so every token the session ever issued can be
+    /// recognised without storing it, and one older than this generation is a reuse.
     #[serde(default)]
-    pub used_refresh_hashes: Vec<String>,
+    pub refresh_generation: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -146,6 +146,71 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
     assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
 }
 
+/// The session keeps a generation, not the tokens it issued: its item stays the same size
+/// however often it is refreshed, any earlier token is still recognised as a reuse, and a
+/// forged token naming a real session ends nothing.
+#[tokio::test]
+async fn refresh_history_is_a_generation_and_forged_tokens_end_nothing() {
+    let Some(app) = spawn_app().await else { return };
+    let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut tokens = vec![login.body["refresh_token"].as_str().unwrap().to_owned()];
+    let session = tokens[0].split('.').next().unwrap().to_owned();
+    let session_item = || async {
+        app.snapshot()
+            .await
+            .into_values()
+            .find(|item| item["PK"] == format!("SESSION#{session}"))
+            .expect("the session item")
+    };
+    let fresh = session_item().await;
+    for _ in 0..5 {
+        let refreshed = app.refresh_reply(tokens.last().unwrap()).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+        tokens.push(refreshed.body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    let after = session_item().await;
+    assert_eq!(after["refresh_generation"], 5);
+    assert_eq!(
+        after.as_object().unwrap().keys().collect::<Vec<_>>(),
+        fresh.as_object().unwrap().keys().collect::<Vec<_>>(),
+        "no history grows in the item"
+    );
+    assert!(
+        !after
+            .to_string()
+            .contains(tokens[5].rsplit('.').next().unwrap())
+    );
+
+    // Forged tokens naming the live session: refused, and the session goes on.
+    for forged in [
+        format!("{session}.0.AAAA"),
+        format!("{session}.5.AAAA"),
+        format!("{session}.99.{}", tokens[5].rsplit('.').next().unwrap()),
+        format!("{session}.x.y"),
+        format!("{session}.5"),
+    ] {
+        assert_eq!(
+            app.refresh_reply(&forged).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{forged}"
+        );
+    }
+    let still = app.refresh_reply(&tokens[5]).await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.body);
+    let latest = still.body["refresh_token"].as_str().unwrap().to_owned();
+
+    // A genuine token of an earlier generation is a reuse: the whole session ends.
+    assert_eq!(
+        app.refresh_reply(&tokens[2]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.refresh_reply(&latest).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(session_item().await["status"], "REVOKED");
+}
+
 /// Refresh applies the session check's rule: a revoked grant or a suspended user gets no new
 /// tokens (the access token is already refused on its next request).
 #[tokio::test]

@@ -1142,7 +1142,7 @@ async fn a_reset_revokes_more_sessions_than_one_transaction_holds() {
             "id": session, "user_id": id, "email": "busy@acme.test", "tenant_id": w.acme_hq,
             "partner_id": w.acme, "role": "tenant_admin", "status": "ACTIVE",
             "created_at": "2026-01-02T03:04:05.000006Z", "expires_at": "2099-01-02T03:04:05.000006Z",
-            "refresh_hash": "x"
+            "refresh_generation": 0
         });
         store
             .client()
