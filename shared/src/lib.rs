@@ -33,3 +33,8 @@ pub mod values;
 
 pub use error::{Error, Result};
 pub use state::AppState;
+
+/// Every binary linking the kernel allocates with mimalloc (see the workspace manifest for the
+/// measurement that kept it).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

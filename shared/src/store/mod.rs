@@ -385,32 +385,80 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Builds the SDK client once (in `main`): the configured region, and the local endpoint when
-/// one is set. Loading the AWS config costs a few ms; it must never happen per request.
+/// one is set. It must never happen per request.
 pub async fn connect(config: &crate::config::Config) -> Store {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region, timeout::TimeoutConfig};
     // Bounded waits: an unreachable or stalled DynamoDB becomes a 503 within seconds instead
     // of holding the request until API Gateway's 30 s limit.
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+    let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(8))
         .build();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(config.region.clone()))
-        .timeout_config(timeouts);
+    let mut builder = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .timeout_config(timeouts)
+        .credentials_provider(credentials(config).await);
     if let Some(endpoint) = &config.dynamodb_endpoint {
-        loader = loader.endpoint_url(endpoint);
-        // DynamoDB Local accepts any credentials; supply dummies when none are configured.
-        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+        builder = builder.endpoint_url(endpoint);
+    }
+    Store::new(
+        Client::from_conf(builder.build()),
+        config.table_name.as_str(),
+    )
+    .with_audit_retention_days(config.audit_retention_days)
+}
+
+/// DynamoDB Local accepts any credentials: dummies when none are configured for it.
+fn local_dummies(config: &crate::config::Config) -> Option<aws_sdk_dynamodb::config::Credentials> {
+    (config.dynamodb_endpoint.is_some() && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()).then(
+        || {
+            aws_sdk_dynamodb::config::Credentials::new(
                 "local",
                 "local",
                 None,
                 None,
                 "scaikey-local",
-            ));
-        }
+            )
+        },
+    )
+}
+
+/// A Lambda's credentials: its role's, which the runtime puts in the environment for the life
+/// of the execution environment (as the SDK's environment provider reads them).
+#[cfg(not(feature = "credentials-chain"))]
+async fn credentials(
+    config: &crate::config::Config,
+) -> aws_sdk_dynamodb::config::SharedCredentialsProvider {
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let credentials = local_dummies(config).unwrap_or_else(|| {
+        Credentials::new(
+            from_env("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+            from_env("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            from_env("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        )
+    });
+    SharedCredentialsProvider::new(credentials)
+}
+
+/// An operator's credentials: the SDK's whole chain (environment, profiles, SSO, processes,
+/// web identity, container and instance roles).
+#[cfg(feature = "credentials-chain")]
+async fn credentials(
+    config: &crate::config::Config,
+) -> aws_sdk_dynamodb::config::SharedCredentialsProvider {
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    if let Some(dummies) = local_dummies(config) {
+        return SharedCredentialsProvider::new(dummies);
     }
-    let sdk_config = loader.load().await;
-    Store::new(Client::new(&sdk_config), config.table_name.as_str())
-        .with_audit_retention_days(config.audit_retention_days)
+    SharedCredentialsProvider::new(
+        aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+            .region(aws_config::Region::new(config.region.clone()))
+            .build()
+            .await,
+    )
 }
