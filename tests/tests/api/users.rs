@@ -484,7 +484,11 @@ async fn suspended_and_deleted_admins_cannot_sign_in_and_an_email_change_moves_t
         .await;
     assert_eq!(restored.status, StatusCode::OK);
     assert_eq!(restored.body["status"], "ACTIVE");
-    app.login("ta2@acme.test", password).await;
+    // A restore brings back the user, not its admin roles: the delete revoked them.
+    assert_eq!(
+        app.login_reply("ta2@acme.test", password).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
