@@ -288,7 +288,11 @@ async fn detach_rest(store: &Store, user: &UserId) -> Result<(), StoreError> {
             return Ok(());
         }
     }
-    Err(refused.unwrap_or(StoreError::Other("detaching a deleted user".into())))
+    // The delete has committed: not a conflict to retry (that would answer 404), an error.
+    Err(StoreError::Other(format!(
+        "user {user} deleted, but its groups kept changing while it was detached from them: {}",
+        refused.map_or_else(String::new, |e| e.to_string())
+    )))
 }
 
 /// Item (versioned) back in the lists, tenant counter (live, under the limit), email claims
