@@ -10,6 +10,7 @@
 //! - reads: `lists` and `pagination` (offset pages, signed cursors, exact totals).
 
 pub mod access;
+pub mod admin_grants;
 pub mod audit;
 pub mod config;
 pub mod error;

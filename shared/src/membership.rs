@@ -122,25 +122,75 @@ pub async fn direct_group_ids(store: &Store, user: &UserId) -> Result<Vec<GroupI
     }
 }
 
-/// The guard of a group a user is detached from: it must still exist (pass the groups
-/// `load_groups` found; a purged group's membership is only deleted).
+/// The guard of a group a user is detached from: unchanged since its version was read (every
+/// membership change moves it), so a concurrent add or remove re-reads instead of miscounting.
 pub const DETACHED_GROUP: crate::store::Guard = crate::store::Guard::Parent("group");
 
-/// Adds to `tx` what removes a user from the given groups (its `direct_group_ids`): each
-/// membership, and each group's `member_count` (with its `version`, so a concurrent group
-/// PATCH re-reads). For the users group's delete, in the user's own transaction: two actions
-/// per group, so a user in more groups than the transaction has room for is detached over
-/// several.
-pub fn detach_user(tx: &mut Tx, user: &UserId, groups: &[GroupId]) -> Result<(), StoreError> {
-    for group in groups {
-        tx.delete(&keys::group_member(group, user.as_str()))?;
-        tx.update_if(
-            &keys::group(group),
-            "ADD member_count :minus, version :one",
-            DETACHED_GROUP,
-            Some("attribute_exists(PK)"),
-            Expr::default().value(":minus", n(-1)).value(":one", n(1)),
-        )?;
+/// A user's direct membership in one group, as read to detach the user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    pub group: GroupId,
+    /// The group's version when read; `None` once the group is purged (only its membership
+    /// item is left to delete).
+    pub group_version: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Versioned {
+    version: u64,
+}
+
+/// The groups a user is directly in, each with its version, to detach the user. The index
+/// names the candidates (it may still list a membership removed an instant ago); one
+/// consistent BatchGetItem of the groups and the membership items then keeps only the
+/// memberships that exist. Cost: one Query (all pages), and one BatchGetItem per 50 groups
+/// when there are any.
+pub async fn attachments(store: &Store, user: &UserId) -> Result<Vec<Attachment>, StoreError> {
+    let ids = direct_group_ids(store, user).await?;
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH_KEYS / 2) {
+        let mut wanted = Vec::with_capacity(chunk.len() * 2);
+        for group in chunk {
+            wanted.push(keys::group(group));
+            wanted.push(keys::group_member(group, user.as_str()));
+        }
+        let loaded = store.load(&wanted).await?;
+        for group in chunk {
+            if !loaded.has(&keys::group_member(group, user.as_str())) {
+                continue;
+            }
+            let version = loaded
+                .get::<Versioned>(&keys::group(group))?
+                .map(|v| v.version);
+            found.push(Attachment {
+                group: group.clone(),
+                group_version: version,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Adds to `tx` what removes a user from the given groups (read by [`attachments`]): each
+/// membership, and each group's `member_count` −1 with its `version` moved, if the group is
+/// unchanged since it was read (else refused by [`DETACHED_GROUP`]: read again). For the users
+/// group's delete, in the user's own transaction: at most two actions per group, so a user in
+/// more groups than the transaction has room for is detached over several.
+pub fn detach_user(tx: &mut Tx, user: &UserId, groups: &[Attachment]) -> Result<(), StoreError> {
+    for attached in groups {
+        tx.delete(&keys::group_member(&attached.group, user.as_str()))?;
+        if let Some(version) = attached.group_version {
+            tx.update_if(
+                &keys::group(&attached.group),
+                "ADD member_count :minus, version :one",
+                DETACHED_GROUP,
+                Some("version = :read"),
+                Expr::default()
+                    .value(":minus", n(-1))
+                    .value(":one", n(1))
+                    .value(":read", n(version)),
+            )?;
+        }
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use shared::lists::{self, ListQuery};
 use shared::pagination::{Page, PageRequest};
 use shared::session::{self, Caller};
 use shared::state::AppState;
-use shared::store::{Entity, Item, Key, QuerySpec, StoreError, keys};
+use shared::store::{Entity, Key, Loaded, QuerySpec, keys};
 use shared::time::Timestamp;
 
 use crate::store::{self, ADMIN_EMAIL};
@@ -27,7 +27,10 @@ pub const REVOKE: AuditAction = AuditAction::new("admin_role.revoke", "admin_rol
 pub const ACTIONS: &[AuditAction] = &[GRANT, REVOKE];
 
 const RESOURCE: &str = "Admin role";
-const EMAIL_TAKEN: &str = "Email already holds admin roles in another tenant";
+/// The refusal of a grant whose holder's email already holds admin roles in another tenant.
+pub const EMAIL_TAKEN: &str = "Email already holds admin roles in another tenant";
+/// The refusal of a grant the user already holds (same role, same scope, in force).
+pub const ALREADY_HELD: &str = "User already holds this admin role";
 
 /// A grant as stored in its own item.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,12 +88,6 @@ impl Entity for AdminRoleGrant {
     }
 }
 
-/// The stored item of a grant (for the CLI, which writes its bootstrap admins' grants through
-/// the same form).
-pub fn grant_item(grant: &AdminRoleGrant) -> std::result::Result<Item, StoreError> {
-    store::grant_item(grant)
-}
-
 pub struct NewGrant {
     pub user_id: UserId,
     pub role: AdminRole,
@@ -143,7 +140,8 @@ struct Holder {
     partner: PartnerId,
 }
 
-/// Grant Admin Role, as the calling admin.
+/// Grant Admin Role, as the calling admin: the session check and the tier rule, then the same
+/// core as [`grant_as`].
 pub async fn grant(
     state: &AppState,
     caller: &Caller,
@@ -153,21 +151,79 @@ pub async fn grant(
     lifecycle::retry_stale("user", || grant_once(state, caller, new, meta)).await
 }
 
-async fn grant_once(
+/// Grants a role as a system actor (the CLI's `admin create` and bootstrap), through the same
+/// core as [`grant`]: where the holder must live, the admin-email marker, the holder's summary
+/// and the audit event, in one transaction. The caller has already been allowed to; one read
+/// (user, platform pin, the grant's tenant and partner) precedes the write.
+pub async fn grant_as(
     state: &AppState,
-    caller: &Caller,
+    actor: Actor,
     new: &NewGrant,
     meta: &RequestMeta,
 ) -> Result<AdminRoleGrant> {
-    let user_key = keys::user(&new.user_id);
-    let mut wanted = vec![user_key.clone(), keys::platform()];
+    let actor = &actor;
+    lifecycle::retry_stale("user", || async move {
+        let loaded = state.store().load(&grant_keys(new)).await?;
+        let tenant: Option<Tenant> = match &new.tenant_id {
+            Some(t) => loaded.get(&keys::tenant(t))?,
+            None => None,
+        };
+        grant_in(state, Grantor::System(actor), &loaded, tenant, new, meta).await
+    })
+    .await
+}
+
+/// Who grants: an admin (its reach decides what a refusal may reveal about the user) or a
+/// system actor, which reaches everything.
+enum Grantor<'a> {
+    Admin(&'a Principal),
+    System(&'a Actor),
+}
+
+impl Grantor<'_> {
+    fn actor(&self) -> Actor {
+        match self {
+            Self::Admin(p) => Actor::admin(p),
+            Self::System(a) => (*a).clone(),
+        }
+    }
+
+    /// What the grant and revoke items record as `created_by` / `revoked_by`.
+    fn name(&self) -> String {
+        match self {
+            Self::Admin(p) => p.user_id.to_string(),
+            Self::System(a) => a.id.clone().unwrap_or_default(),
+        }
+    }
+
+    fn principal(&self) -> Option<&Principal> {
+        match self {
+            Self::Admin(p) => Some(p),
+            Self::System(_) => None,
+        }
+    }
+}
+
+/// What a grant reads before it writes: the user, the platform pin, the named tenant and
+/// partner.
+fn grant_keys(new: &NewGrant) -> Vec<Key> {
+    let mut wanted = vec![keys::user(&new.user_id), keys::platform()];
     if let Some(t) = &new.tenant_id {
         wanted.push(keys::tenant(t));
     }
     if let Some(p) = &new.partner_id {
         wanted.push(keys::partner(p));
     }
-    let (principal, loaded) = session::check(state, caller, &wanted).await?;
+    wanted
+}
+
+async fn grant_once(
+    state: &AppState,
+    caller: &Caller,
+    new: &NewGrant,
+    meta: &RequestMeta,
+) -> Result<AdminRoleGrant> {
+    let (principal, loaded) = session::check(state, caller, &grant_keys(new)).await?;
     // The tier rule first (forbidden before not found): a partner admin naming a tenant that
     // is not its partner's — or none at all — is refused whether that tenant exists or not.
     let found: Option<Tenant> = match &new.tenant_id {
@@ -181,6 +237,20 @@ async fn grant_once(
     };
     let verdict = access::admin_roles::write(&principal, &new.user_id, new.role, tenant_partner);
     audit::check_write(state, &principal, verdict, attempt, meta).await?;
+    grant_in(state, Grantor::Admin(&principal), &loaded, found, new, meta).await
+}
+
+/// The core of a grant, once the grantor may grant this role: the named tenant and partner
+/// live, the holder where the role requires, active, not holding this role already; then the
+/// transaction.
+async fn grant_in(
+    state: &AppState,
+    grantor: Grantor<'_>,
+    loaded: &Loaded,
+    found: Option<Tenant>,
+    new: &NewGrant,
+    meta: &RequestMeta,
+) -> Result<AdminRoleGrant> {
     let tenant = match &new.tenant_id {
         Some(_) => Some(live(found, "Tenant")?),
         None => None,
@@ -191,9 +261,19 @@ async fn grant_once(
             "Partner",
         )?;
     }
-    let user: User = loaded.get(&user_key)?.ok_or(Error::NotFound("User"))?;
+    let user: User = loaded
+        .get(&keys::user(&new.user_id))?
+        .ok_or(Error::NotFound("User"))?;
     let pin: Option<Platform> = loaded.get(&keys::platform())?;
-    let holder = holder_of(state, &principal, &user, new, tenant.as_ref(), pin.as_ref()).await?;
+    let holder = holder_of(
+        state,
+        grantor.principal(),
+        &user,
+        new,
+        tenant.as_ref(),
+        pin.as_ref(),
+    )
+    .await?;
     if user.status != UserStatus::Active {
         return Err(Error::conflict("User is not active"));
     }
@@ -207,7 +287,7 @@ async fn grant_once(
         expires_at: new.expires_at,
         is_active: true,
         created_at: now,
-        created_by: Some(principal.user_id.to_string()),
+        created_by: Some(grantor.name()),
         holder_tenant_id: holder.tenant,
         holder_partner_id: holder.partner,
         revoked_at: None,
@@ -218,16 +298,11 @@ async fn grant_once(
         .iter()
         .any(|g| g.is_in_force(now) && grant.same_as(g))
     {
-        return Err(Error::conflict("User already holds this admin role"));
+        return Err(Error::conflict(ALREADY_HELD));
     }
-    let event = AuditEvent::new(
-        Actor::admin(&principal),
-        GRANT,
-        Some(grant.id.to_string()),
-        meta,
-    )
-    .in_tenant(&grant.holder_partner_id, &grant.holder_tenant_id)
-    .with_changes(&serde_json::json!({}), &audit::snapshot(&grant));
+    let event = AuditEvent::new(grantor.actor(), GRANT, Some(grant.id.to_string()), meta)
+        .in_tenant(&grant.holder_partner_id, &grant.holder_tenant_id)
+        .with_changes(&serde_json::json!({}), &audit::snapshot(&grant));
     match store::grant(state.store(), &grant, &user, &event).await {
         Ok(()) => Ok(grant),
         Err(err) if err.refused_by() == Some(ADMIN_EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
@@ -241,7 +316,7 @@ async fn grant_once(
 /// told where the user lives.
 async fn holder_of(
     state: &AppState,
-    principal: &Principal,
+    principal: Option<&Principal>,
     user: &User,
     new: &NewGrant,
     tenant: Option<&Tenant>,
@@ -257,7 +332,7 @@ async fn holder_of(
                     partner: tenant.partner_id.clone(),
                 });
             }
-            if !principal.is_super() {
+            if let Some(principal) = principal.filter(|p| !p.is_super()) {
                 // One more read, on this refusal path only: is the user within reach at all?
                 let home = user_tenant(state, &user.tenant_id).await?;
                 if home.is_none_or(|t| access::admin_roles::read(principal, &t.partner_id).is_err())

@@ -18,12 +18,9 @@ pub const ADMIN_EMAIL: Guard = Guard::Unique("admin email");
 /// The holder's user item, unchanged since it was read (its version).
 const USER: Guard = Guard::Item;
 
-/// A derived attribute for the `is_active` filter (list filters match strings).
-pub const STATE: &str = "grant_state";
-
-pub fn state_of(active: bool) -> &'static str {
-    if active { "ACTIVE" } else { "REVOKED" }
-}
+/// A derived attribute for the `is_active` filter, defined once with the users group's delete,
+/// which revokes the deleted user's grants in its own transaction.
+pub use shared::admin_grants::{STATE, state_of};
 
 /// The stored item: in both lists for ever (a revoked grant is still shown, inactive).
 pub fn grant_item(grant: &AdminRoleGrant) -> Result<Item, StoreError> {
@@ -198,6 +195,30 @@ mod tests {
                 ("id", "S:rol_01kb2z8hqv3m4n5p6r7s8t9w0g"),
                 ("is_active", "BOOL:true"),
                 ("role", "S:tenant_admin"),
+                ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w2g"),
+                ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w1g"),
+            ])
+        );
+    }
+
+    /// The admin-email marker routes admin login (`admin-auth` reads it): its form is pinned
+    /// here, where grants write it (the CLI's admins get theirs through the same grant).
+    #[test]
+    fn the_admin_email_marker_is_pinned() {
+        let at = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
+        let user = User::new(
+            UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap(),
+            TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
+            "ann@acme.test".into(),
+            at,
+        );
+        assert_eq!(
+            describe(&admin_email_item(&user, &grant()).unwrap()),
+            pinned(&[
+                ("PK", "S:UNIQUE#ADMIN_EMAIL#ann@acme.test"),
+                ("SK", "S:UNIQUE"),
+                ("entity", "S:ADMIN_EMAIL"),
+                ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w3g"),
                 ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w2g"),
                 ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w1g"),
             ])

@@ -12,6 +12,7 @@ use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::{IdentitySource, Partner, Session, Tenant, User, UserStatus};
 use shared::ids::{PartnerId, TenantId, UserId};
 use shared::lifecycle::{self, Lifecycle, live};
+use shared::membership::{self, Attachment, DETACHED_GROUP};
 use shared::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
 use shared::password::Policy;
 use shared::session::{self, Caller};
@@ -338,7 +339,8 @@ async fn tenant_refused(state: &AppState, tenant: &TenantId, read_partner: &Part
 }
 
 /// Create User: in a tenant within the caller's reach, under its partner's
-/// `max_users_per_tenant`, with a unique (per tenant, case-insensitive) email.
+/// `max_users_per_tenant`, with a unique (per tenant, case-insensitive) email. The session
+/// check and the tier rule, then the same core as [`create_as`].
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -350,16 +352,12 @@ pub async fn create(
     let hashed = tokio::sync::OnceCell::new();
     let (new, hashed) = (&new, &hashed);
     lifecycle::retry_stale("user", || async move {
-        let tenant_key = keys::tenant(&new.tenant_id);
-        let mut wanted = vec![tenant_key.clone()];
+        let mut wanted = create_keys(new);
         if let Some(p) = partner_hint(caller) {
             wanted.push(keys::partner(&p));
         }
-        if let Some(m) = &new.manager_id {
-            wanted.push(keys::user(m));
-        }
         let (principal, loaded) = session::check(state, caller, &wanted).await?;
-        let tenant: Tenant = live(loaded.get(&tenant_key)?, "Tenant")?;
+        let tenant: Tenant = live(loaded.get(&keys::tenant(&new.tenant_id))?, "Tenant")?;
         let attempt = Attempt {
             action: CREATE,
             resource_id: None,
@@ -372,56 +370,103 @@ pub async fn create(
             meta,
         )
         .await?;
-        if let Some(p) = &new.password {
-            check_password(&tenant, "password", p)?;
-        }
-        let partner = partner_of(state, &loaded, &tenant.partner_id).await?;
-        let now = Timestamp::now();
-        let mut user = User::new(
-            UserId::generate(),
-            tenant.id.clone(),
-            new.email.as_str().to_owned(),
-            now,
-        );
-        user.first_name = new.first_name.clone();
-        user.last_name = new.last_name.clone();
-        user.display_name = new.display_name.clone();
-        user.title = new.title.clone();
-        user.department = new.department.clone();
-        user.manager_id = new.manager_id.clone();
-        user.phone = new.phone.clone();
-        user.status = new.status;
-        user.identity_source = new.identity_source;
-        user.email_verified = new.email_verified;
-        user.mfa_enabled = new.mfa_enabled;
-        user.custom_attributes = new.custom_attributes.clone();
-        check_manager(&loaded, &user)?;
-        let limit = limit_of(&partner, &tenant)?;
-        user.password_hash = match &new.password {
-            Some(p) => Some(hashed.get_or_try_init(|| hash(p.clone())).await?.clone()),
-            None => None,
-        };
-        let event = AuditEvent::new(
+        create_in(
+            state,
             Actor::admin(&principal),
-            CREATE,
-            Some(user.id.to_string()),
+            tenant,
+            &loaded,
+            new,
+            hashed,
             meta,
         )
-        .in_tenant(&tenant.partner_id, &tenant.id)
-        .with_changes(&json!({}), &audit::snapshot(&user));
-        match store::create(state.store(), &user, &tenant.partner_id, limit, &event).await {
-            Ok(()) => Ok(user),
-            Err(err) => match err.refused_by() {
-                Some(EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
-                Some(MANAGER) => Err(not_a_manager()),
-                // The partner's limit changed since it was read: read it again.
-                Some(PARTNER) => Err(Error::Stale),
-                Some(TENANT) => Err(tenant_refused(state, &tenant.id, &tenant.partner_id).await),
-                _ => Err(err.into()),
-            },
-        }
+        .await
     })
     .await
+}
+
+/// Creates a user as a system actor (the CLI's `admin create` and bootstrap), through the same
+/// core as [`create`]: the tenant's password policy, the partner's `max_users_per_tenant`, the
+/// per-tenant email claim, the counters and the audit event, in one transaction. The caller
+/// has already been allowed to; one read (tenant, manager) precedes the write.
+pub async fn create_as(
+    state: &AppState,
+    actor: Actor,
+    new: &NewUser,
+    meta: &RequestMeta,
+) -> Result<User> {
+    let hashed = tokio::sync::OnceCell::new();
+    let (actor, hashed) = (&actor, &hashed);
+    lifecycle::retry_stale("user", || async move {
+        let loaded = state.store().load(&create_keys(new)).await?;
+        let tenant: Tenant = live(loaded.get(&keys::tenant(&new.tenant_id))?, "Tenant")?;
+        create_in(state, actor.clone(), tenant, &loaded, new, hashed, meta).await
+    })
+    .await
+}
+
+/// What a create reads before it writes: the tenant and the manager named.
+fn create_keys(new: &NewUser) -> Vec<Key> {
+    let mut wanted = vec![keys::tenant(&new.tenant_id)];
+    if let Some(m) = &new.manager_id {
+        wanted.push(keys::user(m));
+    }
+    wanted
+}
+
+/// The core of a create, once the actor may create in `tenant` (live, as read): password
+/// policy, partner limit, manager, hash (once per `hashed`), then the transaction.
+async fn create_in(
+    state: &AppState,
+    actor: Actor,
+    tenant: Tenant,
+    loaded: &Loaded,
+    new: &NewUser,
+    hashed: &tokio::sync::OnceCell<String>,
+    meta: &RequestMeta,
+) -> Result<User> {
+    if let Some(p) = &new.password {
+        check_password(&tenant, "password", p)?;
+    }
+    let partner = partner_of(state, loaded, &tenant.partner_id).await?;
+    let now = Timestamp::now();
+    let mut user = User::new(
+        UserId::generate(),
+        tenant.id.clone(),
+        new.email.as_str().to_owned(),
+        now,
+    );
+    user.first_name = new.first_name.clone();
+    user.last_name = new.last_name.clone();
+    user.display_name = new.display_name.clone();
+    user.title = new.title.clone();
+    user.department = new.department.clone();
+    user.manager_id = new.manager_id.clone();
+    user.phone = new.phone.clone();
+    user.status = new.status;
+    user.identity_source = new.identity_source;
+    user.email_verified = new.email_verified;
+    user.mfa_enabled = new.mfa_enabled;
+    user.custom_attributes = new.custom_attributes.clone();
+    check_manager(loaded, &user)?;
+    let limit = limit_of(&partner, &tenant)?;
+    user.password_hash = match &new.password {
+        Some(p) => Some(hashed.get_or_try_init(|| hash(p.clone())).await?.clone()),
+        None => None,
+    };
+    let event = AuditEvent::new(actor, CREATE, Some(user.id.to_string()), meta)
+        .in_tenant(&tenant.partner_id, &tenant.id)
+        .with_changes(&json!({}), &audit::snapshot(&user));
+    match store::create(state.store(), &user, &tenant.partner_id, limit, &event).await {
+        Ok(()) => Ok(user),
+        Err(err) => match err.refused_by() {
+            Some(EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
+            Some(MANAGER) => Err(not_a_manager()),
+            // The partner's limit changed since it was read: read it again.
+            Some(PARTNER) => Err(Error::Stale),
+            Some(TENANT) => Err(tenant_refused(state, &tenant.id, &tenant.partner_id).await),
+            _ => Err(err.into()),
+        },
+    }
 }
 
 pub async fn get(state: &AppState, caller: &Caller, id: &UserId) -> Result<User> {
@@ -475,7 +520,9 @@ pub async fn update(
     .await
 }
 
-/// Soft-deletes a user: out of lists and counts, its email claims kept for a restore.
+/// Soft-deletes a user: out of lists and counts, its email claim kept for a restore. Its admin
+/// grants are revoked and its admin-email marker released, and it leaves its groups, in the
+/// same transaction (see `store::delete` for the bound); a restore brings back neither.
 pub async fn delete(
     state: &AppState,
     caller: &Caller,
@@ -497,10 +544,29 @@ pub async fn delete(
                     .partner_id
             }
         };
-        let (after, purge_at) = lifecycle::deleted(&before);
+        let groups = membership::attachments(state.store(), id).await?;
+        let (mut after, purge_at) = lifecycle::deleted(&before);
+        after.admin_roles = Vec::new();
+        let gone = |user: &User, groups: &[Attachment]| {
+            json!({
+                "admin_roles": user.admin_roles.iter().map(|g| g.id.to_string()).collect::<Vec<_>>(),
+                "groups": groups.iter().map(|g| g.group.to_string()).collect::<Vec<_>>(),
+            })
+        };
         let event = AuditEvent::new(Actor::admin(&principal), DELETE, Some(id.to_string()), meta)
-            .in_tenant(&partner, &before.tenant_id);
-        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+            .in_tenant(&partner, &before.tenant_id)
+            .with_changes(&gone(&before, &groups), &gone(&after, &[]));
+        let revoked_by = principal.user_id.to_string();
+        let detach = store::Detach {
+            revoked_by: &revoked_by,
+            groups: &groups,
+        };
+        match store::delete(state.store(), &before, &after, purge_at, &detach, &event).await {
+            Ok(()) => Ok(()),
+            // A group changed since its membership was read: read them again.
+            Err(err) if err.refused_by() == Some(DETACHED_GROUP) => Err(Error::Stale),
+            Err(err) => Err(err.into()),
+        }
     })
     .await
 }

@@ -4,9 +4,11 @@
 //! `user_count` moves in the same transaction as the user, under the partner's
 //! `max_users_per_tenant`.
 
+use shared::admin_grants;
 use shared::audit::AuditEvent;
 use shared::hierarchy::{AdminEmailOwner, Session, User};
-use shared::ids::{PartnerId, TenantId, UserId};
+use shared::ids::{PartnerId, RoleId, TenantId, UserId};
+use shared::membership::{self, Attachment, DETACHED_GROUP, detach_user};
 use shared::store::counters::Counter;
 use shared::store::write::{claim, claim_expiry, lifecycle_item, move_claim};
 use shared::store::{
@@ -196,15 +198,39 @@ pub async fn update(
     store.transact(tx).await
 }
 
-/// Item (versioned) out of the lists with its purge time, tenant counter, email claims
-/// expiring with it, platform counter, audit.
+/// DynamoDB's bound on the actions of one TransactWriteItems.
+const MAX_ACTIONS: usize = 100;
+/// Group detachments per follow-up transaction (two actions each).
+const GROUPS_PER_FOLLOW_UP: usize = MAX_ACTIONS / 2;
+/// Re-reads of the remaining memberships when a follow-up is refused by a concurrent
+/// membership change of one of its groups.
+const FOLLOW_UP_ATTEMPTS: usize = 5;
+
+/// What goes with a deleted user: its grants are revoked (by `revoked_by`) and it leaves the
+/// groups it is directly in.
+pub struct Detach<'a> {
+    pub revoked_by: &'a str,
+    pub groups: &'a [Attachment],
+}
+
+/// Item (versioned) out of the lists with its purge time and without its grant summaries,
+/// tenant counter, email claim expiring with it, platform counter, audit; the admin-email
+/// marker released and every grant revoked; then the user's group memberships (membership
+/// deleted, `member_count` −1 under the version read) — all in one transaction while they fit
+/// in its 100 actions: 5 or 6 fixed actions, one per grant, two per group. What does not fit
+/// (more than ~45 groups, or more than ~90 grants) follows in transactions of its own once the
+/// delete has committed (no new membership or grant can reach a deleted user meanwhile); the
+/// memberships are then read once more (one index query) to catch a group joined between the
+/// read and the commit.
 pub async fn delete(
     store: &Store,
     before: &User,
     after: &User,
     purge_at: Timestamp,
+    detach: &Detach<'_>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
+    let now = Timestamp::now();
     let mut tx = store.tx();
     tx.put_versioned(user_item(after, Some(purge_at))?, before.version)?;
     lose_user(&mut tx, &before.tenant_id)?;
@@ -214,11 +240,59 @@ pub async fn delete(
         Some(purge_at),
     )?;
     if !before.admin_roles.is_empty() {
-        claim_expiry(&mut tx, &keys::admin_email(&before.email), Some(purge_at))?;
+        // Released now, not at the purge: the grants go with the delete and a restore does not
+        // bring them back, so the email may hold admin roles elsewhere at once.
+        tx.delete(&keys::admin_email(&before.email))?;
     }
     Counter::Users.add(&mut tx, -1)?;
     store.add_event(&mut tx, event)?;
-    store.transact(tx).await
+    let grants: Vec<&RoleId> = before.admin_roles.iter().map(|g| &g.id).collect();
+    let room = MAX_ACTIONS - tx.len();
+    let (first_grants, later_grants) = grants.split_at(grants.len().min(room));
+    for id in first_grants {
+        admin_grants::revoke(&mut tx, id, detach.revoked_by, now)?;
+    }
+    let room = (MAX_ACTIONS - tx.len()) / 2;
+    let first_groups = &detach.groups[..detach.groups.len().min(room)];
+    detach_user(&mut tx, &before.id, first_groups)?;
+    store.transact(tx).await?;
+    for chunk in later_grants.chunks(MAX_ACTIONS) {
+        let mut tx = store.tx();
+        for id in chunk {
+            admin_grants::revoke(&mut tx, id, detach.revoked_by, now)?;
+        }
+        store.transact(tx).await?;
+    }
+    // Then the memberships read too late or left out: a group joined between the read and the
+    // commit (no group can be joined once the user is deleted), and the rest of a long list.
+    detach_rest(store, &before.id).await
+}
+
+/// Detaches a deleted user from the groups it is still in, reading them again (consistently)
+/// before each round, so a membership changed concurrently is neither missed nor counted twice.
+async fn detach_rest(store: &Store, user: &UserId) -> Result<(), StoreError> {
+    let mut refused = None;
+    for _ in 0..FOLLOW_UP_ATTEMPTS {
+        let groups = membership::attachments(store, user).await?;
+        refused = None;
+        for chunk in groups.chunks(GROUPS_PER_FOLLOW_UP) {
+            let mut tx = store.tx();
+            detach_user(&mut tx, user, chunk)?;
+            match store.transact(tx).await {
+                Ok(()) => {}
+                Err(err) if err.refused_by() == Some(DETACHED_GROUP) => refused = Some(err),
+                Err(err) => return Err(err),
+            }
+        }
+        if refused.is_none() {
+            return Ok(());
+        }
+    }
+    // The delete has committed: not a conflict to retry (that would answer 404), an error.
+    Err(StoreError::Other(format!(
+        "user {user} deleted, but its groups kept changing while it was detached from them: {}",
+        refused.map_or_else(String::new, |e| e.to_string())
+    )))
 }
 
 /// Item (versioned) back in the lists, tenant counter (live, under the limit), email claims

@@ -133,7 +133,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 partner_id: None,
                 tenant_id: None,
             };
-            match ops::create_admin(&state, admin).await? {
+            let outcome = ops::create_admin(&state, admin).await;
+            if generated && outcome.is_err() {
+                // The user may have been created before the grant failed: a re-run with this
+                // password finishes it (a new generated one would not match).
+                eprintln!(
+                    "the password generated for {email} in this run (re-run with --password to \
+                     finish a half-created admin): {password}"
+                );
+            }
+            match outcome? {
                 Some(id) => {
                     done.push(format!("super admin {email} ({id})"));
                     if generated {

@@ -1,25 +1,21 @@
-//! Operations the CLI performs: it calls the same cores as the API (partner and tenant
-//! creation), acting as the `scaikey-cli` system actor.
+//! Operations the CLI performs: it calls the same cores as the API (partner, tenant and user
+//! creation, role grants), acting as the `scaikey-cli` system actor.
 
 use serde_json::{Map, json};
 use shared::access::AdminRole;
-use shared::audit::{Actor, AuditAction, AuditEvent, RequestMeta};
+use shared::audit::{Actor, AuditAction, RequestMeta};
 use shared::hierarchy::{
-    AdminEmailOwner, PLATFORM_SLUG, Partner, PartnerLimits, Platform, RoleGrant, Tenant, User,
+    IdentitySource, PLATFORM_SLUG, Partner, PartnerLimits, Platform, Tenant, User, UserStatus,
 };
-use shared::ids::{PartnerId, RoleId, TenantId, UserId};
-use shared::lifecycle::live;
-use shared::store::counters::Counter;
-use shared::store::write::claim;
-use shared::store::{Entity, Expr, Guard, Item, Store, StoreError, encode, keys, n, s, with_keys};
+use shared::ids::{PartnerId, TenantId, UserId};
+use shared::lifecycle::{Lifecycle, live};
+use shared::store::{Entity, Guard, Store, StoreError, keys};
 use shared::time::Timestamp;
 use shared::values::{Email, Name, Slug, Status};
 use shared::{AppState, Error};
 
-/// Admin users are created here until the users group exists (its create will replace this).
-/// Admins created here are recorded as the users group records any user it creates.
-pub const USER_CREATE: AuditAction = users::operations::CREATE;
-/// What the CLI itself records: its part of the audit catalogue.
+/// What the CLI itself records (its admins are recorded by the users and admin-roles cores it
+/// calls, as `user.create` and `admin_role.grant` by the `scaikey-cli` system actor): its part of the audit catalogue.
 pub const ACTIONS: &[AuditAction] = &[];
 
 fn system() -> Actor {
@@ -165,9 +161,34 @@ pub struct NewAdmin {
     pub tenant_id: Option<TenantId>,
 }
 
-/// Creates a user holding one admin role. A super admin lives in the platform tenant; a
-/// partner admin in `tenant_id` (a tenant of its partner) or the platform tenant; a tenant
-/// admin in its tenant. Returns the user id, or `None` if the email already holds admin roles.
+/// A CLI error naming the option at fault: a refused value (the tenant's password policy, a
+/// taken email) as the message the API would give.
+fn refused(what: &str, err: Error) -> Error {
+    match err {
+        Error::Validation(problems) => Error::internal(format!(
+            "{what}: {}",
+            problems
+                .iter()
+                .map(|p| p.msg.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        Error::Conflict(msg) => Error::internal(format!("{what}: {msg}")),
+        other => other,
+    }
+}
+
+/// Creates a user holding one admin role: "create a user, then grant a role" through the same
+/// cores as the API (`users::operations::create_as`, then `admin_roles::operations::grant_as`),
+/// as the `scaikey-cli` system actor. A super admin lives in the platform tenant; a partner
+/// admin in `tenant_id` (a tenant of its partner) or the platform tenant; a tenant admin in its
+/// tenant. Returns the user id, or `None` if the email already holds admin roles (this one's
+/// or any other: nothing is written).
+///
+/// Two transactions, not one: if the grant fails after the user was created, the error says
+/// so, and running the same command again finishes the job — it finds the user by its email
+/// in that tenant and, if the password given matches its own, grants it the role. A user of
+/// that email whose password differs is refused (the CLI does not take over accounts).
 pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<UserId>, Error> {
     let store = state.store();
     let email = Email::parse_str(&admin.email).map_err(|p| invalid("--email", p))?;
@@ -189,6 +210,8 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
                 .partner_id
                 .clone()
                 .ok_or_else(|| Error::internal("a partner admin needs --partner-id"))?;
+            // Checked before the user is created, so a wrong partner writes nothing (the grant
+            // checks both again).
             let partner = store
                 .load(&[keys::partner(&p)])
                 .await?
@@ -203,231 +226,101 @@ pub async fn create_admin(state: &AppState, admin: NewAdmin) -> Result<Option<Us
         }
         _ => None,
     };
-    // The same policy as every password set through the API: the home tenant's.
-    shared::password::Policy::of_settings(&tenant.settings)
-        .check(&admin.password)
-        .map_err(|p| invalid("--password", p))?;
-    let password = admin.password.clone();
-    let hash = tokio::task::spawn_blocking(move || shared::password::hash(&password))
-        .await
-        .map_err(Error::internal)??;
-    let now = Timestamp::now();
-    let grant = RoleGrant {
-        id: RoleId::generate(),
+    // Already an admin (this run's earlier success, or another tenant's admin): nothing to do
+    // here, and nothing written.
+    if marker_exists(store, &keys::admin_email(email.as_str())).await? {
+        return Ok(None);
+    }
+    let (user_id, created) = match existing_user(store, &home, &email).await? {
+        Some(user) => {
+            let password = admin.password.clone();
+            let hash = user.password_hash.clone().unwrap_or_default();
+            let same =
+                tokio::task::spawn_blocking(move || shared::password::verify(&password, &hash))
+                    .await
+                    .map_err(Error::internal)?;
+            if user.is_deleted() || !same {
+                return Err(Error::internal(format!(
+                    "--email: a user with this email already exists in tenant {home} ({}); \
+                     grant it a role through the API instead",
+                    user.id
+                )));
+            }
+            (user.id, false)
+        }
+        None => {
+            let user = users::operations::create_as(
+                state,
+                system(),
+                &new_user(&home, &email, &admin),
+                &meta(),
+            )
+            .await
+            .map_err(|err| match err {
+                Error::Validation(_) => refused("--password", err),
+                other => refused("--email", other),
+            })?;
+            (user.id, true)
+        }
+    };
+    let grant = admin_roles::operations::NewGrant {
+        user_id: user_id.clone(),
         role: admin.role,
         partner_id: scope_partner,
         tenant_id: (admin.role == AdminRole::TenantAdmin).then(|| home.clone()),
-        is_active: true,
         expires_at: None,
-        created_at: now,
-        created_by: Some("scaikey-cli".into()),
     };
-    let user = User {
-        password_hash: Some(hash),
-        admin_roles: vec![grant.clone()],
-        ..User::new(
-            UserId::generate(),
-            home.clone(),
-            email.as_str().to_owned(),
-            now,
-        )
-    };
-    let event = AuditEvent::new(system(), USER_CREATE, Some(user.id.to_string()), &meta())
-        .in_tenant(&tenant.partner_id, &home);
-    match create_admin_user(store, &user, &tenant, &grant, &event).await {
-        Ok(()) => Ok(Some(user.id)),
-        Err(err) if matches!(err.refused_by(), Some(Guard::Unique(_))) => Ok(None),
-        Err(err) => Err(err.into()),
+    match admin_roles::operations::grant_as(state, system(), &grant, &meta()).await {
+        Ok(_) => Ok(Some(user_id)),
+        // Another run made the same user this admin meanwhile: done.
+        Err(Error::Conflict(msg)) if msg == admin_roles::operations::ALREADY_HELD => Ok(None),
+        Err(err) => Err(Error::internal(format!(
+            "user {user_id} {} in tenant {home}, but granting it {} failed ({err}); run the same \
+             command again to grant it",
+            if created { "was created" } else { "exists" },
+            admin.role.as_str()
+        ))),
     }
 }
 
-/// The stored user, exactly as the users group stores one (its lists and search see it).
-fn user_item(user: &User) -> Result<Item, StoreError> {
-    users::store::user_item(user, None)
+/// Whether a uniqueness marker exists.
+async fn marker_exists(store: &Store, key: &keys::Key) -> Result<bool, Error> {
+    Ok(store.get(key).await?.is_some())
 }
 
-/// The admin-email claim, which also routes admin login to the user's tenant.
-fn admin_email_item(user: &User, tenant: &Tenant) -> Result<Item, StoreError> {
-    let owner = AdminEmailOwner {
-        user_id: user.id.clone(),
-        tenant_id: tenant.id.clone(),
-        partner_id: tenant.partner_id.clone(),
-    };
-    Ok(with_keys(
-        encode(&owner)?,
-        &keys::admin_email(&user.email),
-        AdminEmailOwner::NAME,
-    ))
-}
-
-/// The full role grant, beside the summary the user item carries: the admin-roles group's
-/// stored form, so bootstrap grants are listed, read and revoked like any other.
-fn role_item(user: &User, tenant: &Tenant, grant: &RoleGrant) -> Result<Item, StoreError> {
-    admin_roles::operations::grant_item(&admin_roles::operations::AdminRoleGrant {
-        id: grant.id.clone(),
-        user_id: user.id.clone(),
-        role: grant.role,
-        partner_id: grant.partner_id.clone(),
-        tenant_id: grant.tenant_id.clone(),
-        expires_at: grant.expires_at,
-        is_active: grant.is_active,
-        created_at: grant.created_at,
-        created_by: grant.created_by.clone(),
-        holder_tenant_id: tenant.id.clone(),
-        holder_partner_id: tenant.partner_id.clone(),
-        revoked_at: None,
-        revoked_by: None,
-    })
-}
-
-/// User, tenant email claim, admin email claim, role item, tenant `user_count` (tenant live),
-/// users counter, audit.
-async fn create_admin_user(
+/// The user holding `email` in `tenant` (live or soft-deleted), through its email claim.
+async fn existing_user(
     store: &Store,
-    user: &User,
-    tenant: &Tenant,
-    grant: &RoleGrant,
-    event: &AuditEvent,
-) -> Result<(), StoreError> {
-    let mut tx = store.tx();
-    tx.put_new(user_item(user)?, Guard::Item)?;
-    claim(
-        &mut tx,
-        &keys::user_email(&user.tenant_id, &user.email),
-        user.id.as_str(),
-        "email",
-    )?;
-    tx.put_new(
-        admin_email_item(user, tenant)?,
-        Guard::Unique("admin email"),
-    )?;
-    tx.put_new(role_item(user, tenant, grant)?, Guard::Item)?;
-    tx.update_if(
-        &keys::tenant(&tenant.id),
-        "ADD user_count :one, version :one",
-        Guard::Parent("tenant"),
-        Some("attribute_exists(PK) AND #status = :active"),
-        Expr::default()
-            .name("#status", "status")
-            .value(":one", n(1))
-            .value(":active", s("ACTIVE")),
-    )?;
-    Counter::Users.add(&mut tx, 1)?;
-    store.add_event(&mut tx, event)?;
-    store.transact(tx).await
+    tenant: &TenantId,
+    email: &Email,
+) -> Result<Option<User>, Error> {
+    let Some(owner) = marker_owner(store, &keys::user_email(tenant, email.as_str())).await? else {
+        return Ok(None);
+    };
+    let id = UserId::parse(&owner).map_err(Error::internal)?;
+    Ok(store
+        .load(&[keys::user(&id)])
+        .await?
+        .get(&keys::user(&id))?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shared::store::describe;
-    use std::collections::BTreeMap;
-
-    fn pinned(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    /// The stored forms are a contract with data already in tables: a renamed field or a
-    /// changed type must fail here, not silently in production.
-    #[test]
-    fn an_admin_user_and_its_claims_are_pinned() {
-        let at = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
-        let tenant_id = TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w0g").unwrap();
-        let partner_id = PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w1g").unwrap();
-        let grant = RoleGrant {
-            id: RoleId::parse("rol_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
-            role: AdminRole::TenantAdmin,
-            partner_id: None,
-            tenant_id: Some(tenant_id.clone()),
-            is_active: true,
-            expires_at: None,
-            created_at: at,
-            created_by: Some("scaikey-cli".into()),
-        };
-        let user = User {
-            first_name: Some("Ann".into()),
-            password_hash: Some("$argon2id$x".into()),
-            admin_roles: vec![grant.clone()],
-            ..User::new(
-                UserId::parse("usr_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
-                tenant_id.clone(),
-                "ann@acme.test".into(),
-                at,
-            )
-        };
-        let tenant = Tenant {
-            id: tenant_id,
-            partner_id,
-            name: "Acme".into(),
-            slug: "acme".into(),
-            status: Status::Active,
-            contact_email: None,
-            settings: Map::new(),
-            branding: Map::new(),
-            user_count: 0,
-            created_at: at,
-            updated_at: at,
-            deleted_at: None,
-            version: 1,
-        };
-        let grant_summary = "M:{created_at=S:2026-01-02T03:04:05.000006Z, created_by=S:scaikey-cli, id=S:rol_01kb2z8hqv3m4n5p6r7s8t9w2g, is_active=BOOL:true, role=S:tenant_admin, tenant_id=S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g}";
-        let admin_roles = format!("L:[{grant_summary}]");
-        assert_eq!(
-            describe(&user_item(&user).unwrap()),
-            pinned(&[
-                ("GSI1PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g#USERS"),
-                ("GSI1SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
-                ("GSI2PK", "S:USERS#0"),
-                ("GSI2SK", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
-                ("PK", "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
-                ("SK", "S:USER"),
-                ("admin_roles", &admin_roles),
-                ("created_at", "S:2026-01-02T03:04:05.000006Z"),
-                ("custom_attributes", "M:{}"),
-                ("email", "S:ann@acme.test"),
-                ("email_verified", "BOOL:false"),
-                ("entity", "S:USER"),
-                ("first_name", "S:Ann"),
-                ("id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
-                ("identity_source", "S:LOCAL"),
-                ("mfa_enabled", "BOOL:false"),
-                ("password_hash", "S:$argon2id$x"),
-                ("search_text", "S:ann@acme.test ann"),
-                ("status", "S:ACTIVE"),
-                ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
-                ("updated_at", "S:2026-01-02T03:04:05.000006Z"),
-                ("version", "N:1"),
-            ])
-        );
-        assert_eq!(
-            describe(&admin_email_item(&user, &tenant).unwrap()),
-            pinned(&[
-                ("PK", "S:UNIQUE#ADMIN_EMAIL#ann@acme.test"),
-                ("SK", "S:UNIQUE"),
-                ("entity", "S:ADMIN_EMAIL"),
-                ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w1g"),
-                ("tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
-                ("user_id", "S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g"),
-            ])
-        );
-        let role = describe(&role_item(&user, &tenant, &grant).unwrap());
-        assert_eq!(
-            role.get("PK").map(String::as_str),
-            Some("S:ROLE#rol_01kb2z8hqv3m4n5p6r7s8t9w2g")
-        );
-        assert_eq!(role.get("SK").map(String::as_str), Some("S:ROLE"));
-        assert_eq!(
-            role.get("holder_partner_id").map(String::as_str),
-            Some("S:prt_01kb2z8hqv3m4n5p6r7s8t9w1g")
-        );
-        assert_eq!(role.get("entity").map(String::as_str), Some("S:ADMIN_ROLE"));
-        assert_eq!(
-            role.get("user_id").map(String::as_str),
-            Some("S:usr_01kb2z8hqv3m4n5p6r7s8t9w3g")
-        );
-        assert_eq!(role.get("role").map(String::as_str), Some("S:tenant_admin"));
+/// The admin's user as the API's Create User would take it: active, local, with its password.
+fn new_user(tenant: &TenantId, email: &Email, admin: &NewAdmin) -> users::operations::NewUser {
+    users::operations::NewUser {
+        tenant_id: tenant.clone(),
+        email: email.clone(),
+        first_name: None,
+        last_name: None,
+        display_name: None,
+        title: None,
+        department: None,
+        manager_id: None,
+        phone: None,
+        status: UserStatus::Active,
+        identity_source: IdentitySource::Local,
+        email_verified: false,
+        mfa_enabled: false,
+        custom_attributes: Map::new(),
+        password: Some(admin.password.clone()),
     }
 }

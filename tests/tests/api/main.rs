@@ -3,6 +3,7 @@
 
 mod admin_roles;
 mod auth;
+mod cli;
 mod docs_page;
 mod groups;
 mod integrity;

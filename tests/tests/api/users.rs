@@ -484,7 +484,11 @@ async fn suspended_and_deleted_admins_cannot_sign_in_and_an_email_change_moves_t
         .await;
     assert_eq!(restored.status, StatusCode::OK);
     assert_eq!(restored.body["status"], "ACTIVE");
-    app.login("ta2@acme.test", password).await;
+    // A restore brings back the user, not its admin roles: the delete revoked them.
+    assert_eq!(
+        app.login_reply("ta2@acme.test", password).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -1208,4 +1212,314 @@ async fn two_users_racing_to_one_new_email_leave_one_holder() {
         "UNIQUE#USER_EMAIL#{}#u{}@acme.test UNIQUE",
         w.acme_hq, won[0]
     )));
+}
+
+const ROLES: &str = "/api/v1/admin/admin-roles";
+const GROUPS: &str = "/api/v1/admin/groups";
+
+/// The table without its audit events (a refusal records one, and writes nothing else).
+async fn table_without_events(app: &TestApp) -> std::collections::BTreeMap<String, Value> {
+    let mut table = app.snapshot().await;
+    table.retain(|_, item| item["SK"] != "EVENT");
+    table
+}
+
+fn grant_ids(reply: &Reply) -> Vec<String> {
+    ids(reply)
+}
+
+/// Deleting an admin revokes every grant it holds and releases its admin-email marker in the
+/// delete's own transaction: its sessions are refused, its grants read back inactive (by the
+/// deleting admin), the email may hold admin roles elsewhere at once, and a restore brings
+/// back the user, not its roles.
+#[tokio::test]
+async fn deleting_an_admin_revokes_its_grants_and_releases_its_admin_email() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let ta = app
+        .admin_token(
+            "boss@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    let found = app
+        .get(
+            &format!("{BASE}?tenant_id={}&search=boss@", w.acme_hq),
+            &w.root,
+        )
+        .await;
+    let boss = ids(&found)[0].clone();
+    // A second grant on the same user: a partner admin of its own partner.
+    let second = app
+        .post(
+            ROLES,
+            &w.root,
+            json!({"user_id": boss, "role": "PARTNER_ADMIN", "partner_id": w.acme}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let grants = grant_ids(&app.get(&format!("{ROLES}/user/{boss}"), &w.root).await);
+    assert_eq!(grants.len(), 2);
+    assert_eq!(app.get(BASE, &ta).await.status, StatusCode::OK);
+    let marker = "UNIQUE#ADMIN_EMAIL#boss@acme.test UNIQUE";
+    assert!(app.snapshot().await.contains_key(marker));
+
+    let path = format!("{BASE}/{boss}");
+    let before = app.calls();
+    assert_eq!(
+        app.delete(&path, &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // Session check, the user's tenant (a super admin's batch cannot know it), its memberships
+    // before and after the transaction (one index query each; no groups, so no batch read).
+    assert_eq!(app.calls() - before, 5);
+    assert_eq!(app.get(BASE, &ta).await.status, StatusCode::UNAUTHORIZED);
+    for grant in &grants {
+        let read = app.get(&format!("{ROLES}/{grant}"), &w.root).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert_eq!(read.body["is_active"], false, "{}", read.body);
+    }
+    let table = app.snapshot().await;
+    let root_id = table
+        .get(&format!("UNIQUE#ADMIN_EMAIL#{} UNIQUE", ADMIN_EMAIL))
+        .map(|m| m["user_id"].clone())
+        .expect("the root admin's marker");
+    for grant in &grants {
+        let item = &table[&format!("ROLE#{grant} ROLE")];
+        assert_eq!(item["grant_state"], "REVOKED");
+        assert_eq!(item["revoked_by"], root_id, "revoked by the deleting admin");
+        assert!(item["revoked_at"].is_string(), "{item}");
+    }
+    let revoked = app
+        .get(&format!("{ROLES}?user_id={boss}&is_active=false"), &w.root)
+        .await;
+    assert_eq!(revoked.body["pagination"]["total"], 2);
+    let table = app.snapshot().await;
+    assert!(
+        !table.contains_key(marker),
+        "the admin-email marker is released"
+    );
+    let stored = &table[&format!("USER#{boss} USER")];
+    assert_eq!(stored["admin_roles"], json!([]));
+    assert_eq!(stored["status"], "DELETED");
+    let event = table
+        .values()
+        .find(|i| i["SK"] == "EVENT" && i["action"] == "user.delete")
+        .expect("the delete is recorded");
+    assert_eq!(
+        event["changes"]["admin_roles"]["from"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{event}"
+    );
+    assert_eq!(event["changes"]["admin_roles"]["to"], json!([]));
+
+    // Released at once: the email holds admin roles in another tenant (the old user's email
+    // claim in its own tenant is kept for a restore).
+    let elsewhere = app
+        .admin_token(
+            "boss@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_lab),
+        )
+        .await;
+    assert_eq!(app.get(BASE, &elsewhere).await.status, StatusCode::OK);
+
+    // A restore brings back the user, not its roles or its sessions.
+    let restored = app
+        .post(&format!("{path}/restore"), &w.root, json!({}))
+        .await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    assert_eq!(
+        app.snapshot().await[&format!("USER#{boss} USER")]["admin_roles"],
+        json!([])
+    );
+    assert_eq!(app.get(BASE, &ta).await.status, StatusCode::UNAUTHORIZED);
+    for grant in &grants {
+        let read = app.get(&format!("{ROLES}/{grant}"), &w.root).await;
+        assert_eq!(read.body["is_active"], false);
+    }
+    // The new admin of that email keeps its marker.
+    assert_eq!(app.get(BASE, &elsewhere).await.status, StatusCode::OK);
+    assert!(app.snapshot().await.contains_key(marker));
+}
+
+/// Deleting a user removes it from its groups in the same transaction: the groups'
+/// `member_count` drops, their member lists no longer show it, and a restore does not bring it
+/// back into them.
+#[tokio::test]
+async fn deleting_a_grouped_user_leaves_its_groups_and_their_counts() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let a = app.create_group(&w.root, &w.acme_hq, "A").await;
+    let b = app.create_group(&w.root, &w.acme_hq, "B").await;
+    let ann = create_user(app, &w.root, &w.acme_hq, "ann@acme.test").await;
+    let ben = create_user(app, &w.root, &w.acme_hq, "ben@acme.test").await;
+    for (g, u) in [(&a, &ann), (&b, &ann), (&a, &ben)] {
+        let added = app.add_member(&w.root, g, json!({"user_id": u})).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
+    let root = w.root.as_str();
+    let count = |g: String| async move {
+        app.get(&format!("{GROUPS}/{g}"), root).await.body["member_count"].clone()
+    };
+    let members =
+        |g: String| async move { ids(&app.get(&format!("{GROUPS}/{g}/members"), root).await) };
+    assert_eq!(count(a.clone()).await, 2);
+    let before = app.calls();
+    assert_eq!(
+        app.delete(&format!("{BASE}/{ann}"), &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // Session check, tenant, memberships (query, then one consistent batch of the groups and
+    // membership items), the transaction, the memberships again (query: none left).
+    assert_eq!(app.calls() - before, 6);
+    assert_eq!(count(a.clone()).await, 1);
+    assert_eq!(count(b.clone()).await, 0);
+    let listed = members(a.clone()).await;
+    assert!(!listed.contains(&ann), "{listed:?}");
+    assert!(members(b.clone()).await.is_empty());
+    let table = app.snapshot().await;
+    assert!(!table.contains_key(&format!("GROUP#{a} MEMBER#{ann}")));
+    assert!(!table.contains_key(&format!("GROUP#{b} MEMBER#{ann}")));
+    assert!(table.contains_key(&format!("GROUP#{a} MEMBER#{ben}")));
+
+    let restored = app
+        .post(&format!("{BASE}/{ann}/restore"), &w.root, json!({}))
+        .await;
+    assert_eq!(restored.status, StatusCode::OK);
+    assert_eq!(count(a.clone()).await, 1);
+    assert_eq!(count(b.clone()).await, 0);
+    let groups = app.get(&format!("{BASE}/{ann}/groups"), &w.root).await;
+    if groups.status == StatusCode::OK {
+        assert_eq!(groups.body["pagination"]["total"], 0, "{}", groups.body);
+    }
+}
+
+/// More groups than one transaction holds (two actions each): the first ones leave with the
+/// delete, the rest in follow-up transactions, and every count is right.
+#[tokio::test]
+async fn a_user_in_more_groups_than_one_transaction_holds_leaves_them_all() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let ann = create_user(app, &w.root, &w.acme_hq, "ann@acme.test").await;
+    let ben = create_user(app, &w.root, &w.acme_hq, "ben@acme.test").await;
+    let mut groups = Vec::new();
+    for i in 0..60 {
+        let g = app
+            .create_group(&w.root, &w.acme_hq, &format!("G{i}"))
+            .await;
+        for u in [&ann, &ben] {
+            let added = app.add_member(&w.root, &g, json!({"user_id": u})).await;
+            assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        }
+        groups.push(g);
+    }
+    assert_eq!(
+        app.delete(&format!("{BASE}/{ann}"), &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let table = app.snapshot().await;
+    for g in &groups {
+        assert_eq!(table[&format!("GROUP#{g} GROUP")]["member_count"], 1, "{g}");
+        assert!(
+            !table.contains_key(&format!("GROUP#{g} MEMBER#{ann}")),
+            "{g}"
+        );
+    }
+}
+
+/// A user joining groups while it is deleted: whichever commits first, no group counts a
+/// member it does not list.
+#[tokio::test]
+async fn joining_groups_while_being_deleted_leaves_every_count_right() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let mut groups = Vec::new();
+    for i in 0..4 {
+        groups.push(
+            app.create_group(&w.root, &w.acme_hq, &format!("G{i}"))
+                .await,
+        );
+    }
+    for round in 0..3 {
+        let ann = create_user(app, &w.root, &w.acme_hq, &format!("ann{round}@acme.test")).await;
+        let (first, rest) = groups.split_at(2);
+        for g in first {
+            app.add_member(&w.root, g, json!({"user_id": ann})).await;
+        }
+        let path = format!("{BASE}/{ann}");
+        let mut calls: Vec<
+            std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send + '_>>,
+        > = vec![Box::pin(app.delete(&path, &w.root))];
+        for g in rest.iter().chain(first.iter()) {
+            calls.push(Box::pin(app.add_member(
+                &w.root,
+                g,
+                json!({"user_id": ann}),
+            )));
+        }
+        let replies = join_all(calls).await;
+        assert_eq!(
+            replies[0].status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            replies[0].body
+        );
+    }
+    let table = app.snapshot().await;
+    for g in &groups {
+        let members = table
+            .keys()
+            .filter(|k| k.starts_with(&format!("GROUP#{g} MEMBER#")))
+            .count();
+        assert_eq!(
+            table[&format!("GROUP#{g} GROUP")]["member_count"],
+            members,
+            "{g}"
+        );
+        assert_eq!(members, 0, "{g}: a deleted user is in no group");
+    }
+}
+
+/// Refused deletes of an admin in groups (out of reach, above the caller, itself) write
+/// nothing but their audit record: grants, marker and memberships stay.
+#[tokio::test]
+async fn refused_deletes_of_a_grouped_admin_leave_the_table_unchanged() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let foreign = app
+        .admin_token(
+            "ta@globex.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.globex_hq),
+        )
+        .await;
+    let found = app.get(&format!("{BASE}?search=pa@acme"), &w.root).await;
+    let pa_id = ids(&found)[0].clone();
+    let platform_group = app
+        .create_group(&w.root, &app.platform_tenant.to_string(), "Ops")
+        .await;
+    let added = app
+        .add_member(&w.root, &platform_group, json!({"user_id": pa_id}))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let path = format!("{BASE}/{pa_id}");
+    let before = table_without_events(app).await;
+    for (token, status) in [
+        (&foreign, StatusCode::FORBIDDEN),
+        (&pa, StatusCode::CONFLICT),
+    ] {
+        assert_eq!(app.delete(&path, token).await.status, status);
+    }
+    assert_eq!(table_without_events(app).await, before);
+    assert_eq!(app.get(BASE, &pa).await.status, StatusCode::OK);
 }

@@ -1,0 +1,299 @@
+//! The CLI's `admin create` and bootstrap (`infra/cli/src/ops.rs`): "create a user, then grant a
+//! role" through the same cores as the API (`users::operations::create_as`, then
+//! `admin_roles::operations::grant_as`), as the `scaikey-cli` system actor — idempotent, and
+//! finished by a re-run when the grant failed after the user was created.
+
+use std::collections::BTreeMap;
+
+use api_tests::*;
+use axum::http::StatusCode;
+use scaikey_cli::ops::{self, NewAdmin};
+use serde_json::{Map, Value};
+use shared::access::AdminRole;
+use shared::audit::{Actor, RequestMeta};
+use shared::hierarchy::{IdentitySource, UserStatus};
+use shared::ids::{PartnerId, TenantId};
+use shared::values::Email;
+
+const PASSWORD: &str = "a-long-enough-password";
+
+fn admin(email: &str, role: AdminRole, partner: Option<&str>, tenant: Option<&str>) -> NewAdmin {
+    NewAdmin {
+        email: email.into(),
+        password: PASSWORD.into(),
+        role,
+        partner_id: partner.map(|p| PartnerId::parse(p).unwrap()),
+        tenant_id: tenant.map(|t| TenantId::parse(t).unwrap()),
+    }
+}
+
+/// The items of one user's admin state: its user item, grants and markers.
+fn items_of(table: &BTreeMap<String, Value>, user: &str) -> Vec<Value> {
+    table
+        .values()
+        .filter(|i| i["id"] == user || i["user_id"] == user || i["owner_id"] == user)
+        .cloned()
+        .collect()
+}
+
+fn events(table: &BTreeMap<String, Value>, action: &str) -> Vec<Value> {
+    table
+        .values()
+        .filter(|i| i["SK"] == "EVENT" && i["action"] == action)
+        .cloned()
+        .collect()
+}
+
+struct World {
+    app: TestApp,
+    root: String,
+    acme: String,
+    acme_hq: String,
+    globex_hq: String,
+}
+
+async fn world() -> Option<World> {
+    let app = spawn_app().await?;
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let globex = app.create_partner(&root, "globex").await;
+    let acme_hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let globex_hq = app.create_tenant(&root, &globex, "globex-hq").await;
+    Some(World {
+        app,
+        root,
+        acme,
+        acme_hq,
+        globex_hq,
+    })
+}
+
+#[tokio::test]
+async fn admin_create_is_a_user_create_then_a_grant_recorded_as_the_cli() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = ops::create_admin(
+        &app.state,
+        admin(
+            "ta@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        ),
+    )
+    .await
+    .unwrap()
+    .expect("the email was free")
+    .to_string();
+    // The user is the users group's: read, listed and counted like any other.
+    let user = app.get(&format!("/api/v1/admin/users/{id}"), &w.root).await;
+    assert_eq!(user.status, StatusCode::OK);
+    assert_eq!(user.body["tenant_id"], w.acme_hq.as_str());
+    let tenant = app
+        .get(&format!("/api/v1/admin/tenants/{}", w.acme_hq), &w.root)
+        .await;
+    assert_eq!(tenant.body["user_count"], 1);
+    // The grant is the admin-roles group's.
+    let grants = app
+        .get(&format!("/api/v1/admin/admin-roles/user/{id}"), &w.root)
+        .await;
+    assert_eq!(grants.body["pagination"]["total"], 1, "{}", grants.body);
+    let grant = &grants.body["items"][0];
+    assert_eq!(grant["role"], "TENANT_ADMIN");
+    assert_eq!(grant["tenant_id"], w.acme_hq.as_str());
+    assert_eq!(grant["created_by"], "scaikey-cli");
+    // Both recorded by the CLI as a system actor, each by its own group's action.
+    let table = app.snapshot().await;
+    for action in ["user.create", "admin_role.grant"] {
+        let recorded: Vec<Value> = events(&table, action)
+            .into_iter()
+            .filter(|e| e["actor"]["id"] == "scaikey-cli")
+            .filter(|e| e["tenant_id"] == w.acme_hq.as_str())
+            .collect();
+        assert_eq!(recorded.len(), 1, "{action}");
+        assert_eq!(recorded[0]["actor"]["type"], "system");
+    }
+    assert_eq!(
+        table["UNIQUE#ADMIN_EMAIL#ta@acme.test UNIQUE"]["user_id"],
+        id.as_str()
+    );
+    // And it signs in as a tenant admin.
+    let token = app.login("ta@acme.test", PASSWORD).await;
+    assert_eq!(
+        app.get("/api/v1/admin/users", &token).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn rerunning_admin_create_or_bootstrap_writes_nothing() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = || admin("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None);
+    let first = ops::create_admin(&app.state, pa()).await.unwrap();
+    assert!(first.is_some());
+    let before = app.snapshot().await;
+    assert_eq!(ops::create_admin(&app.state, pa()).await.unwrap(), None);
+    // The bootstrap admin, again, with another password: its password is unchanged.
+    let bootstrap = NewAdmin {
+        email: ADMIN_EMAIL.into(),
+        password: "another-password-entirely".into(),
+        role: AdminRole::SuperAdmin,
+        partner_id: None,
+        tenant_id: None,
+    };
+    assert_eq!(
+        ops::create_admin(&app.state, bootstrap).await.unwrap(),
+        None
+    );
+    let (_, _, created) = ops::ensure_platform(&app.state).await.unwrap();
+    assert!(created.is_empty());
+    assert_eq!(app.snapshot().await, before, "a re-run wrote nothing");
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+}
+
+/// The grant failed after the user was created (two transactions): the same command again finds
+/// the user by its email and password and grants it the role; another password is refused.
+#[tokio::test]
+async fn a_rerun_finishes_an_admin_whose_grant_failed() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    // The first half of a run, as `admin create` does it.
+    let new = users::operations::NewUser {
+        tenant_id: TenantId::parse(&w.acme_hq).unwrap(),
+        email: Email::parse_str("half@acme.test").unwrap(),
+        first_name: None,
+        last_name: None,
+        display_name: None,
+        title: None,
+        department: None,
+        manager_id: None,
+        phone: None,
+        status: UserStatus::Active,
+        identity_source: IdentitySource::Local,
+        email_verified: false,
+        mfa_enabled: false,
+        custom_attributes: Map::new(),
+        password: Some(PASSWORD.into()),
+    };
+    let meta = RequestMeta {
+        request_id: None,
+        ip_address: None,
+        user_agent: None,
+    };
+    let user = users::operations::create_as(&app.state, Actor::system("scaikey-cli"), &new, &meta)
+        .await
+        .unwrap();
+    let half = admin(
+        "half@acme.test",
+        AdminRole::TenantAdmin,
+        None,
+        Some(&w.acme_hq),
+    );
+    // Someone else's password: refused, nothing written.
+    let before = app.snapshot().await;
+    let wrong = NewAdmin {
+        password: "not-the-same-password".into(),
+        ..admin(
+            "half@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+    };
+    let err = ops::create_admin(&app.state, wrong).await.unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(app.snapshot().await, before);
+    // The same command: finished, on the same user.
+    let finished = ops::create_admin(&app.state, half).await.unwrap();
+    assert_eq!(finished, Some(user.id.clone()));
+    let table = app.snapshot().await;
+    let users_of_email = table
+        .values()
+        .filter(|i| i["SK"] == "USER" && i["email"] == "half@acme.test")
+        .count();
+    assert_eq!(users_of_email, 1, "no second user");
+    assert_eq!(
+        items_of(&table, user.id.as_str())
+            .iter()
+            .filter(|i| i["SK"] == "ROLE")
+            .count(),
+        1
+    );
+    app.login("half@acme.test", PASSWORD).await;
+}
+
+/// An email holding admin roles in one tenant cannot become an admin in another: refused
+/// before anything is written. Refused inputs (policy, a partner/tenant mismatch, a missing
+/// tenant) write nothing either.
+#[tokio::test]
+async fn refused_admin_creates_write_nothing() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    ops::create_admin(
+        &app.state,
+        admin(
+            "x@shared.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        ),
+    )
+    .await
+    .unwrap()
+    .expect("first");
+    let before = app.snapshot().await;
+    let elsewhere = ops::create_admin(
+        &app.state,
+        admin(
+            "x@shared.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.globex_hq),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(elsewhere, None, "already holds admin roles");
+    let weak = NewAdmin {
+        password: "short".into(),
+        ..admin(
+            "weak@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+    };
+    let err = ops::create_admin(&app.state, weak).await.unwrap_err();
+    assert!(err.to_string().contains("--password"), "{err}");
+    let mismatch = ops::create_admin(
+        &app.state,
+        admin(
+            "pa@globex.test",
+            AdminRole::PartnerAdmin,
+            Some(&w.acme),
+            Some(&w.globex_hq),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(mismatch.to_string().contains("--tenant-id"), "{mismatch}");
+    let no_tenant = ops::create_admin(
+        &app.state,
+        admin("ta@nowhere.test", AdminRole::TenantAdmin, None, None),
+    )
+    .await;
+    assert!(no_tenant.is_err());
+    let missing = ops::create_admin(
+        &app.state,
+        admin(
+            "ta@nowhere.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&TenantId::generate().to_string()),
+        ),
+    )
+    .await;
+    assert!(missing.is_err());
+    assert_eq!(app.snapshot().await, before);
+}
