@@ -4,7 +4,7 @@
 //!
 //! `handlers` (HTTP: validate → call → map), `wire` (request and response types),
 //! `operations` (rules, with the session check), `store` (items and transactions; the CLI
-//! writes its admins' user items through `store::user_item`).
+//! creates its admins through `operations::create_as`).
 
 mod groups;
 mod handlers;
