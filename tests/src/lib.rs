@@ -23,6 +23,7 @@ use shared::config::Config;
 use shared::ids::{PartnerId, TenantId};
 use tower::ServiceExt;
 
+pub mod bulk;
 pub mod lambda;
 
 pub const ADMIN_EMAIL: &str = "root@platform.test";

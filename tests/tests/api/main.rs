@@ -10,5 +10,6 @@ mod integrity;
 mod lambda;
 mod openapi;
 mod partners;
+mod scale;
 mod tenants;
 mod users;
