@@ -263,8 +263,11 @@ impl Store {
         q
     }
 
-    /// Up to `limit` matching items after `start`, newest first. With filters DynamoDB may
-    /// answer short pages; this keeps reading until `limit` items or the end.
+    /// Up to `limit` matching items after `start`, newest first. Unfiltered, each call asks for
+    /// exactly what is missing. Filtered, a call sets no `Limit`: DynamoDB's `Limit` caps the
+    /// items it *reads*, not those that match, so a rare match would cost a call per handful of
+    /// items (measured: 1,981 calls over 100,000 users); without it a call reads up to 1 MB.
+    /// Matches beyond `limit` are dropped and the page resumes after the last one kept.
     #[tracing::instrument(skip_all, fields(partition = %spec.partition.1, limit))]
     pub async fn query(
         &self,
@@ -272,33 +275,29 @@ impl Store {
         start: Option<Item>,
         limit: usize,
     ) -> Result<QueryPage, StoreError> {
+        let filtered = !spec.equals.is_empty() || spec.contains.is_some();
         let mut items = Vec::new();
         let mut start = start;
         loop {
             self.count_call();
-            let want = (limit - items.len()) as i32;
-            let out = self
+            let mut request = self
                 .query_builder(spec)
-                .limit(want.max(1))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
+                .set_exclusive_start_key(start.take());
+            if !filtered {
+                request = request.limit((limit - items.len()).max(1) as i32);
+            }
+            let out = request.send().await.map_err(StoreError::from_sdk)?;
             items.extend(out.items.unwrap_or_default());
+            if items.len() > limit {
+                items.truncate(limit);
+                let last_key = items
+                    .last()
+                    .map(|item| StartKey::of(item, spec.index).into_item());
+                return Ok(QueryPage { items, last_key });
+            }
             match out.last_evaluated_key {
                 Some(last) if items.len() < limit => start = Some(last),
-                Some(last) => {
-                    return Ok(QueryPage {
-                        items,
-                        last_key: Some(last),
-                    });
-                }
-                None => {
-                    return Ok(QueryPage {
-                        items,
-                        last_key: None,
-                    });
-                }
+                last_key => return Ok(QueryPage { items, last_key }),
             }
         }
     }

@@ -144,6 +144,9 @@ async fn bulk_loaded_users_are_users_the_api_made() {
     );
 
     // Searched: one match by email, every loaded user by domain (counted on the first page).
+    // A rare match costs one read of the partition, not a call per `Limit` items read: the
+    // session batch, the list Query and its COUNT Query (~300 users fit in one 1 MB read).
+    let before = app.calls();
     let one = app
         .get(
             &format!("{BASE}?tenant_id={tenant}&search=USER000042@"),
@@ -152,6 +155,11 @@ async fn bulk_loaded_users_are_users_the_api_made() {
         .await;
     assert_eq!(ids(&one), vec![loaded_id.clone()]);
     assert_eq!(one.body["pagination"]["total"], 1);
+    assert!(
+        app.calls() - before <= 3,
+        "a rare search read the partition in {} calls",
+        app.calls() - before
+    );
     let by_name = app
         .get(&format!("{BASE}?tenant_id={tenant}&search=load0001"), &root)
         .await;
