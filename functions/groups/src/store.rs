@@ -9,7 +9,7 @@
 //! - a membership `GROUP#<grp>` / `MEMBER#<usr|grp>`, a user's listed under GSI1
 //!   `USER#<usr>#GROUPS` (its groups, for `groups_of_user`);
 //! - the name claim `UNIQUE#GROUP_NAME#<tnt>#<lower-cased name>`;
-//! - the tenant's nesting version `GROUP_NESTING#<tnt>` / `VERSION`;
+//! - the tenant's nesting version `TENANT#<tnt>` / `GROUP_NESTING`;
 //! - counters of live groups per tenant, per partner and (8 shards) platform-wide.
 //!
 //! `member_count` and the nesting sets move with `ADD`/`DELETE` in the membership's own

@@ -192,8 +192,9 @@ pub fn group_name(tenant: &TenantId, name: &str) -> Key {
 /// The tenant's nesting version: every group-into-group addition in the tenant moves it under
 /// `Guard::Item`, so concurrent nestings in one tenant serialise and none can close a cycle.
 pub fn group_nesting(tenant: &TenantId) -> Key {
-    // A partition of its own, so IAM can let groups update it without the tenant item.
-    Key::new(format!("GROUP_NESTING#{tenant}"), "VERSION")
+    // In the tenant's partition: a partition of its own (`GROUP_NESTING#<tnt>`, which IAM could
+    // tell apart) made DynamoDB Local let two concurrent first nestings both commit.
+    Key::new(format!("TENANT#{tenant}"), "GROUP_NESTING")
 }
 
 /// Live groups of a tenant (`group_count` of the tenant).
