@@ -589,3 +589,35 @@ impl TestApp {
         .await
     }
 }
+
+/// The hierarchy most group tests start from: two partners, acme (tenants acme-hq and
+/// acme-lab) and globex (tenant globex-hq), and a super admin's token.
+pub struct World {
+    pub app: TestApp,
+    pub root: String,
+    pub acme: String,
+    pub globex: String,
+    pub acme_hq: String,
+    pub acme_lab: String,
+    pub globex_hq: String,
+}
+
+/// `World` on a fresh table; `None` when no DynamoDB is available (the test is skipped).
+pub async fn world() -> Option<World> {
+    let app = spawn_app().await?;
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let globex = app.create_partner(&root, "globex").await;
+    let acme_hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let acme_lab = app.create_tenant(&root, &acme, "acme-lab").await;
+    let globex_hq = app.create_tenant(&root, &globex, "globex-hq").await;
+    Some(World {
+        app,
+        root,
+        acme,
+        globex,
+        acme_hq,
+        acme_lab,
+        globex_hq,
+    })
+}

@@ -14,35 +14,6 @@ const TENANTS: &str = "/api/v1/admin/tenants";
 const PARTNERS: &str = "/api/v1/admin/partners";
 const GOOD_PASSWORD: &str = "a-long-enough-password";
 
-struct World {
-    app: TestApp,
-    root: String,
-    acme: String,
-    globex: String,
-    acme_hq: String,
-    acme_lab: String,
-    globex_hq: String,
-}
-
-async fn world() -> Option<World> {
-    let app = spawn_app().await?;
-    let root = app.root_token().await;
-    let acme = app.create_partner(&root, "acme").await;
-    let globex = app.create_partner(&root, "globex").await;
-    let acme_hq = app.create_tenant(&root, &acme, "acme-hq").await;
-    let acme_lab = app.create_tenant(&root, &acme, "acme-lab").await;
-    let globex_hq = app.create_tenant(&root, &globex, "globex-hq").await;
-    Some(World {
-        app,
-        root,
-        acme,
-        globex,
-        acme_hq,
-        acme_lab,
-        globex_hq,
-    })
-}
-
 async fn create_user(app: &TestApp, token: &str, tenant: &str, email: &str) -> String {
     let reply = app
         .post(BASE, token, json!({"tenant_id": tenant, "email": email}))
