@@ -169,7 +169,8 @@ pub mod admin_roles {
         }
     }
 
-    /// Reading one grant held by a user of `holder_partner`'s tenants.
+    /// Reading one grant held by a user of a tenant of `holder_partner` (the partner of the
+    /// holder's tenant now).
     pub fn read(principal: &Principal, holder_partner: &PartnerId) -> Result<(), Error> {
         match reach(&principal.tier)? {
             RoleReach::All => Ok(()),

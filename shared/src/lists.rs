@@ -2,10 +2,16 @@
 //! for `cursor` (any depth), exact totals from counters when unfiltered and, when filtered, from
 //! a COUNT query run alongside the first page and carried in the cursors after it.
 
-use crate::error::Result;
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::error::{Error, FieldProblem, Result};
+use crate::hierarchy::Tenant;
+use crate::ids::PartnerId;
 use crate::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
 use crate::state::AppState;
-use crate::store::QuerySpec;
+use crate::store::{Key, QuerySpec, StartKey, keys};
 
 pub struct ListQuery {
     /// Names the list, the caller's reach and every filter; cursors are bound to it.
@@ -58,6 +64,171 @@ pub async fn page<T: serde::de::DeserializeOwned>(
     };
     Ok(Page {
         items: rows.into_iter().map(|(item, _)| item).collect(),
+        pagination: Pagination::new(page_no, request.per_page, total, next_cursor),
+    })
+}
+
+/// An item a list reads from several partitions at once. Every such partition sorts by the
+/// item's id (time-ordered ids: the greatest is the newest), so one position — the last id
+/// shown — resumes them all.
+pub trait Merged: serde::de::DeserializeOwned + Send + 'static {
+    /// The id the partitions sort by.
+    fn merge_id(&self) -> &str;
+    /// The item's own table key for an id a cursor carries (`None`: not an id of this kind).
+    fn key_for(id: &str) -> Option<Key>;
+}
+
+/// Where a merged list's total comes from.
+pub enum Total {
+    /// Already known (counters read with the session check, or the tenants' own counts).
+    Known(u64),
+    /// The sum of these counter items' `count`, read alongside the page.
+    Counters(Vec<Key>),
+    /// A COUNT query per partition, alongside the first page; cursors carry the result.
+    Count,
+}
+
+pub struct MergedQuery {
+    /// Names the list, the caller's reach and every filter; cursors are bound to it.
+    pub binding: String,
+    pub specs: Vec<QuerySpec>,
+    pub total: Total,
+}
+
+/// The live tenants of a partner (GSI1 `PARTNER#<p>#TENANTS`, which holds live tenants only):
+/// the partitions of a partner-wide list of tenant-owned items. A partner-wide list is built
+/// from the tenants the partner has *now*, so a tenant transfer moves its users, groups and
+/// admin roles from one partner's lists to the other's in the transfer's own transaction.
+pub async fn live_tenants_of(state: &AppState, partner: &PartnerId) -> Result<Vec<Tenant>> {
+    let spec = QuerySpec {
+        index: Some(keys::GSI1),
+        partition: (keys::GSI1PK, keys::tenants_of_partner(partner)),
+        equals: Vec::new(),
+        contains: None,
+    };
+    Ok(state
+        .store()
+        .list::<Tenant>(&spec, None, 10_000)
+        .await?
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect())
+}
+
+fn cursor_problem() -> Error {
+    Error::Validation(vec![FieldProblem::new(
+        vec![json!("query"), json!("cursor")],
+        "value_error",
+        "Value error, invalid or expired cursor",
+    )])
+}
+
+/// Where a partition resumes after the item `after`: the item's key, and its index key with
+/// the id as sort key.
+fn start_after(spec: &QuerySpec, item: Key, after: &str) -> StartKey {
+    let (pk, sk) = match spec.index {
+        Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
+        _ => (keys::GSI2PK, keys::GSI2SK),
+    };
+    StartKey(BTreeMap::from([
+        (keys::PK.to_owned(), item.pk),
+        (keys::SK.to_owned(), item.sk),
+        (pk.to_owned(), spec.partition.1.clone()),
+        (sk.to_owned(), after.to_owned()),
+    ]))
+}
+
+/// One page over several partitions at once, merged newest first. Each partition is read
+/// concurrently from the same position (the last id shown), so a page costs one round of
+/// queries whatever its depth with a cursor; an offset page reads up to `page × per_page`
+/// items from each partition. Cursors carry only that last id, signed and bound to the list.
+pub async fn merged_page<T: Merged>(
+    state: &AppState,
+    query: &MergedQuery,
+    request: &PageRequest,
+) -> Result<Page<T>> {
+    let secret = state.keys().cursor_secret().await?;
+    let per_page = request.per_page as usize;
+    let (page_no, after, skip, carried_total) = match &request.cursor {
+        Some(cursor) => {
+            let position = pagination::open_cursor(&secret, &query.binding, cursor)?;
+            let after = position
+                .start
+                .0
+                .get("after")
+                .and_then(|id| T::key_for(id).map(|key| (key, id.clone())))
+                .ok_or_else(cursor_problem)?;
+            (position.page, Some(after), 0, position.total)
+        }
+        None => (request.page, None, request.offset(), None),
+    };
+    let limit = skip + per_page + 1;
+    let mut reads = tokio::task::JoinSet::new();
+    for spec in &query.specs {
+        let store = state.store().clone();
+        let spec = spec.clone();
+        let start = after
+            .as_ref()
+            .map(|(key, id)| start_after(&spec, key.clone(), id));
+        reads.spawn(async move { store.list::<T>(&spec, start, limit).await });
+    }
+    // The total, read alongside the page: a filtered list is counted once, on its first
+    // page, and its cursors carry the count.
+    let mut counts = tokio::task::JoinSet::new();
+    let known = match (&query.total, carried_total) {
+        (Total::Known(n), _) => Some(*n),
+        (Total::Count, Some(n)) => Some(n),
+        (Total::Count, None) => {
+            for spec in &query.specs {
+                let store = state.store().clone();
+                let spec = spec.clone();
+                counts.spawn(async move { store.count(&spec).await });
+            }
+            None
+        }
+        (Total::Counters(counters), _) => {
+            let store = state.store().clone();
+            let counters = counters.clone();
+            counts.spawn(async move {
+                let loaded = store.load(&counters).await?;
+                Ok(counters
+                    .iter()
+                    .map(|k| loaded.number(k, "count").max(0) as u64)
+                    .sum())
+            });
+            None
+        }
+    };
+    let mut rows: Vec<T> = Vec::new();
+    while let Some(done) = reads.join_next().await {
+        rows.extend(done.map_err(Error::internal)??.into_iter().map(|(t, _)| t));
+    }
+    let mut counted = 0u64;
+    while let Some(done) = counts.join_next().await {
+        counted += done.map_err(Error::internal)??;
+    }
+    let total = known.unwrap_or(counted);
+    rows.sort_by(|a, b| b.merge_id().cmp(a.merge_id()));
+    let mut rows: Vec<T> = rows.into_iter().skip(skip).collect();
+    let has_more = rows.len() > per_page;
+    rows.truncate(per_page);
+    let next_cursor = match rows.last() {
+        Some(last) if has_more => Some(pagination::issue_cursor(
+            &secret,
+            &query.binding,
+            CursorPosition {
+                page: page_no + 1,
+                start: StartKey(BTreeMap::from([(
+                    "after".to_owned(),
+                    last.merge_id().to_owned(),
+                )])),
+                total: matches!(query.total, Total::Count).then_some(total),
+            },
+        )?),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows,
         pagination: Pagination::new(page_no, request.per_page, total, next_cursor),
     })
 }

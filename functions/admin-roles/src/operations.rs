@@ -12,7 +12,7 @@ use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::{Platform, RoleGrant, Tenant, User, UserStatus};
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
 use shared::lifecycle::{self, Lifecycle, live};
-use shared::lists::{self, ListQuery};
+use shared::lists::{self, ListQuery, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest};
 use shared::session::{self, Caller};
 use shared::state::AppState;
@@ -48,9 +48,9 @@ pub struct AdminRoleGrant {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    /// The holder's tenant and that tenant's partner when granted: who may see the grant.
+    /// The holder's tenant: its partner *now* decides which partner admins see the grant (a
+    /// tenant transfer moves its admins' grants with it; nothing stores the holder's partner).
     pub holder_tenant_id: TenantId,
-    pub holder_partner_id: PartnerId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +77,16 @@ impl AdminRoleGrant {
         self.role == other.role
             && self.partner_id == other.partner_id
             && self.tenant_id == other.tenant_id
+    }
+}
+
+impl lists::Merged for AdminRoleGrant {
+    fn merge_id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    fn key_for(id: &str) -> Option<Key> {
+        RoleId::parse(id).ok().map(|id| keys::admin_role(&id))
     }
 }
 
@@ -289,7 +299,6 @@ async fn grant_in(
         created_at: now,
         created_by: Some(grantor.name()),
         holder_tenant_id: holder.tenant,
-        holder_partner_id: holder.partner,
         revoked_at: None,
         revoked_by: None,
     };
@@ -301,9 +310,9 @@ async fn grant_in(
         return Err(Error::conflict(ALREADY_HELD));
     }
     let event = AuditEvent::new(grantor.actor(), GRANT, Some(grant.id.to_string()), meta)
-        .in_tenant(&grant.holder_partner_id, &grant.holder_tenant_id)
+        .in_tenant(&holder.partner, &grant.holder_tenant_id)
         .with_changes(&serde_json::json!({}), &audit::snapshot(&grant));
-    match store::grant(state.store(), &grant, &user, &event).await {
+    match store::grant(state.store(), &grant, &user, &holder.partner, &event).await {
         Ok(()) => Ok(grant),
         Err(err) if err.refused_by() == Some(ADMIN_EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
         Err(err) => Err(err.into()),
@@ -396,7 +405,11 @@ pub async fn get(state: &AppState, caller: &Caller, id: &RoleId) -> Result<Admin
     let grant: AdminRoleGrant = loaded
         .get(&keys::admin_role(id))?
         .ok_or(Error::NotFound(RESOURCE))?;
-    access::admin_roles::read(&principal, &grant.holder_partner_id)?;
+    if !principal.is_super() {
+        // One more read: the holder's tenant says which partner the grant belongs to now.
+        let home = user_tenant(state, &grant.holder_tenant_id).await?;
+        access::admin_roles::read(&principal, &home.ok_or(Error::AccessDenied)?.partner_id)?;
+    }
     Ok(grant)
 }
 
@@ -427,27 +440,30 @@ pub async fn revoke(
         let before: AdminRoleGrant = loaded
             .get(&keys::admin_role(id))?
             .ok_or(Error::NotFound(RESOURCE))?;
+        // One batch: the holder's item (it carries the summary; its version guards the
+        // rewrite) and the holder's tenant (its partner now decides the reach and files the
+        // event).
+        let holder_keys = [
+            keys::user(&before.user_id),
+            keys::tenant(&before.holder_tenant_id),
+        ];
+        let holder = state.store().load(&holder_keys).await?;
+        let user: Option<User> = holder.get(&holder_keys[0])?;
+        let home: Option<Tenant> = holder.get(&holder_keys[1])?;
+        let partner = home.map(|t| t.partner_id);
         // What the caller may not see it may not revoke; what it sees it may revoke only
         // within its tier (a partner admin: TENANT_ADMIN grants of its partner's tenants).
-        let verdict =
-            access::admin_roles::read(&principal, &before.holder_partner_id).and_then(|()| {
-                access::admin_roles::write(
-                    &principal,
-                    &before.user_id,
-                    before.role,
-                    Some(&before.holder_partner_id),
-                )
-            });
+        let verdict = match &partner {
+            Some(p) => access::admin_roles::read(&principal, p).and_then(|()| {
+                access::admin_roles::write(&principal, &before.user_id, before.role, Some(p))
+            }),
+            None if principal.is_super() => Ok(()),
+            None => Err(Error::AccessDenied),
+        };
         audit::check_write(state, &principal, verdict, attempt(), meta).await?;
         if !before.is_active {
             return Err(Error::conflict("Admin role is already revoked"));
         }
-        // The holder's item carries the summary; its version guards the rewrite.
-        let user: Option<User> = state
-            .store()
-            .load(&[keys::user(&before.user_id)])
-            .await?
-            .get(&keys::user(&before.user_id))?;
         let now = Timestamp::now();
         let after = AdminRoleGrant {
             is_active: false,
@@ -455,9 +471,12 @@ pub async fn revoke(
             revoked_by: Some(principal.user_id.to_string()),
             ..before.clone()
         };
-        let event = AuditEvent::new(Actor::admin(&principal), REVOKE, Some(id.to_string()), meta)
-            .in_tenant(&before.holder_partner_id, &before.holder_tenant_id)
-            .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
+        let mut event =
+            AuditEvent::new(Actor::admin(&principal), REVOKE, Some(id.to_string()), meta)
+                .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
+        if let Some(p) = &partner {
+            event = event.in_tenant(p, &before.holder_tenant_id);
+        }
         Ok(store::revoke(state.store(), &after, user.as_ref(), &event).await?)
     })
     .await
@@ -527,10 +546,6 @@ async fn list_within(
             .is_active
             .map_or("", |a| if a { "true" } else { "false" }),
     );
-    let (partition, index) = match reach {
-        RoleReach::All => ((keys::GSI2PK, keys::ALL_ADMIN_ROLES.to_owned()), keys::GSI2),
-        RoleReach::Partner(p) => ((keys::GSI1PK, keys::admin_roles_of_partner(p)), keys::GSI1),
-    };
     let mut equals = Vec::new();
     if let Some(role) = filter.role {
         equals.push(("role", role.as_str().to_owned()));
@@ -541,17 +556,41 @@ async fn list_within(
     if let Some(active) = filter.is_active {
         equals.push((store::STATE, store::state_of(active).to_owned()));
     }
+    let spec = |index: &'static str, partition: (&'static str, String)| QuerySpec {
+        index: Some(index),
+        partition,
+        equals: equals.clone(),
+        contains: None,
+    };
     // No counter keeps grant totals (grants are few): every first page is counted, and the
     // count is carried in its cursors.
-    let query = ListQuery {
-        binding,
-        spec: QuerySpec {
-            index: Some(index),
-            partition,
-            equals,
-            contains: None,
-        },
-        known_total: None,
-    };
-    lists::page(state, &query, page).await
+    match reach {
+        RoleReach::All => {
+            let query = ListQuery {
+                binding,
+                spec: spec(keys::GSI2, (keys::GSI2PK, keys::ALL_ADMIN_ROLES.to_owned())),
+                known_total: None,
+            };
+            lists::page(state, &query, page).await
+        }
+        // A partner's grants are those held in its tenants as they are now: each live
+        // tenant's partition, merged.
+        RoleReach::Partner(p) => {
+            let tenants = lists::live_tenants_of(state, p).await?;
+            let query = MergedQuery {
+                binding,
+                specs: tenants
+                    .iter()
+                    .map(|t| {
+                        spec(
+                            keys::GSI1,
+                            (keys::GSI1PK, keys::admin_roles_of_tenant(&t.id)),
+                        )
+                    })
+                    .collect(),
+                total: Total::Count,
+            };
+            lists::merged_page(state, &query, page).await
+        }
+    }
 }

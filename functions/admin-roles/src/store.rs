@@ -1,12 +1,13 @@
 //! Admin-role items and transactions: `ROLE#<rol>` / `ROLE`, listed through GSI2
-//! `ADMIN_ROLES` (platform-wide) and GSI1 `PARTNER#<prt>#ADMIN_ROLES` (grants held by users of
-//! one partner's tenants). A grant or revoke writes the grant item, the holder's `admin_roles`
+//! `ADMIN_ROLES` (platform-wide) and GSI1 `TENANT#<tnt>#ADMIN_ROLES` (grants held by users of
+//! one tenant; a partner's list merges its tenants'). A grant or revoke writes the grant item, the holder's `admin_roles`
 //! summary (under the user's version), the admin-email marker and the audit event in one
 //! transaction.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::audit::AuditEvent;
 use shared::hierarchy::{AdminEmailOwner, RoleGrant, User};
+use shared::ids::PartnerId;
 use shared::store::{
     Entity, Expr, Guard, Item, Store, StoreError, Tx, encode, keys, n, s, with_keys,
 };
@@ -28,7 +29,7 @@ pub fn grant_item(grant: &AdminRoleGrant) -> Result<Item, StoreError> {
     for (name, value) in [
         (
             keys::GSI1PK,
-            keys::admin_roles_of_partner(&grant.holder_partner_id),
+            keys::admin_roles_of_tenant(&grant.holder_tenant_id),
         ),
         (keys::GSI1SK, grant.id.to_string()),
         (keys::GSI2PK, keys::ALL_ADMIN_ROLES.to_owned()),
@@ -67,11 +68,15 @@ fn set_summaries(tx: &mut Tx, user: &User, grants: &[RoleGrant]) -> Result<(), S
 
 /// The marker routing admin login to the holder: claimed for this user, or kept if it is
 /// already theirs (refreshing where it points); another user's → refused.
-fn admin_email_item(user: &User, grant: &AdminRoleGrant) -> Result<Item, StoreError> {
+fn admin_email_item(
+    user: &User,
+    grant: &AdminRoleGrant,
+    partner: &PartnerId,
+) -> Result<Item, StoreError> {
     let owner = AdminEmailOwner {
         user_id: user.id.clone(),
         tenant_id: grant.holder_tenant_id.clone(),
-        partner_id: grant.holder_partner_id.clone(),
+        partner_id: partner.clone(),
     };
     Ok(with_keys(
         encode(&owner)?,
@@ -86,6 +91,7 @@ pub async fn grant(
     store: &Store,
     grant: &AdminRoleGrant,
     user: &User,
+    partner: &PartnerId,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
@@ -94,7 +100,7 @@ pub async fn grant(
     roles.push(grant.summary());
     set_summaries(&mut tx, user, &roles)?;
     tx.put_if(
-        admin_email_item(user, grant)?,
+        admin_email_item(user, grant, partner)?,
         ADMIN_EMAIL,
         Some("attribute_not_exists(PK) OR user_id = :user"),
         Expr::default().value(":user", s(user.id.to_string())),
@@ -156,7 +162,6 @@ mod tests {
             created_at: at,
             created_by: Some("usr_01kb2z8hqv3m4n5p6r7s8t9w4g".into()),
             holder_tenant_id: TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
-            holder_partner_id: PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap(),
             revoked_at: None,
             revoked_by: None,
         }
@@ -178,7 +183,7 @@ mod tests {
             pinned(&[
                 (
                     "GSI1PK",
-                    "S:PARTNER#prt_01kb2z8hqv3m4n5p6r7s8t9w3g#ADMIN_ROLES"
+                    "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w2g#ADMIN_ROLES"
                 ),
                 ("GSI1SK", "S:rol_01kb2z8hqv3m4n5p6r7s8t9w0g"),
                 ("GSI2PK", "S:ADMIN_ROLES"),
@@ -190,7 +195,6 @@ mod tests {
                 ("entity", "S:ADMIN_ROLE"),
                 ("expires_at", "S:2027-01-01T00:00:00.000000Z"),
                 ("grant_state", "S:ACTIVE"),
-                ("holder_partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w3g"),
                 ("holder_tenant_id", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w2g"),
                 ("id", "S:rol_01kb2z8hqv3m4n5p6r7s8t9w0g"),
                 ("is_active", "BOOL:true"),
@@ -213,7 +217,14 @@ mod tests {
             at,
         );
         assert_eq!(
-            describe(&admin_email_item(&user, &grant()).unwrap()),
+            describe(
+                &admin_email_item(
+                    &user,
+                    &grant(),
+                    &PartnerId::parse("prt_01kb2z8hqv3m4n5p6r7s8t9w3g").unwrap()
+                )
+                .unwrap()
+            ),
             pinned(&[
                 ("PK", "S:UNIQUE#ADMIN_EMAIL#ann@acme.test"),
                 ("SK", "S:UNIQUE"),

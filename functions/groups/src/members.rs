@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use shared::audit::{AuditAction, RequestMeta};
 use shared::error::{Error, Result};
-use shared::ids::{GroupId, UserId};
+use shared::ids::{GroupId, PartnerId, UserId};
 use shared::lifecycle;
 use shared::lists::{self, ListQuery};
 use shared::membership::{self, GroupNode, MEMBER_ENTITY};
@@ -22,7 +22,7 @@ use shared::state::AppState;
 use shared::store::{Key, QuerySpec, decode, keys};
 use shared::time::Timestamp;
 
-use crate::operations::{RESOURCE, checked_group, event_for, may_write, within_reach};
+use crate::operations::{Attempts, RESOURCE, checked_group, event_for, may_write, within_reach};
 use crate::store::{self, GROUP, Group, MEMBER, MEMBER_ITEM, MemberType, MemberUser, Membership};
 
 pub const ADD_MEMBER: AuditAction = AuditAction::new("group.member_add", "group");
@@ -36,6 +36,8 @@ pub const MAX_CHILD_GROUPS: usize = 40;
 
 const ALREADY: &str = "Already a member of this group";
 const CYCLE: &str = "Adding this group would create a cycle";
+/// Groups per TransactGetItems of the cycle check (100 items at most, one is the version).
+const ISOLATED_GROUPS: usize = 99;
 /// Items asked of each Query call when a whole membership partition is read: DynamoDB answers
 /// at most 1 MB a call (≈ 4,000 memberships), so a 10,000-member group is read in 3 calls.
 const QUERY_PAGE: usize = 100_000;
@@ -136,10 +138,17 @@ pub async fn add(
     meta: &RequestMeta,
 ) -> Result<Member> {
     match member {
-        MemberRef::User(user) => add_user(state, caller, id, user, meta).await,
+        MemberRef::User(user) => {
+            let attempts = Attempts::default();
+            lifecycle::retry_stale("group", || {
+                add_user(state, caller, id, user, meta, attempts.next_is_retry())
+            })
+            .await
+        }
         MemberRef::Group(child) => {
+            let attempts = Attempts::default();
             lifecycle::retry_stale("group nesting", || {
-                add_group(state, caller, id, child, meta)
+                add_group(state, caller, id, child, meta, attempts.next_is_retry())
             })
             .await
         }
@@ -152,6 +161,7 @@ async fn add_user(
     id: &GroupId,
     user: &UserId,
     meta: &RequestMeta,
+    retry: bool,
 ) -> Result<Member> {
     let (principal, group, loaded) = checked_group(
         state,
@@ -160,7 +170,7 @@ async fn add_user(
         &[keys::user(user), keys::group_member(id, user.as_str())],
     )
     .await?;
-    may_write(state, &principal, &group, ADD_MEMBER, meta).await?;
+    let partner = may_write(state, &principal, &group, ADD_MEMBER, meta, retry).await?;
     let found = loaded
         .get::<MemberUser>(&keys::user(user))?
         .filter(|u| u.is_live() && u.tenant_id == group.tenant_id)
@@ -175,8 +185,8 @@ async fn add_user(
         member_id: user.to_string(),
         added_at: Timestamp::now(),
     };
-    let event = added_event(&principal, &group, &membership, meta);
-    match store::add_user(state.store(), &membership, user, &event).await {
+    let event = added_event(&principal, &group, &partner, &membership, meta);
+    match store::add_user(state.store(), &membership, user, &partner, &event).await {
         Ok(()) => Ok(Member {
             member_type: MemberType::User,
             id: user.to_string(),
@@ -196,11 +206,12 @@ async fn add_user(
 fn added_event(
     principal: &shared::access::Principal,
     group: &Group,
+    partner: &PartnerId,
     m: &Membership,
     meta: &RequestMeta,
 ) -> shared::audit::AuditEvent {
     let member = serde_json::json!({"member_type": m.member_type, "member_id": m.member_id});
-    event_for(principal, ADD_MEMBER, group, meta).with_changes(
+    event_for(principal, ADD_MEMBER, group, partner, meta).with_changes(
         &serde_json::json!({}),
         &serde_json::json!({ "member": member }),
     )
@@ -212,6 +223,7 @@ async fn add_group(
     id: &GroupId,
     child: &GroupId,
     meta: &RequestMeta,
+    retry: bool,
 ) -> Result<Member> {
     let (principal, group, loaded) = checked_group(
         state,
@@ -220,7 +232,7 @@ async fn add_group(
         &[keys::group(child), keys::group_member(id, child.as_str())],
     )
     .await?;
-    may_write(state, &principal, &group, ADD_MEMBER, meta).await?;
+    let partner = may_write(state, &principal, &group, ADD_MEMBER, meta, retry).await?;
     let found = loaded
         .get::<Group>(&keys::group(child))?
         .filter(|g| g.status != shared::values::Status::Deleted && g.tenant_id == group.tenant_id)
@@ -252,8 +264,17 @@ async fn add_group(
         member_id: child.to_string(),
         added_at: Timestamp::now(),
     };
-    let event = added_event(&principal, &group, &membership, meta);
-    match store::add_group(state.store(), &membership, child, nesting.version, &event).await {
+    let event = added_event(&principal, &group, &partner, &membership, meta);
+    match store::add_group(
+        state.store(),
+        &membership,
+        child,
+        nesting.version,
+        &partner,
+        &event,
+    )
+    .await
+    {
         Ok(()) => Ok(Member {
             member_type: MemberType::Group,
             id: child.to_string(),
@@ -281,35 +302,63 @@ struct Nesting {
 /// one batch), so a nesting that commits after this read moves the version and refuses ours.
 async fn nesting_of(state: &AppState, parent: &Group, child: &GroupId) -> Result<Nesting> {
     let nesting_key = keys::group_nesting(&parent.tenant_id);
-    let loaded = state
-        .store()
-        .load(&[nesting_key.clone(), keys::group(child)])
-        .await?;
-    let version = loaded.number(&nesting_key, "version").max(0) as u64;
-    let Some(start) = loaded.get::<GroupNode>(&keys::group(child))? else {
-        return Err(Error::NotFound(RESOURCE));
+    // Every read of the walk is one TransactGetItems with the nesting version: each level is
+    // then seen wholly before or wholly after any nesting (a BatchGetItem could show a racing
+    // nesting's version moved and its parent not yet), and the same version on every level
+    // means no nesting committed during the walk. A moved version → re-read from the start.
+    let mut version: Option<u64> = None;
+    let read_level = |ids: Vec<GroupId>| {
+        let nesting_key = nesting_key.clone();
+        async move {
+            let mut nodes: HashMap<GroupId, GroupNode> = HashMap::new();
+            let mut seen_version = None;
+            for chunk in ids.chunks(ISOLATED_GROUPS) {
+                let mut wanted = vec![nesting_key.clone()];
+                wanted.extend(chunk.iter().map(keys::group));
+                let loaded = state.store().load_isolated(&wanted).await?;
+                let v = loaded.number(&nesting_key, "version").max(0) as u64;
+                if seen_version.is_some_and(|seen| seen != v) {
+                    return Err(Error::Stale);
+                }
+                seen_version = Some(v);
+                for id in chunk {
+                    if let Some(node) = loaded.get::<GroupNode>(&keys::group(id))? {
+                        nodes.insert(id.clone(), node);
+                    }
+                }
+            }
+            Ok::<_, Error>((seen_version.unwrap_or(0), nodes))
+        }
     };
     let mut seen: HashSet<GroupId> = HashSet::from([child.clone()]);
-    let mut frontier: Vec<GroupId> = start.child_groups.clone();
+    let mut frontier: Vec<GroupId> = vec![child.clone()];
+    let mut first = true;
     while !frontier.is_empty() {
-        if frontier.contains(&parent.id) {
+        if !first && frontier.contains(&parent.id) {
             return Ok(Nesting {
-                version,
+                version: version.unwrap_or(0),
                 closes_cycle: true,
             });
         }
-        frontier.retain(|g| seen.insert(g.clone()));
-        let nodes = membership::load_groups(state.store(), &frontier).await?;
+        let (v, nodes) = read_level(frontier.clone()).await?;
+        if version.is_some_and(|read| read != v) {
+            return Err(Error::Stale);
+        }
+        version = Some(v);
+        if first && !nodes.contains_key(child) {
+            return Err(Error::NotFound(RESOURCE));
+        }
+        first = false;
         frontier = frontier
             .iter()
             .filter_map(|g| nodes.get(g))
             .filter(|n| n.is_live())
             .flat_map(|n| n.child_groups.iter().cloned())
-            .filter(|g| !seen.contains(g))
+            .filter(|g| seen.insert(g.clone()))
             .collect();
     }
     Ok(Nesting {
-        version,
+        version: version.unwrap_or(0),
         closes_cycle: false,
     })
 }
@@ -322,16 +371,18 @@ pub async fn remove(
     member_id: &str,
     meta: &RequestMeta,
 ) -> Result<()> {
+    let attempts = Attempts::default();
     lifecycle::retry_stale("group", || async {
         let key = keys::group_member(id, member_id);
         let (principal, group, loaded) =
             checked_group(state, caller, id, std::slice::from_ref(&key)).await?;
-        may_write(state, &principal, &group, REMOVE_MEMBER, meta).await?;
+        let retry = attempts.next_is_retry();
+        let partner = may_write(state, &principal, &group, REMOVE_MEMBER, meta, retry).await?;
         let membership: Membership = loaded.get(&key)?.ok_or(Error::NotFound("Member"))?;
         let member = serde_json::json!({"member_type": membership.member_type, "member_id": membership.member_id});
-        let event = event_for(&principal, REMOVE_MEMBER, &group, meta)
+        let event = event_for(&principal, REMOVE_MEMBER, &group, &partner, meta)
             .with_changes(&serde_json::json!({ "member": member }), &serde_json::json!({}));
-        Ok(store::remove(state.store(), &membership, group.version, &event).await?)
+        Ok(store::remove(state.store(), &membership, group.version, &partner, &event).await?)
     })
     .await
 }

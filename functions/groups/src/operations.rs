@@ -8,7 +8,7 @@ use shared::error::{Error, Result};
 use shared::hierarchy::Tenant;
 use shared::ids::{GroupId, PartnerId, TenantId};
 use shared::lifecycle::{self, Lifecycle, live};
-use shared::lists::{self, ListQuery};
+use shared::lists::{self, ListQuery, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
 use shared::state::AppState;
@@ -18,7 +18,7 @@ use shared::validation::Patch;
 use shared::values::{Name, Status};
 
 use crate::members;
-use crate::store::{self, Group, GroupType, Listing, NAME, TENANT};
+use crate::store::{self, Group, GroupType, NAME, TENANT};
 
 pub const CREATE: AuditAction = AuditAction::new("group.create", "group");
 pub const UPDATE: AuditAction = AuditAction::new("group.update", "group");
@@ -75,45 +75,86 @@ pub struct GroupFilter {
     pub group_type: Option<GroupType>,
 }
 
-/// The tier rule of groups: the rule of the tenant they belong to (groups are "all in own
-/// partner's tenants" / "all in own tenant", reads and writes alike). A partner admin is judged
-/// by the tenant's partner as it is now, read from the tenant (one more round trip, partner
-/// admins only): the group's own `partner_id` is the partner when it was last written, and a
-/// tenant transfer does not rewrite its groups.
+/// The partner of the group's tenant as it is now, read from the tenant (one round trip).
+async fn partner_now(state: &AppState, group: &Group) -> Result<PartnerId> {
+    let key = keys::tenant(&group.tenant_id);
+    let tenant: Option<Tenant> = state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?;
+    Ok(tenant.ok_or(Error::NotFound(RESOURCE))?.partner_id)
+}
+
+/// The tier rule of groups for reads: the rule of the tenant they belong to (groups are "all
+/// in own partner's tenants" / "all in own tenant"), judged by the tenant's partner as it is
+/// now — read from the tenant for a partner admin, as the group's `partner_id` is only a hint.
 pub(crate) async fn within_reach(
     state: &AppState,
     principal: &Principal,
     group: &Group,
 ) -> Result<()> {
     match &principal.tier {
+        Tier::Super => Ok(()),
+        Tier::Tenant { tenant, .. } if *tenant == group.tenant_id => Ok(()),
+        Tier::Tenant { .. } => Err(Error::AccessDenied),
         Tier::Partner(_) => {
-            let key = keys::tenant(&group.tenant_id);
-            let tenant: Option<Tenant> = state
-                .store()
-                .load(std::slice::from_ref(&key))
-                .await?
-                .get(&key)?;
-            let partner = tenant.map_or_else(|| group.partner_id.clone(), |t| t.partner_id);
+            let partner = partner_now(state, group).await?;
             access::tenants::read(principal, &partner, &group.tenant_id)
         }
-        _ => access::tenants::read(principal, &group.partner_id, &group.tenant_id),
     }
 }
 
-/// A write to a group: within reach, or refused and recorded.
+/// Counts the attempts of one write, so a retry knows the group's partner hint may be stale.
+#[derive(Default)]
+pub(crate) struct Attempts(std::sync::atomic::AtomicU32);
+
+impl Attempts {
+    /// Whether this attempt is a retry (the previous one was refused as stale).
+    pub(crate) fn next_is_retry(&self) -> bool {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// A write to a group: within reach, or refused and recorded. Returns the partner the write
+/// assumes for the group — its event is filed under it, and its transaction checks that the
+/// tenant still belongs to it (`store::tenant_still_with`), so the assumption costs no read:
+/// a tenant admin's own partner (its session check read its tenant), else the group's
+/// `partner_id` hint. The tenant is read only on a retry (the hint was stale: a transfer) or
+/// before refusing on the hint (the caller may be the receiving partner's admin).
 pub(crate) async fn may_write(
     state: &AppState,
     principal: &Principal,
     group: &Group,
     action: AuditAction,
     meta: &RequestMeta,
-) -> Result<()> {
+    retry: bool,
+) -> Result<PartnerId> {
     let attempt = Attempt {
         action,
         resource_id: Some(group.id.to_string()),
     };
-    let verdict = within_reach(state, principal, group).await;
-    audit::check_write(state, principal, verdict, attempt, meta).await
+    let decided = match &principal.tier {
+        Tier::Tenant { partner, tenant } if *tenant == group.tenant_id => Ok(partner.clone()),
+        Tier::Tenant { .. } => Err(Error::AccessDenied),
+        _ => {
+            let hinted = if retry {
+                None
+            } else {
+                Some(group.partner_id.clone())
+                    .filter(|p| access::tenants::read(principal, p, &group.tenant_id).is_ok())
+            };
+            match hinted {
+                Some(p) => Ok(p),
+                None => partner_now(state, group).await.and_then(|p| {
+                    access::tenants::read(principal, &p, &group.tenant_id).map(|()| p)
+                }),
+            }
+        }
+    };
+    let verdict = decided.as_ref().map(drop).map_err(|_| Error::AccessDenied);
+    audit::check_write(state, principal, verdict, attempt, meta).await?;
+    decided
 }
 
 /// A live group within the caller's reach, read with the session check (one round trip), and
@@ -135,6 +176,7 @@ pub(crate) fn event_for(
     principal: &Principal,
     action: AuditAction,
     group: &Group,
+    partner: &PartnerId,
     meta: &RequestMeta,
 ) -> AuditEvent {
     AuditEvent::new(
@@ -143,13 +185,24 @@ pub(crate) fn event_for(
         Some(group.id.to_string()),
         meta,
     )
-    .in_tenant(&group.partner_id, &group.tenant_id)
+    .in_tenant(partner, &group.tenant_id)
 }
 
+/// Creates a group in a live tenant, under the partner the tenant has in the same transaction
+/// (a transfer committed meanwhile → re-read and re-decided).
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     new: NewGroup,
+    meta: &RequestMeta,
+) -> Result<Group> {
+    lifecycle::retry_stale("tenant", || create_once(state, caller, &new, meta)).await
+}
+
+async fn create_once(
+    state: &AppState,
+    caller: &Caller,
+    new: &NewGroup,
     meta: &RequestMeta,
 ) -> Result<Group> {
     let tenant_key = keys::tenant(&new.tenant_id);
@@ -178,7 +231,7 @@ pub async fn create(
         tenant_id: tenant.id.clone(),
         partner_id: tenant.partner_id.clone(),
         name: new.name.as_str().to_owned(),
-        description: new.description,
+        description: new.description.clone(),
         group_type: new.group_type,
         status: Status::Active,
         member_count: 0,
@@ -189,13 +242,14 @@ pub async fn create(
         deleted_at: None,
         version: 1,
     };
-    let event = event_for(&principal, CREATE, &group, meta)
+    let event = event_for(&principal, CREATE, &group, &tenant.partner_id, meta)
         .with_changes(&serde_json::json!({}), &audit::snapshot(&group));
     match store::create(state.store(), &group, &event).await {
         Ok(()) => Ok(group),
         Err(err) => match err.refused_by() {
             Some(NAME) => Err(Error::conflict(NAME_TAKEN)),
-            Some(TENANT) => Err(Error::NotFound("Tenant")),
+            // Deleted or moved since the session check read it: the retry reads it again.
+            Some(TENANT) => Err(Error::Stale),
             _ => Err(err.into()),
         },
     }
@@ -214,11 +268,14 @@ pub async fn update(
     patch: &GroupPatch,
     meta: &RequestMeta,
 ) -> Result<Group> {
+    let attempts = Attempts::default();
     lifecycle::retry_stale("group", || async {
         let (principal, before, _) = checked_group(state, caller, id, &[]).await?;
-        may_write(state, &principal, &before, UPDATE, meta).await?;
-        let after = lifecycle::next_version(&before, patch.apply(&before));
-        let event = event_for(&principal, UPDATE, &after, meta)
+        let retry = attempts.next_is_retry();
+        let partner = may_write(state, &principal, &before, UPDATE, meta, retry).await?;
+        let mut after = lifecycle::next_version(&before, patch.apply(&before));
+        after.partner_id = partner.clone();
+        let event = event_for(&principal, UPDATE, &after, &partner, meta)
             .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
         match store::update(state.store(), &before, &after, &event).await {
             Ok(()) => Ok(after),
@@ -238,17 +295,20 @@ pub async fn delete(
     id: &GroupId,
     meta: &RequestMeta,
 ) -> Result<()> {
+    let attempts = Attempts::default();
     lifecycle::retry_stale("group", || async {
         let (principal, before, _) = checked_group(state, caller, id, &[]).await?;
-        may_write(state, &principal, &before, DELETE, meta).await?;
-        let (after, purge_at) = lifecycle::deleted(&before);
-        let event = event_for(&principal, DELETE, &before, meta);
+        let retry = attempts.next_is_retry();
+        let partner = may_write(state, &principal, &before, DELETE, meta, retry).await?;
+        let (mut after, purge_at) = lifecycle::deleted(&before);
+        after.partner_id = partner.clone();
+        let event = event_for(&principal, DELETE, &before, &partner, meta);
         Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
     })
     .await
 }
 
-/// Which partition a list reads, and the counter that knows its unfiltered total.
+/// Which partitions a list reads.
 enum Source {
     Tenant(TenantId),
     Partner(PartnerId),
@@ -272,9 +332,9 @@ pub async fn list(
     }
     match &claimed {
         Ok(TenantReach::All) => extra.extend(store::platform_count_keys()),
-        Ok(TenantReach::Partner(p)) => extra.push(keys::group_count_of_partner(p)),
         Ok(TenantReach::One { tenant, .. }) => extra.push(keys::group_count_of_tenant(tenant)),
-        Err(_) => {}
+        // A partner's counters are its tenants', read once the tenants are known.
+        Ok(TenantReach::Partner(_)) | Err(_) => {}
     }
     let (principal, loaded) = session::check(state, caller, &extra).await?;
     let reach = access::tenants::list_reach(&principal.tier, filter.partner_id.as_ref())?;
@@ -317,68 +377,58 @@ pub async fn list(
         .collect();
     let contains = filter.search.as_ref().map(|s| s.to_lowercase());
     let count = |key: Key| (!filtered).then(|| loaded.number(&key, "count").max(0) as u64);
-    let (index, partition, known_total) = match source {
+    let spec = |index: &'static str, partition: (&'static str, String)| QuerySpec {
+        index: Some(index),
+        partition,
+        equals: equals.clone(),
+        contains: contains.clone(),
+    };
+    let query = match source {
         Source::Nothing => {
             return Ok(Page {
                 items: Vec::new(),
                 pagination: Pagination::new(page.page, page.per_page, 0, None),
             });
         }
-        Source::Tenant(t) => (
-            keys::GSI1,
-            (keys::GSI1PK, keys::groups_of_tenant(&t)),
-            count(keys::group_count_of_tenant(&t)),
-        ),
-        Source::Partner(p) => (
-            keys::GSI2,
-            (keys::GSI2PK, keys::groups_of_partner(&p)),
-            count(keys::group_count_of_partner(&p)),
-        ),
-        Source::All => {
-            let total = (!filtered).then(|| {
+        Source::Tenant(t) => ListQuery {
+            binding,
+            spec: spec(keys::GSI1, (keys::GSI1PK, keys::groups_of_tenant(&t))),
+            known_total: count(keys::group_count_of_tenant(&t)),
+        },
+        Source::All => ListQuery {
+            binding,
+            spec: spec(keys::GSI2, (keys::GSI2PK, keys::ALL_GROUPS.to_owned())),
+            known_total: (!filtered).then(|| {
                 store::platform_count_keys()
                     .into_iter()
                     .map(|k| loaded.number(&k, "count"))
                     .sum::<i64>()
                     .max(0) as u64
-            });
-            let query = ListQuery {
-                binding,
-                spec: QuerySpec {
-                    index: Some(keys::GSI1),
-                    partition: (keys::GSI1PK, keys::ALL_GROUPS.to_owned()),
-                    equals,
-                    contains,
-                },
-                known_total: total,
-            };
-            // The platform-wide list holds listing entries; the page reads their groups in
-            // one more batch.
-            let found: Page<Listing> = lists::page(state, &query, page).await?;
-            let ids: Vec<GroupId> = found.items.iter().map(|l| l.group_id.clone()).collect();
-            let wanted: Vec<Key> = ids.iter().map(keys::group).collect();
-            let groups = state.store().load(&wanted).await?;
-            let mut items = Vec::with_capacity(ids.len());
-            for key in &wanted {
-                if let Some(g) = groups.get::<Group>(key)?.filter(|g| !g.is_deleted()) {
-                    items.push(g);
-                }
-            }
-            return Ok(Page {
-                items,
-                pagination: found.pagination,
-            });
-        }
-    };
-    let query = ListQuery {
-        binding,
-        spec: QuerySpec {
-            index: Some(index),
-            partition,
-            equals,
-            contains,
+            }),
         },
-        known_total,
+        // A partner's groups are its tenants' groups now: each live tenant's partition,
+        // merged, with the tenants' counters for the total.
+        Source::Partner(p) => {
+            let tenants = lists::live_tenants_of(state, &p).await?;
+            let query = MergedQuery {
+                binding,
+                specs: tenants
+                    .iter()
+                    .map(|t| spec(keys::GSI1, (keys::GSI1PK, keys::groups_of_tenant(&t.id))))
+                    .collect(),
+                total: if filtered {
+                    Total::Count
+                } else {
+                    Total::Counters(
+                        tenants
+                            .iter()
+                            .map(|t| keys::group_count_of_tenant(&t.id))
+                            .collect(),
+                    )
+                },
+            };
+            return lists::merged_page(state, &query, page).await;
+        }
     };
     lists::page(state, &query, page).await
 }

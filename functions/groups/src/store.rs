@@ -1,16 +1,18 @@
 //! Group items and transactions.
 //!
-//! - the group: `GROUP#<grp>` / `GROUP`, listed per tenant (GSI1 `TENANT#<tnt>#GROUPS`) and per
-//!   partner (GSI2 `PARTNER#<prt>#GROUPS`); it keeps the ids of the groups it directly contains
+//! - the group: `GROUP#<grp>` / `GROUP`, listed per tenant (GSI1 `TENANT#<tnt>#GROUPS`) and
+//!   platform-wide (GSI2 `GROUPS`); it keeps the ids of the groups it directly contains
 //!   and is directly contained in (`child_groups`, `parent_groups`, string sets, capped), so a
 //!   level of a nesting walk is one consistent BatchGetItem (`shared::membership`);
-//! - its listing entry `GROUP#<grp>` / `LISTING` in the platform-wide list (GSI1 `GROUPS`): an
-//!   item has two index slots and the group uses both;
 //! - a membership `GROUP#<grp>` / `MEMBER#<usr|grp>`, a user's listed under GSI1
 //!   `USER#<usr>#GROUPS` (its groups, for `groups_of_user`);
 //! - the name claim `UNIQUE#GROUP_NAME#<tnt>#<lower-cased name>`;
-//! - the tenant's nesting version `TENANT#<tnt>` / `GROUP_NESTING`;
-//! - counters of live groups per tenant, per partner and (8 shards) platform-wide.
+//! - the tenant's nesting version `GROUP_NESTING#<tnt>` / `VERSION`;
+//! - counters of live groups per tenant and (8 shards) platform-wide.
+//!
+//! No index names the group's partner: a partner's groups are its tenants' groups as they are
+//! now (a tenant transfer moves them with the tenant, in its own transaction). The group's
+//! `partner_id` is a hint every write checks against the tenant.
 //!
 //! `member_count` and the nesting sets move with `ADD`/`DELETE` in the membership's own
 //! transaction and bump the group's `version`, so a concurrent PATCH (a full-item write against
@@ -61,12 +63,14 @@ impl GroupType {
     }
 }
 
-/// A group as stored. `partner_id` is the partner of its tenant when the group was last
-/// written: it places the group in the partner's list.
+/// A group as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Group {
     pub id: GroupId,
     pub tenant_id: TenantId,
+    /// A hint: the partner of the tenant at the group's last write. A write assumes it and its
+    /// transaction checks the tenant still belongs to it (`tenant_still_with`); reads and lists
+    /// never rely on it (a tenant transfer does not rewrite its groups).
     pub partner_id: PartnerId,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,13 +143,6 @@ impl Lifecycle for Group {
     }
 }
 
-/// A group's entry in the platform-wide list: enough to filter on; the page then reads the
-/// groups themselves.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Listing {
-    pub group_id: GroupId,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MemberType {
@@ -210,24 +207,12 @@ pub fn group_item(group: &Group, purge_at: Option<Timestamp>) -> Result<Item, St
         &[
             (keys::GSI1PK, keys::groups_of_tenant(&group.tenant_id)),
             (keys::GSI1SK, group.id.to_string()),
-            (keys::GSI2PK, keys::groups_of_partner(&group.partner_id)),
+            (keys::GSI2PK, keys::ALL_GROUPS.to_owned()),
             (keys::GSI2SK, group.id.to_string()),
         ],
     )?;
     item.insert("search_text".into(), s(group.search_text()));
     Ok(item)
-}
-
-/// The group's entry in the platform-wide list, with what its filters read.
-pub fn listing_item(group: &Group) -> Item {
-    let mut item = keys::group_listing(&group.id).to_item();
-    item.insert("entity".into(), s("GROUP_LISTING"));
-    item.insert("group_id".into(), s(group.id.to_string()));
-    item.insert("search_text".into(), s(group.search_text()));
-    item.insert("group_type".into(), s(group.group_type.as_str()));
-    item.insert(keys::GSI1PK.into(), s(keys::ALL_GROUPS));
-    item.insert(keys::GSI1SK.into(), s(group.id.to_string()));
-    item
 }
 
 pub fn membership_item(m: &Membership) -> Result<Item, StoreError> {
@@ -248,12 +233,11 @@ fn one_id(id: &GroupId) -> AttributeValue {
     AttributeValue::Ss(vec![id.to_string()])
 }
 
-/// Live-group counters of the tenant, its partner and the platform.
+/// Live-group counters of the tenant and the platform.
 fn count_groups(tx: &mut Tx, group: &Group, delta: i64) -> Result<(), StoreError> {
     let shard = shared::secrets::random_below(SHARDS);
     for key in [
         keys::group_count_of_tenant(&group.tenant_id),
-        keys::group_count_of_partner(&group.partner_id),
         keys::group_count_shard(shard),
     ] {
         tx.update(
@@ -272,26 +256,26 @@ pub fn platform_count_keys() -> Vec<Key> {
     (0..SHARDS).map(keys::group_count_shard).collect()
 }
 
-/// Group (new), listing entry, name claim, tenant (exists, not deleted), counters, audit.
+/// Group (new), name claim, tenant (exists, not deleted), counters, audit.
 pub async fn create(store: &Store, group: &Group, event: &AuditEvent) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(group_item(group, None)?, Guard::Item)?;
-    tx.put(listing_item(group))?;
     claim(&mut tx, &name_key(group), group.id.as_str(), "name")?;
     tx.check(
         &keys::tenant(&group.tenant_id),
         TENANT,
-        "attribute_exists(PK) AND #status <> :deleted",
+        "attribute_exists(PK) AND #status <> :deleted AND partner_id = :partner",
         Expr::default()
             .name("#status", "status")
-            .value(":deleted", s("DELETED")),
+            .value(":deleted", s("DELETED"))
+            .value(":partner", s(group.partner_id.to_string())),
     )?;
     count_groups(&mut tx, group, 1)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
 
-/// Group (versioned), [listing entry], [name claim moved when the name changed other than in
+/// Group (versioned), [name claim moved when the name changed other than in
 /// case], audit.
 pub async fn update(
     store: &Store,
@@ -301,7 +285,7 @@ pub async fn update(
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_versioned(group_item(after, None)?, before.version)?;
-    tx.put(listing_item(after))?;
+    tenant_still_with(&mut tx, &after.tenant_id, &after.partner_id)?;
     if name_key(before) != name_key(after) {
         tx.delete(&name_key(before))?;
         claim(&mut tx, &name_key(after), after.id.as_str(), "name")?;
@@ -310,7 +294,7 @@ pub async fn update(
     store.transact(tx).await
 }
 
-/// Group (versioned) out of the lists with its purge time, listing entry and name claim gone
+/// Group (versioned) out of the lists with its purge time, name claim gone
 /// (groups have no restore), detached from every parent (membership deleted, `member_count`
 /// −1, `child_groups` without it) and child (`parent_groups` without it), counters, audit. The
 /// caps on both sets keep this within one transaction's 100 actions.
@@ -323,7 +307,7 @@ pub async fn delete(
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_versioned(group_item(after, Some(purge_at))?, before.version)?;
-    tx.delete(&keys::group_listing(&before.id))?;
+    tenant_still_with(&mut tx, &after.tenant_id, &after.partner_id)?;
     tx.delete(&name_key(before))?;
     for parent in &before.parent_groups {
         tx.delete(&keys::group_member(parent, before.id.as_str()))?;
@@ -350,16 +334,35 @@ pub async fn delete(
     store.transact(tx).await
 }
 
-/// `member_count` ± 1 on a live group, and its nesting set when the member is a group.
+/// The group's tenant still belongs to `partner` — the partner the write assumed and files its
+/// event under. A transfer since then refuses the write (`Guard::Item`: re-read, re-decided).
+fn tenant_still_with(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    partner: &PartnerId,
+) -> Result<(), StoreError> {
+    tx.check(
+        &keys::tenant(tenant),
+        Guard::Item,
+        "partner_id = :partner",
+        Expr::default().value(":partner", s(partner.to_string())),
+    )?;
+    Ok(())
+}
+
+/// `member_count` ± 1 on a live group, and its nesting set when the member is a group; the
+/// partner hint refreshed with the partner the write checked.
 fn move_member_count(
     tx: &mut Tx,
     group: &GroupId,
+    partner: &PartnerId,
     delta: i64,
     child: Option<&GroupId>,
     read_version: Option<u64>,
 ) -> Result<(), StoreError> {
-    let mut update = "ADD member_count :delta, version :one".to_owned();
+    let mut update = "SET partner_id = :partner ADD member_count :delta, version :one".to_owned();
     let mut expr = Expr::default()
+        .value(":partner", s(partner.to_string()))
         .name("#status", "status")
         .value(":delta", n(delta))
         .value(":one", n(1))
@@ -392,11 +395,13 @@ pub async fn add_user(
     store: &Store,
     membership: &Membership,
     user: &UserId,
+    partner: &PartnerId,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(membership_item(membership)?, MEMBER)?;
-    move_member_count(&mut tx, &membership.group_id, 1, None, None)?;
+    move_member_count(&mut tx, &membership.group_id, partner, 1, None, None)?;
+    tenant_still_with(&mut tx, &membership.tenant_id, partner)?;
     tx.check(
         &keys::user(user),
         MEMBER_ITEM,
@@ -418,11 +423,13 @@ pub async fn add_group(
     membership: &Membership,
     child: &GroupId,
     nesting_read: u64,
+    partner: &PartnerId,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(membership_item(membership)?, MEMBER)?;
-    move_member_count(&mut tx, &membership.group_id, 1, Some(child), None)?;
+    move_member_count(&mut tx, &membership.group_id, partner, 1, Some(child), None)?;
+    tenant_still_with(&mut tx, &membership.tenant_id, partner)?;
     tx.update_if(
         &keys::group(child),
         "ADD parent_groups :parent, version :one",
@@ -462,6 +469,7 @@ pub async fn remove(
     store: &Store,
     membership: &Membership,
     group_version: u64,
+    partner: &PartnerId,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let child = match membership.member_type {
@@ -479,10 +487,12 @@ pub async fn remove(
     move_member_count(
         &mut tx,
         &membership.group_id,
+        partner,
         -1,
         child.as_ref(),
         Some(group_version),
     )?;
+    tenant_still_with(&mut tx, &membership.tenant_id, partner)?;
     if let Some(child) = &child {
         tx.update(
             &keys::group(child),
@@ -494,6 +504,16 @@ pub async fn remove(
     }
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
+}
+
+impl shared::lists::Merged for Group {
+    fn merge_id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    fn key_for(id: &str) -> Option<Key> {
+        GroupId::parse(id).ok().map(|id| keys::group(&id))
+    }
 }
 
 #[cfg(test)]
@@ -541,7 +561,7 @@ mod tests {
             pinned(&[
                 ("GSI1PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g#GROUPS"),
                 ("GSI1SK", "S:grp_01kb2z8hqv3m4n5p6r7s8t9w0g"),
-                ("GSI2PK", "S:PARTNER#prt_01kb2z8hqv3m4n5p6r7s8t9w1g#GROUPS"),
+                ("GSI2PK", "S:GROUPS"),
                 ("GSI2SK", "S:grp_01kb2z8hqv3m4n5p6r7s8t9w0g"),
                 ("PK", "S:GROUP#grp_01kb2z8hqv3m4n5p6r7s8t9w0g"),
                 ("SK", "S:GROUP"),
@@ -578,20 +598,7 @@ mod tests {
     }
 
     #[test]
-    fn listing_and_membership_items_are_pinned() {
-        assert_eq!(
-            describe(&listing_item(&group())),
-            pinned(&[
-                ("GSI1PK", "S:GROUPS"),
-                ("GSI1SK", "S:grp_01kb2z8hqv3m4n5p6r7s8t9w0g"),
-                ("PK", "S:GROUP#grp_01kb2z8hqv3m4n5p6r7s8t9w0g"),
-                ("SK", "S:LISTING"),
-                ("entity", "S:GROUP_LISTING"),
-                ("group_id", "S:grp_01kb2z8hqv3m4n5p6r7s8t9w0g"),
-                ("group_type", "S:DISTRIBUTION_LIST"),
-                ("search_text", "S:ops team on call"),
-            ])
-        );
+    fn membership_items_are_pinned() {
         let m = Membership {
             group_id: group().id,
             tenant_id: group().tenant_id,

@@ -3,8 +3,6 @@
 //! tenant's). Each operation is the session check (with the keys it needs in the same batch),
 //! the tier rule, then one transaction.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value, json};
 use shared::access::{self, Principal, TenantReach, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
@@ -12,13 +10,14 @@ use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::{IdentitySource, Partner, Session, Tenant, User, UserStatus};
 use shared::ids::{PartnerId, TenantId, UserId};
 use shared::lifecycle::{self, Lifecycle, live};
+use shared::lists::{self, MergedQuery, Total};
 use shared::membership::{self, Attachment, DETACHED_GROUP};
-use shared::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
+use shared::pagination::{Page, PageRequest, Pagination};
 use shared::password::Policy;
 use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::counters::Counter;
-use shared::store::{Key, Loaded, QuerySpec, StartKey, keys};
+use shared::store::{Key, Loaded, QuerySpec, keys};
 use shared::time::Timestamp;
 use shared::validation::{Patch, Problem};
 use shared::values::Email;
@@ -705,14 +704,6 @@ enum Reach {
     Nothing,
 }
 
-fn cursor_problem() -> Error {
-    Error::Validation(vec![FieldProblem::new(
-        vec![json!("query"), json!("cursor")],
-        "value_error",
-        "Value error, invalid or expired cursor",
-    )])
-}
-
 /// List Users within the caller's reach, newest first.
 pub async fn list(
     state: &AppState,
@@ -801,7 +792,7 @@ pub async fn list(
             (!filtered).then_some(t.user_count),
         ),
         Reach::Partner(p) => {
-            let tenants = live_tenants_of(state, p).await?;
+            let tenants = lists::live_tenants_of(state, p).await?;
             let total = tenants.iter().map(|t| t.user_count).sum::<u64>();
             (
                 tenants
@@ -812,116 +803,12 @@ pub async fn list(
             )
         }
     };
-    merged_page(state, specs, &binding, known_total, page).await
-}
-
-/// The live tenants of a partner (GSI1 `PARTNER#<p>#TENANTS`, which holds live tenants only).
-async fn live_tenants_of(state: &AppState, partner: &PartnerId) -> Result<Vec<Tenant>> {
-    let spec = QuerySpec {
-        index: Some(keys::GSI1),
-        partition: (keys::GSI1PK, keys::tenants_of_partner(partner)),
-        equals: Vec::new(),
-        contains: None,
+    let query = MergedQuery {
+        binding,
+        specs,
+        total: known_total.map_or(Total::Count, Total::Known),
     };
-    Ok(state
-        .store()
-        .list::<Tenant>(&spec, None, 10_000)
-        .await?
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect())
-}
-
-/// Where a partition resumes after the user `after`: its index key with the user's id as sort
-/// key (every user partition sorts by user id, so one position serves them all).
-fn start_after(spec: &QuerySpec, after: &UserId) -> StartKey {
-    let (pk, sk) = match spec.index {
-        Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
-        _ => (keys::GSI2PK, keys::GSI2SK),
-    };
-    let item = keys::user(after);
-    StartKey(BTreeMap::from([
-        (keys::PK.to_owned(), item.pk),
-        (keys::SK.to_owned(), item.sk),
-        (pk.to_owned(), spec.partition.1.clone()),
-        (sk.to_owned(), after.to_string()),
-    ]))
-}
-
-/// One page over several partitions at once, merged newest first. Each partition is read
-/// concurrently from the same position (the last user id shown), so the cost of a page is
-/// one round of queries whatever its depth with a cursor; an offset page reads up to
-/// `page × per_page` items from each partition. Cursors carry only that last id, signed
-/// and bound to the list's reach and filters.
-async fn merged_page(
-    state: &AppState,
-    specs: Vec<QuerySpec>,
-    binding: &str,
-    known_total: Option<u64>,
-    request: &PageRequest,
-) -> Result<Page<User>> {
-    let secret = state.keys().cursor_secret().await?;
-    let per_page = request.per_page as usize;
-    let (page_no, after, skip, carried_total) = match &request.cursor {
-        Some(cursor) => {
-            let position = pagination::open_cursor(&secret, binding, cursor)?;
-            let after = position
-                .start
-                .0
-                .get("after")
-                .and_then(|id| UserId::parse(id).ok())
-                .ok_or_else(cursor_problem)?;
-            (position.page, Some(after), 0, position.total)
-        }
-        None => (request.page, None, request.offset(), None),
-    };
-    let limit = skip + per_page + 1;
-    let mut reads = tokio::task::JoinSet::new();
-    for spec in &specs {
-        let store = state.store().clone();
-        let spec = spec.clone();
-        let start = after.as_ref().map(|a| start_after(&spec, a));
-        reads.spawn(async move { store.list::<User>(&spec, start, limit).await });
-    }
-    // A filtered list is counted once, on its first page; its cursors carry the total.
-    let total = known_total.or(carried_total);
-    let mut counts = tokio::task::JoinSet::new();
-    if total.is_none() {
-        for spec in &specs {
-            let store = state.store().clone();
-            let spec = spec.clone();
-            counts.spawn(async move { store.count(&spec).await });
-        }
-    }
-    let mut rows: Vec<User> = Vec::new();
-    while let Some(done) = reads.join_next().await {
-        rows.extend(done.map_err(Error::internal)??.into_iter().map(|(u, _)| u));
-    }
-    let mut counted = 0u64;
-    while let Some(done) = counts.join_next().await {
-        counted += done.map_err(Error::internal)??;
-    }
-    let total = total.unwrap_or(counted);
-    rows.sort_by(|a, b| b.id.as_str().cmp(a.id.as_str()));
-    let mut rows: Vec<User> = rows.into_iter().skip(skip).collect();
-    let has_more = rows.len() > per_page;
-    rows.truncate(per_page);
-    let next_cursor = match rows.last() {
-        Some(last) if has_more => Some(pagination::issue_cursor(
-            &secret,
-            binding,
-            CursorPosition {
-                page: page_no + 1,
-                start: StartKey(BTreeMap::from([("after".to_owned(), last.id.to_string())])),
-                total: known_total.is_none().then_some(total),
-            },
-        )?),
-        _ => None,
-    };
-    Ok(Page {
-        items: rows,
-        pagination: Pagination::new(page_no, request.per_page, total, next_cursor),
-    })
+    lists::merged_page(state, &query, page).await
 }
 
 #[cfg(test)]

@@ -207,6 +207,16 @@ impl User {
     }
 }
 
+impl crate::lists::Merged for User {
+    fn merge_id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    fn key_for(id: &str) -> Option<Key> {
+        UserId::parse(id).ok().map(|id| keys::user(&id))
+    }
+}
+
 impl Entity for User {
     const NAME: &'static str = "USER";
 

@@ -139,11 +139,12 @@ pub fn audit_of_partner(partner: &PartnerId) -> String {
     format!("PARTNER#{partner}#AUDIT")
 }
 
-/// Every admin-role grant (GSI2), and those held by users of one partner's tenants (GSI1).
+/// Every admin-role grant (GSI2), and those held by users of one tenant (GSI1; a partner's
+/// are its tenants' as they are now, merged).
 pub const ALL_ADMIN_ROLES: &str = "ADMIN_ROLES";
 
-pub fn admin_roles_of_partner(partner: &PartnerId) -> String {
-    format!("PARTNER#{partner}#ADMIN_ROLES")
+pub fn admin_roles_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#ADMIN_ROLES")
 }
 
 /// How many partitions the platform-wide user list is spread over (GSI2 `USERS#<n>`): user
@@ -173,12 +174,6 @@ pub fn group(id: &GroupId) -> Key {
     Key::new(format!("GROUP#{id}"), "GROUP")
 }
 
-/// The group's entry in the platform-wide list (`ALL_GROUPS`): the group item itself carries
-/// the tenant and partner lists, and an item has only two index slots.
-pub fn group_listing(id: &GroupId) -> Key {
-    Key::new(format!("GROUP#{id}"), "LISTING")
-}
-
 /// One direct member (`usr_…` or `grp_…`) of a group, in the group's partition.
 pub fn group_member(group: &GroupId, member: &str) -> Key {
     Key::new(format!("GROUP#{group}"), format!("MEMBER#{member}"))
@@ -192,9 +187,9 @@ pub fn group_name(tenant: &TenantId, name: &str) -> Key {
 /// The tenant's nesting version: every group-into-group addition in the tenant moves it under
 /// `Guard::Item`, so concurrent nestings in one tenant serialise and none can close a cycle.
 pub fn group_nesting(tenant: &TenantId) -> Key {
-    // In the tenant's partition: a partition of its own (`GROUP_NESTING#<tnt>`, which IAM could
-    // tell apart) made DynamoDB Local let two concurrent first nestings both commit.
-    Key::new(format!("TENANT#{tenant}"), "GROUP_NESTING")
+    // A partition of its own: IAM lets the groups function update it without reaching the
+    // tenant item (`GROUP_NESTING#*`, not `TENANT#*`).
+    Key::new(format!("GROUP_NESTING#{tenant}"), "VERSION")
 }
 
 /// Live groups of a tenant (`group_count` of the tenant).
@@ -202,24 +197,16 @@ pub fn group_count_of_tenant(tenant: &TenantId) -> Key {
     Key::new(format!("COUNTER#GROUPS#{tenant}"), "COUNT")
 }
 
-/// Live groups of a partner's tenants.
-pub fn group_count_of_partner(partner: &PartnerId) -> Key {
-    Key::new(format!("COUNTER#GROUPS#{partner}"), "COUNT")
-}
-
 /// One shard of the platform-wide group total.
 pub fn group_count_shard(shard: u64) -> Key {
     Key::new("COUNTER#GROUPS", format!("SHARD#{shard}"))
 }
 
+/// Every group (GSI2 of the group items).
 pub const ALL_GROUPS: &str = "GROUPS";
 
 pub fn groups_of_tenant(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}#GROUPS")
-}
-
-pub fn groups_of_partner(partner: &PartnerId) -> String {
-    format!("PARTNER#{partner}#GROUPS")
 }
 
 /// The groups a user is a direct member of (GSI1 of its membership items).

@@ -184,9 +184,19 @@ impl Store {
                 unique.push(key);
             }
         }
-        if unique.is_empty() {
-            return Ok(found);
+        // BatchGetItem takes at most 100 keys: larger reads go in batches of 100, one after
+        // the other (only partner-wide counter reads get there).
+        for batch in unique.chunks(100) {
+            self.get_batch(batch, &mut found).await?;
         }
+        Ok(found)
+    }
+
+    async fn get_batch(
+        &self,
+        unique: &[&Key],
+        found: &mut HashMap<Key, Item>,
+    ) -> Result<(), StoreError> {
         let mut pending = KeysAndAttributes::builder()
             .set_keys(Some(unique.iter().map(|k| k.to_item()).collect()))
             .consistent_read(true)
@@ -219,11 +229,76 @@ impl Store {
                     pending = rest;
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                _ => return Ok(found),
+                _ => return Ok(()),
             }
         }
         Err(StoreError::Unavailable(
             "batch read left keys unprocessed".into(),
+        ))
+    }
+
+    /// Reads at most 100 items in one TransactGetItems: serializable with every transaction,
+    /// so the items are seen all before or all after any transaction that wrote them. A
+    /// BatchGetItem is only read-committed per item: it may see one item of a committing
+    /// transaction written and another not yet (a cycle check reading a graph needs better).
+    #[tracing::instrument(skip_all, fields(keys = keys.len()))]
+    pub async fn load_isolated(&self, keys: &[Key]) -> Result<Loaded, StoreError> {
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        let gets = unique
+            .iter()
+            .map(|key| {
+                aws_sdk_dynamodb::types::Get::builder()
+                    .table_name(self.table.as_ref())
+                    .set_key(Some(key.to_item()))
+                    .build()
+                    .map(|get| {
+                        aws_sdk_dynamodb::types::TransactGetItem::builder()
+                            .get(get)
+                            .build()
+                    })
+                    .map_err(|e| StoreError::Other(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            self.count_call();
+            let result = self
+                .client
+                .transact_get_items()
+                .set_transact_items(Some(gets.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let items = out
+                        .responses
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|r| r.item)
+                        .filter_map(|item| Key::of_item(&item).map(|key| (key, item)))
+                        .collect();
+                    return Ok(Loaded::new(items));
+                }
+                // A transaction writing these items is in flight: read again after it.
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError::TransactionCanceledException(c))
+                            if c.cancellation_reasons().iter().any(|r| r.code() == Some("TransactionConflict"))
+                    ) =>
+                {
+                    tracing::debug!(attempt, "isolated read conflicted, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(err) => return Err(StoreError::from_sdk(err)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "isolated read kept conflicting".into(),
         ))
     }
 

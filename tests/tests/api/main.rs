@@ -5,6 +5,7 @@ mod admin_roles;
 mod auth;
 mod cli;
 mod docs_page;
+mod dynamodb_local;
 mod groups;
 mod integrity;
 mod lambda;
