@@ -390,7 +390,7 @@ impl TestApp {
                 let key = format!("{} {}", text_of(item, "PK"), text_of(item, "SK"));
                 let value = item
                     .iter()
-                    .map(|(name, v)| (name.clone(), attribute_json(v)))
+                    .map(|(name, v)| (name.clone(), stored_json(name, v)))
                     .collect();
                 items.insert(key, Value::Object(value));
             }
@@ -452,8 +452,19 @@ impl TestApp {
             .expect("query audit events");
         page.items()
             .iter()
-            .map(|item| serde_dynamo::from_item(item.clone()).expect("event as JSON"))
+            .map(|item| shared::store::decode(item.clone()).expect("event as JSON"))
             .collect()
+    }
+}
+
+/// A top-level attribute as JSON; a free-form object stored as JSON text (`FREE_FORM`) as the
+/// object it holds.
+fn stored_json(name: &str, value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(text) if shared::store::FREE_FORM.contains(&name) => {
+            serde_json::from_str(text).expect("free-form JSON text")
+        }
+        other => attribute_json(other),
     }
 }
 

@@ -181,7 +181,7 @@ mod tests {
             ("GSI2SK", "S:tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
             ("PK", "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w0g"),
             ("SK", "S:TENANT"),
-            ("branding", "M:{}"),
+            ("branding", "S:{}"),
             ("contact_email", "S:it@globex.test"),
             ("created_at", "S:2026-01-02T03:04:05.000006Z"),
             ("entity", "S:TENANT"),
@@ -191,7 +191,7 @@ mod tests {
             ("search_text", "S:globex globex"),
             (
                 "settings",
-                "M:{mfa_required=BOOL:true, password_policy=M:{min_length=N:14}}",
+                r#"S:{"mfa_required":true,"password_policy":{"min_length":14}}"#,
             ),
             ("slug", "S:globex"),
             ("status", "S:SUSPENDED"),

@@ -651,7 +651,7 @@ pub async fn reset_password(
         ),
     };
     let password_hash = hash(password.clone()).await?;
-    let sessions: Vec<Session> = store::active_sessions(state.store(), id).await?;
+    let mut sessions: Vec<Session> = store::active_sessions(state.store(), id).await?;
     // A concurrent change of the user between the read and the write: read again, keep the
     // hash (the costly part) and the sessions.
     let mut before = before;
@@ -681,6 +681,10 @@ pub async fn reset_password(
             Err(err) if err.refused_by() == Some(shared::store::Guard::Item) => {
                 let reread = state.store().load(&[keys::user(id)]).await?;
                 before = live(reread.get(&keys::user(id))?, RESOURCE)?;
+            }
+            // A session ended (and was deleted by the TTL) since it was listed: list again.
+            Err(err) if err.refused_by() == Some(store::SESSION) => {
+                sessions = store::active_sessions(state.store(), id).await?;
             }
             Err(err) => return Err(err.into()),
         }

@@ -92,7 +92,7 @@ mod tests {
                 "actor",
                 "M:{email=NULL, id=S:scaikey-cli, type=S:system}".to_owned(),
             ),
-            ("changes", "M:{name=M:{from=S:a, to=S:b}}".to_owned()),
+            ("changes", r#"S:{"name":{"from":"a","to":"b"}}"#.to_owned()),
             ("entity", "S:AUDIT_EVENT".to_owned()),
             ("id", format!("S:{evt}")),
             ("ip_address", "S:192.0.2.1".to_owned()),

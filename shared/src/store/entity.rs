@@ -27,11 +27,36 @@ pub trait Entity: Serialize + DeserializeOwned {
     }
 }
 
+/// The top-level attributes that hold free-form JSON objects (tenant `settings` and
+/// `branding`, user `custom_attributes`, an audit event's `changes`). They are stored as JSON
+/// text, not as maps: DynamoDB refuses empty map keys, numbers beyond 38 digits or 1e126, and
+/// nesting beyond 32 levels, all of which JSON allows — as text, any object round-trips
+/// exactly. Items written before as maps are still read.
+pub const FREE_FORM: &[&str] = &["settings", "branding", "custom_attributes", "changes"];
+
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Item, StoreError> {
-    to_item(value).map_err(corrupt)
+    let mut item: Item = to_item(value).map_err(corrupt)?;
+    for name in FREE_FORM {
+        if let Some(attribute) = item.get_mut(*name)
+            && matches!(attribute, AttributeValue::M(_))
+        {
+            let json: serde_json::Value =
+                serde_dynamo::from_attribute_value(attribute.clone()).map_err(corrupt)?;
+            *attribute = AttributeValue::S(json.to_string());
+        }
+    }
+    Ok(item)
 }
 
-pub fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    for name in FREE_FORM {
+        if let Some(attribute) = item.get_mut(*name)
+            && let AttributeValue::S(text) = attribute
+        {
+            let json: serde_json::Value = serde_json::from_str(text).map_err(corrupt)?;
+            *attribute = serde_dynamo::to_attribute_value(json).map_err(corrupt)?;
+        }
+    }
     from_item(item).map_err(corrupt)
 }
 
@@ -153,5 +178,49 @@ impl Entity for SigningKeyRecord {
 
     fn key(&self) -> Key {
         keys::signing_key(&self.kid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, Value, json};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct WithSettings {
+        name: String,
+        settings: Map<String, Value>,
+    }
+
+    /// What DynamoDB refuses in a map (an empty key, a number beyond 1e126, nesting beyond 32
+    /// levels) goes through as text and comes back exactly.
+    #[test]
+    fn free_form_objects_are_stored_as_text_and_read_back_exactly() {
+        let deep = (0..40).fold(json!(1), |v, _| json!({ "": v }));
+        let settings = json!({"": {"a": 1}, "big": 1e300, "tiny": 5e-324, "ключ": [deep, null]});
+        let value = WithSettings {
+            name: "x".into(),
+            settings: settings.as_object().unwrap().clone(),
+        };
+        let item = encode(&value).unwrap();
+        assert!(matches!(item.get("settings"), Some(AttributeValue::S(_))));
+        assert!(matches!(item.get("name"), Some(AttributeValue::S(n)) if n == "x"));
+        assert_eq!(decode::<WithSettings>(item).unwrap(), value);
+    }
+
+    /// Items written before the text form (settings as a map) are still read.
+    #[test]
+    fn free_form_objects_stored_as_maps_are_still_read() {
+        let mut item = Item::new();
+        item.insert("name".into(), AttributeValue::S("x".into()));
+        item.insert(
+            "settings".into(),
+            AttributeValue::M(HashMap::from([(
+                "a".to_owned(),
+                AttributeValue::N("1".into()),
+            )])),
+        );
+        let read: WithSettings = decode(item).unwrap();
+        assert_eq!(Value::Object(read.settings), json!({"a": 1}));
     }
 }

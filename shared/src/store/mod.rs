@@ -19,7 +19,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 
-pub use entity::{Entity, Loaded, SigningKeyRecord, StartKey, decode, describe, encode, with_keys};
+pub use entity::{
+    Entity, FREE_FORM, Loaded, SigningKeyRecord, StartKey, decode, describe, encode, with_keys,
+};
 pub use keys::Key;
 pub use tx::{Expr, Guard, Tx, n, s};
 

@@ -2,7 +2,7 @@
 
 use api_tests::*;
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::access::AdminRole;
 
 const BASE: &str = "/api/v1/admin/tenants";
@@ -479,4 +479,55 @@ async fn the_platform_partner_and_tenant_cannot_be_suspended_deleted_moved_or_re
         (app.platform_partner.clone(), app.platform_tenant.clone())
     );
     assert!(created.is_empty(), "{created:?}");
+}
+
+/// Any JSON object within the size limit round-trips exactly — an empty key, unicode keys,
+/// numbers DynamoDB could not store as numbers, 32 levels of nesting — and deeper is a 422
+/// naming the place (issue 8 #1: these were 500s, then 422s).
+#[tokio::test]
+async fn free_form_settings_round_trip_exactly() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let deep = (0..shared::values::MAX_JSON_DEPTH - 1).fold(json!("leaf"), |v, _| json!({ "": v }));
+    let odd = json!({
+        "": {"a": 1},
+        "ключ 🔑": [1e300, -2.5e-300, 123456789012345678_u64, null, {"": ""}],
+        "deep": deep,
+    });
+    let path = format!("{BASE}/{}", w.acme_hq);
+    let patched = app
+        .patch(&path, &w.root, json!({"settings": odd, "branding": odd}))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let read = app.get(&path, &w.root).await;
+    assert_eq!(read.body["settings"], odd);
+    assert_eq!(read.body["branding"], odd);
+    // The audit event records the change as it was, from nothing to the object.
+    let events = app.audit_events_of_partner(&w.acme).await;
+    let update = events
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "tenant.update")
+        .expect("an update event");
+    let changes: Value = match &update["changes"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    };
+    assert_eq!(changes["settings"]["to"], odd);
+    let too_deep = json!({"deep": {"": deep}});
+    let refused = app
+        .patch(&path, &w.root, json!({"branding": too_deep}))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let mut loc = vec![json!("body"), json!("branding"), json!("deep")];
+    loc.extend(std::iter::repeat_n(
+        json!(""),
+        shared::values::MAX_JSON_DEPTH,
+    ));
+    assert_eq!(refused.body["detail"][0]["loc"], Value::Array(loc));
 }

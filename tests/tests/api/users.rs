@@ -1107,16 +1107,23 @@ async fn a_reset_revokes_more_sessions_than_one_transaction_holds() {
     let app = &w.app;
     let id = create_user(app, &w.root, &w.acme_hq, "busy@acme.test").await;
     // 95 live sessions, written straight into the table (signing in 95 times would only be
-    // slower): more than the 90 the reset's own transaction revokes.
+    // slower): more than the 90 the reset's own transaction revokes; and 3 expired ones still
+    // marked ACTIVE, which the reset leaves to the TTL (it could delete them under the reset,
+    // and an update would write them back as items without expiry).
     let store = app.state.store();
-    for _ in 0..95 {
+    for i in 0..98 {
+        let expires = if i < 95 {
+            "2099-01-02T03:04:05.000006Z"
+        } else {
+            "2020-01-02T03:04:05.000006Z"
+        };
         let session = shared::ids::SessionId::generate().to_string();
         let item = json!({
             "PK": format!("SESSION#{session}"), "SK": "SESSION", "entity": "SESSION",
             "GSI1PK": format!("USER#{id}#SESSIONS"), "GSI1SK": session,
             "id": session, "user_id": id, "email": "busy@acme.test", "tenant_id": w.acme_hq,
             "partner_id": w.acme, "role": "tenant_admin", "status": "ACTIVE",
-            "created_at": "2026-01-02T03:04:05.000006Z", "expires_at": "2099-01-02T03:04:05.000006Z",
+            "created_at": "2026-01-02T03:04:05.000006Z", "expires_at": expires,
             "refresh_generation": 0
         });
         store
@@ -1142,8 +1149,15 @@ async fn a_reset_revokes_more_sessions_than_one_transaction_holds() {
         .values()
         .filter(|i| i["user_id"] == id.as_str())
         .collect();
-    assert_eq!(sessions.len(), 95);
-    assert!(sessions.iter().all(|s| s["status"] == "REVOKED"));
+    assert_eq!(sessions.len(), 98);
+    let revoked = sessions.iter().filter(|s| s["status"] == "REVOKED").count();
+    assert_eq!(revoked, 95);
+    assert!(
+        sessions
+            .iter()
+            .filter(|s| s["status"] != "REVOKED")
+            .all(|s| s["expires_at"] == "2020-01-02T03:04:05.000006Z")
+    );
 }
 
 #[tokio::test]
