@@ -263,6 +263,18 @@ impl TestApp {
             .await
     }
 
+    /// Moves a tenant to another partner (Update Tenant with `partner_id`), asserting it moved.
+    pub async fn move_tenant(&self, token: &str, tenant: &str, partner: &str) {
+        let moved = self
+            .patch(
+                &format!("/api/v1/admin/tenants/{tenant}"),
+                token,
+                serde_json::json!({ "partner_id": partner }),
+            )
+            .await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
         self.call(Method::DELETE, path, Some(token), None).await
     }

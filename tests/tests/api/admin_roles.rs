@@ -806,14 +806,7 @@ async fn a_tenant_transfer_moves_its_grants_to_the_receiving_partner() {
     };
     assert_eq!(listed(w.acme_admin.clone()).await, 1);
     assert_eq!(listed(globex_admin.clone()).await, 0);
-    let moved = app
-        .patch(
-            &format!("/api/v1/admin/tenants/{}", w.acme_lab),
-            &w.root,
-            json!({"partner_id": w.globex}),
-        )
-        .await;
-    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    app.move_tenant(&w.root, &w.acme_lab, &w.globex).await;
     for reply in [
         app.get(&grant, &w.acme_admin).await,
         app.get(&of_user, &w.acme_admin).await,

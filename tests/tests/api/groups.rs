@@ -1116,14 +1116,7 @@ async fn a_tenant_transfer_moves_the_reach_over_its_groups() {
         2,
         "a partner admin's read also reads the tenant"
     );
-    let moved = app
-        .patch(
-            &format!("/api/v1/admin/tenants/{}", w.acme_lab),
-            &w.root,
-            json!({"partner_id": w.globex}),
-        )
-        .await;
-    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    app.move_tenant(&w.root, &w.acme_lab, &w.globex).await;
     for reply in [
         app.get(&group_path(&lab), &pa_acme).await,
         app.patch(&group_path(&lab), &pa_acme, json!({"name": "x"}))
