@@ -56,6 +56,9 @@ pub async fn check(
         keys::tenant(&home_tenant),
         keys::partner(&claims.home_partner_id),
     ];
+    if let Some(kid) = &claims.kid {
+        wanted.push(keys::key_revocation(kid));
+    }
     wanted.extend_from_slice(extra);
     if let Some(partner) = claims
         .partner_id
@@ -65,6 +68,13 @@ pub async fn check(
         wanted.push(keys::partner(partner));
     }
     let loaded = state.store().load(&wanted).await?;
+    if claims
+        .kid
+        .as_ref()
+        .is_some_and(|kid| loaded.has(&keys::key_revocation(kid)))
+    {
+        return Err(Error::InvalidToken);
+    }
     let now = Timestamp::now();
     let session = loaded
         .get::<Session>(&keys::session(&claims.sid))?

@@ -289,6 +289,21 @@ impl TestApp {
         .await
     }
 
+    /// A login from a given client address (`X-Forwarded-For`, which the local server takes
+    /// as the source address; on Lambda, API Gateway's `sourceIp` wins).
+    pub async fn login_from(&self, address: &str, email: &str, password: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/admin/auth/login")
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", address)
+            .body(Body::from(
+                json!({"email": email, "password": password}).to_string(),
+            ))
+            .expect("request builds");
+        self.send(request).await
+    }
+
     pub async fn refresh_reply(&self, refresh_token: &str) -> Reply {
         self.call(
             Method::POST,

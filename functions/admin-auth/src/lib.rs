@@ -3,6 +3,7 @@
 
 pub mod login;
 mod store;
+pub mod throttle;
 
 use login as auth;
 

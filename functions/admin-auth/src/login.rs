@@ -1,9 +1,6 @@
 //! Admin authentication (SPEC §4.1): login, refresh, logout and me. The session check every
 //! request uses is the kernel's (`shared::session`); this group creates and ends sessions.
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 use shared::access::{AdminRole, Principal};
 use shared::audit::{Actor, ActorType, AuditAction, AuditEvent, AuditResult, RequestMeta};
 use shared::error::{Error, Result};
@@ -13,12 +10,13 @@ use shared::hierarchy::{
 use shared::ids::{PartnerId, SessionId};
 use shared::session::{self, Caller};
 use shared::state::AppState;
-use shared::store::keys;
+use shared::store::{Key, keys};
 use shared::time::Timestamp;
 use shared::tokens::AdminClaims;
 use shared::values::{Email, Status};
 
 use crate::store;
+use crate::throttle;
 
 pub const LOGIN: AuditAction = AuditAction::new("auth.login", "session");
 pub const LOGOUT: AuditAction = AuditAction::new("auth.logout", "session");
@@ -29,51 +27,6 @@ pub const ACTIONS: &[AuditAction] = &[LOGIN, LOGOUT, REFRESH_REUSE];
 /// The longest email (an RFC 5321 path) and password a login considers.
 pub const MAX_EMAIL_CHARS: usize = 320;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
-
-/// Failed logins tolerated per email within the window before it is locked.
-pub const LOCKOUT_FAILURES: usize = 5;
-pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// Recent failed logins of one email.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct LoginFailures {
-    /// Unix seconds of recent failures, oldest first.
-    pub failures: Vec<i64>,
-}
-
-impl LoginFailures {
-    pub const NAME: &'static str = "LOGIN_FAILURES";
-
-    fn recent(&self, now: i64) -> Vec<i64> {
-        let since = now - LOCKOUT_WINDOW.as_secs() as i64;
-        self.failures
-            .iter()
-            .copied()
-            .filter(|t| *t > since)
-            .collect()
-    }
-
-    /// Seconds until the lock lifts, if locked.
-    pub fn locked_for(&self, now: i64) -> Option<u64> {
-        let recent = self.recent(now);
-        if recent.len() < LOCKOUT_FAILURES {
-            return None;
-        }
-        // Locked until the oldest of the last five failures leaves the window.
-        let oldest = recent[recent.len() - LOCKOUT_FAILURES];
-        Some((oldest + LOCKOUT_WINDOW.as_secs() as i64 - now).max(1) as u64)
-    }
-
-    /// The list after one more failure (bounded: only what still counts is kept).
-    pub fn with_failure(&self, now: i64) -> Self {
-        let mut recent = self.recent(now);
-        recent.push(now);
-        let keep = recent.len().saturating_sub(LOCKOUT_FAILURES);
-        Self {
-            failures: recent.split_off(keep),
-        }
-    }
-}
 
 /// What a successful login or refresh hands out.
 pub struct IssuedTokens {
@@ -130,6 +83,7 @@ fn claims_for(state: &AppState, session: &Session, now: Timestamp) -> AdminClaim
         nbf: now.unix(),
         exp: now.plus(config.access_token_ttl).unix(),
         jti: uuid::Uuid::now_v7().to_string(),
+        kid: None,
     }
 }
 
@@ -154,7 +108,8 @@ fn login_event(
 }
 
 /// Signs an admin in. Every failure is the same 401 in about the same time (argon2 runs
-/// against a dummy hash for unknown emails); 5 failures in 15 minutes lock the email (429).
+/// against a dummy hash for unknown emails). At most 5 attempts per email and address and 50
+/// per email from anywhere in 15 minutes (`throttle`); beyond, 429 without a password check.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -171,36 +126,110 @@ pub async fn login(
     let email = Email::parse_str(email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_lowercase());
-    let first = store
-        .load(&[keys::admin_email(&email), keys::login_failures(&email)])
-        .await?;
-    let failures: LoginFailures = first
-        .get(&keys::login_failures(&email))?
-        .unwrap_or_default();
-    let owner: Option<AdminEmailOwner> = first.get(&keys::admin_email(&email))?;
-    if let Some(retry_after_seconds) = failures.locked_for(now.unix()) {
-        let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
-        store.put_event(&event).await?;
-        return Err(Error::TooManyRequests {
-            retry_after_seconds,
-        });
+    // The attempt counters of this email: from this address, and from all, in this window
+    // and the previous one (`throttle`), read with the admin-email marker.
+    let clock = throttle::Clock::at(now.unix());
+    let limits = [
+        throttle::Limit::per_address(meta.ip_address.as_deref()),
+        throttle::Limit::per_email(),
+    ];
+    let mut wanted = vec![keys::admin_email(&email)];
+    for limit in &limits {
+        wanted.push(clock.key(&email, limit));
+        wanted.push(clock.previous_key(&email, limit));
     }
-    let (user, tenant, partner) = match &owner {
-        Some(owner) => {
-            let second = store
-                .load(&[
-                    keys::user(&owner.user_id),
-                    keys::tenant(&owner.tenant_id),
-                    keys::partner(&owner.partner_id),
-                ])
-                .await?;
+    let first = store.load(&wanted).await?;
+    let owner: Option<AdminEmailOwner> = first.get(&keys::admin_email(&email))?;
+    let counts: Vec<(u64, u64)> = limits
+        .iter()
+        .map(|limit| {
+            let count = |key: Key| first.number(&key, "attempts").max(0) as u64;
             (
-                second.get::<User>(&keys::user(&owner.user_id))?,
-                second.get::<Tenant>(&keys::tenant(&owner.tenant_id))?,
-                second.get::<Partner>(&keys::partner(&owner.partner_id))?,
+                count(clock.key(&email, limit)),
+                count(clock.previous_key(&email, limit)),
             )
+        })
+        .collect();
+    let slots: Vec<(Key, u64)> = limits
+        .iter()
+        .zip(&counts)
+        .map(|(limit, (_, previous))| {
+            (
+                clock.key(&email, limit),
+                throttle::cap(limit, *previous, clock),
+            )
+        })
+        .collect();
+    let full = slots
+        .iter()
+        .zip(&counts)
+        .any(|((_, cap), (current, _))| current >= cap);
+    // Take a slot before the password is checked: the conditional write decides, so of many
+    // parallel attempts only as many as there are free slots go on to argon2. The holder's
+    // user, tenant and partner are read alongside (one round trip for both).
+    let holder_keys: Option<[Key; 3]> = owner.as_ref().map(|o| {
+        [
+            keys::user(&o.user_id),
+            keys::tenant(&o.tenant_id),
+            keys::partner(&o.partner_id),
+        ]
+    });
+    let reserve = async {
+        if full {
+            Err(shared::store::StoreError::Refused(store::THROTTLED))
+        } else {
+            store::reserve_attempt(store, &slots, clock.expiry()).await
         }
-        None => (None, None, None),
+    };
+    let read_holder = async {
+        match &holder_keys {
+            Some(wanted) => store.load(wanted).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (reserved, holder) = tokio::join!(reserve, read_holder);
+    match reserved {
+        Ok(()) => {}
+        Err(err) if err.refused_by() == Some(store::THROTTLED) => {
+            // Refused by the write: parallel attempts took the slots since the read, so the
+            // counters are read again for an honest Retry-After.
+            let counts = if full {
+                counts
+            } else {
+                let keys: Vec<Key> = slots.iter().map(|(key, _)| key.clone()).collect();
+                let again = store.load(&keys).await?;
+                counts
+                    .iter()
+                    .zip(&keys)
+                    .map(|((_, previous), key)| {
+                        (again.number(key, "attempts").max(0) as u64, *previous)
+                    })
+                    .collect()
+            };
+            let retry_after_seconds = limits
+                .iter()
+                .zip(&counts)
+                .map(|(limit, (current, previous))| {
+                    throttle::retry_after(limit, *current, *previous, clock)
+                })
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
+            store.put_event(&event).await?;
+            return Err(Error::TooManyRequests {
+                retry_after_seconds,
+            });
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let (user, tenant, partner) = match (holder?, &holder_keys) {
+        (Some(second), Some([user, tenant, partner])) => (
+            second.get::<User>(user)?,
+            second.get::<Tenant>(tenant)?,
+            second.get::<Partner>(partner)?,
+        ),
+        _ => (None, None, None),
     };
     // The tenant moved to another partner since the marker was written: the partner that
     // gates the login is the tenant's own now (one more read, on this rare path only).
@@ -244,15 +273,9 @@ pub async fn login(
         allowed = scoped.is_some_and(|p| p.status == Status::Active);
     }
     let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner.clone(), allowed) else {
+        // The failure keeps the slot it took.
         let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
-        store::record_login_failure(
-            store,
-            &email,
-            &failures,
-            &failures.with_failure(now.unix()),
-            &event,
-        )
-        .await?;
+        store.put_event(&event).await?;
         return Err(Error::InvalidCredentials);
     };
     let session_id = SessionId::generate();
@@ -286,7 +309,8 @@ pub async fn login(
         resource_id: Some(session.id.to_string()),
         ..event
     };
-    store::create_session(store, &session, &user.id, now, &event).await?;
+    let taken: Vec<Key> = slots.into_iter().map(|(key, _)| key).collect();
+    store::create_session(store, &session, &user.id, now, &taken, &event).await?;
     let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
     Ok(LoginOutcome {
         tokens: IssuedTokens {
@@ -434,35 +458,4 @@ pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
         user,
         session,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn five_failures_in_the_window_lock_until_the_oldest_leaves_it() {
-        let mut f = LoginFailures::default();
-        for t in [100, 200, 300, 400] {
-            f = f.with_failure(t);
-        }
-        assert_eq!(f.locked_for(400), None);
-        f = f.with_failure(500);
-        assert_eq!(f.locked_for(500), Some(100 + 900 - 500));
-        assert_eq!(
-            f.locked_for(1000),
-            None,
-            "the window has moved past the oldest failure"
-        );
-    }
-
-    #[test]
-    fn the_failure_list_stays_bounded() {
-        let mut f = LoginFailures::default();
-        for t in 0..50 {
-            f = f.with_failure(t);
-        }
-        assert_eq!(f.failures.len(), LOCKOUT_FAILURES);
-        assert_eq!(f.failures, vec![45, 46, 47, 48, 49]);
-    }
 }

@@ -1,14 +1,12 @@
-//! Sessions and failed-login windows: the transactions that sign admins in and out.
+//! Sessions and login attempt slots: the transactions that sign admins in and out.
 
 use shared::audit::AuditEvent;
 use shared::hierarchy::Session;
 use shared::ids::{SessionId, UserId};
-use shared::store::{Entity, Expr, Guard, Item, Store, StoreError, encode, keys, n, s, with_keys};
+use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, keys, n, s};
 use shared::time::Timestamp;
 
-use crate::login::{LOCKOUT_WINDOW, LoginFailures};
-
-/// Sessions and failure windows outlive their expiry by a day before TTL purges them.
+/// Sessions and attempt counters outlive their expiry by a day before TTL purges them.
 const PURGE_GRACE_SECONDS: i64 = 86_400;
 
 /// The stored session: listed under its user, purged a day after it expires.
@@ -26,16 +24,26 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// Session (new, listed under its user), user's `last_login_at`, audit.
+/// Session (new, listed under its user), user's `last_login_at`, the attempt slots given
+/// back, audit.
 pub async fn create_session(
     store: &Store,
     session: &Session,
     user: &UserId,
     now: Timestamp,
+    slots: &[Key],
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(session_item(session)?, Guard::Item)?;
+    // A success gives its attempt slots back: only failures count toward the limits.
+    for key in slots {
+        tx.update(
+            key,
+            "ADD attempts :minus",
+            Expr::default().value(":minus", n(-1)),
+        )?;
+    }
     tx.update_if(
         &keys::user(user),
         "SET last_login_at = :now",
@@ -47,30 +55,33 @@ pub async fn create_session(
     store.transact(tx).await
 }
 
-/// The email's failure window, audit.
-pub async fn record_login_failure(
+/// Takes one attempt slot in each counter (per address, per email) of the current window, only
+/// if each is below its cap: the decision is the write's, so parallel guesses cannot all pass.
+/// Refused (`THROTTLED`) when a counter is full.
+pub async fn reserve_attempt(
     store: &Store,
-    email: &str,
-    before: &LoginFailures,
-    after: &LoginFailures,
-    event: &AuditEvent,
+    slots: &[(Key, u64)],
+    expires: i64,
 ) -> Result<(), StoreError> {
-    let mut item = with_keys(
-        encode(after)?,
-        &keys::login_failures(email),
-        LoginFailures::NAME,
-    );
-    item.insert("count_before".into(), n(before.failures.len()));
-    let newest = after.failures.last().copied().unwrap_or_default();
-    item.insert(
-        keys::TTL.into(),
-        n(newest + LOCKOUT_WINDOW.as_secs() as i64 + PURGE_GRACE_SECONDS),
-    );
     let mut tx = store.tx();
-    tx.put(item)?;
-    store.add_event(&mut tx, event)?;
+    for (key, cap) in slots {
+        tx.update_if(
+            key,
+            "ADD attempts :one SET #ttl = :ttl",
+            THROTTLED,
+            Some("attribute_not_exists(attempts) OR attempts < :cap"),
+            Expr::default()
+                .name("#ttl", keys::TTL)
+                .value(":one", n(1))
+                .value(":cap", n(*cap))
+                .value(":ttl", n(expires + PURGE_GRACE_SECONDS)),
+        )?;
+    }
     store.transact(tx).await
 }
+
+/// An attempt counter was full when the attempt tried to take a slot.
+pub const THROTTLED: Guard = Guard::Unique("login attempt slot");
 
 /// Moves the session to its next refresh generation, only if it is still at the one presented
 /// and live: of two refreshes with the same token, one wins and the other is a reuse.

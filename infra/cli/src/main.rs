@@ -62,8 +62,15 @@ enum TableAction {
 
 #[derive(Subcommand)]
 enum KeysAction {
-    /// A new signing key becomes active; old ones stay published until unused.
+    /// A new signing key is published now and signs once every instance can have seen it
+    /// (about 6 minutes); old ones sign until then and stay published until unused.
     Rotate,
+    /// Revokes a signing key at once: tokens it signed are refused on their next request and
+    /// it leaves the JWKS; if no other key signs, a new one signs at once.
+    Revoke {
+        /// The key id (`kid` in the JWKS and in token headers).
+        kid: String,
+    },
 }
 
 // The names are the CLI's values (`--role super_admin`), which all end in "admin".
@@ -90,6 +97,11 @@ enum AdminAction {
         partner_id: Option<String>,
         #[arg(long)]
         tenant_id: Option<String>,
+    },
+    /// Lifts the login throttling of an email (every address), e.g. after an attack.
+    Unlock {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -196,11 +208,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 None => return Err(format!("{email} already holds admin roles").into()),
             }
         }
+        Command::Admin {
+            action: AdminAction::Unlock { email },
+        } => {
+            let cleared = ops::unlock_login(&state, &email).await?;
+            println!("{email}: {cleared} attempt counters cleared");
+        }
         Command::Keys {
             action: KeysAction::Rotate,
         } => {
-            let kid = ops::rotate_keys(&state).await?;
-            println!("active signing key: {kid}");
+            let (kid, signs_from) = ops::rotate_keys(&state).await?;
+            println!("new signing key {kid}: published now, signs from {signs_from}");
+        }
+        Command::Keys {
+            action: KeysAction::Revoke { kid },
+        } => {
+            for line in ops::revoke_key(&state, &kid).await? {
+                println!("{line}");
+            }
         }
         Command::Serve { port } => {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

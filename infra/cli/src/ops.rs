@@ -125,7 +125,10 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
     let store = state.store();
     let mut created = Vec::new();
     let (records, _) = store.find_signing_material().await?;
-    if !records.iter().any(|r| r.retired_at.is_none()) {
+    if !records
+        .iter()
+        .any(|r| r.retired_at.is_none() && r.revoked_at.is_none())
+    {
         let record = shared::tokens::generate_signing_key()?;
         store.add_signing_key(&record, &[], 0).await?;
         created.push(format!("signing key {}", record.kid));
@@ -137,20 +140,107 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
     Ok(created)
 }
 
-/// Makes a new key the active one; the old ones stay published until no token they signed
-/// can still be live.
-pub async fn rotate_keys(state: &AppState) -> Result<String, Error> {
+/// Rotates the signing key: the new key is published (JWKS) at once and signs only after
+/// `tokens::KEY_PUBLISH_DELAY` — once every instance's key cache can have seen it, so no
+/// verifier meets a token signed by a key it does not know yet. The old keys sign until then
+/// and stay published until no token they signed can be live. Returns the key and when it
+/// starts signing.
+pub async fn rotate_keys(state: &AppState) -> Result<(String, Timestamp), Error> {
+    rotate_keys_after(state, shared::tokens::KEY_PUBLISH_DELAY).await
+}
+
+/// [`rotate_keys`] with another publication delay (tests).
+pub async fn rotate_keys_after(
+    state: &AppState,
+    delay: std::time::Duration,
+) -> Result<(String, Timestamp), Error> {
     let store = state.store();
     let (records, _) = store.find_signing_material().await?;
-    let active: Vec<_> = records
+    let replaced: Vec<_> = records
         .into_iter()
-        .filter(|r| r.retired_at.is_none())
+        .filter(|r| r.retired_at.is_none() && r.revoked_at.is_none())
         .collect();
-    let record = shared::tokens::generate_signing_key()?;
-    let publish_for = state.config().access_token_ttl.as_secs() + shared::tokens::LEEWAY_SECONDS;
-    store.add_signing_key(&record, &active, publish_for).await?;
+    let mut record = shared::tokens::generate_signing_key()?;
+    let signs_from = Timestamp::now().plus(delay);
+    record.signs_from = Some(signs_from);
+    store
+        .add_signing_key(&record, &replaced, publish_seconds(state))
+        .await?;
     state.keys().reload().await?;
-    Ok(record.kid.to_string())
+    Ok((record.kid.to_string(), signs_from))
+}
+
+/// How long a retired key stays published: the longest an access token it signed lives.
+fn publish_seconds(state: &AppState) -> u64 {
+    state.config().access_token_ttl.as_secs() + shared::tokens::LEEWAY_SECONDS
+}
+
+/// Revokes a signing key at once (`scaikey keys revoke`): tokens it signed are refused on
+/// their next request (the session check reads its revocation mark) and it leaves every
+/// instance's keys at their next reload. When no other key signs now, a new key signs at once
+/// (instances still holding only the revoked one pick it up within 5 minutes; tokens they sign
+/// meanwhile are refused, and their users sign in again).
+pub async fn revoke_key(state: &AppState, kid: &str) -> Result<Vec<String>, Error> {
+    let store = state.store();
+    let (records, _) = store.find_signing_material().await?;
+    let Some(record) = records.iter().find(|r| r.kid.as_str() == kid) else {
+        return Err(Error::internal(format!("no signing key {kid}")));
+    };
+    let mut done = Vec::new();
+    if record.revoked_at.is_some() {
+        done.push(format!("signing key {kid} was already revoked"));
+    } else {
+        store.revoke_signing_key(record).await?;
+        done.push(format!("signing key {kid} revoked"));
+    }
+    let now = Timestamp::now();
+    let others_sign = records
+        .iter()
+        .any(|r| r.kid.as_str() != kid && r.signs_at(now));
+    if !others_sign {
+        let fresh = shared::tokens::generate_signing_key()?;
+        store.add_signing_key(&fresh, &[], 0).await?;
+        done.push(format!("new signing key {} signs now", fresh.kid));
+    }
+    state.keys().reload().await?;
+    Ok(done)
+}
+
+/// Lifts the login throttling of an email: deletes its attempt counters (every address, every
+/// window; one partition, one Query). Returns how many there were.
+pub async fn unlock_login(state: &AppState, email: &str) -> Result<usize, Error> {
+    let email = Email::parse_str(email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| email.trim().to_lowercase());
+    let store = state.store();
+    let spec = shared::store::QuerySpec {
+        index: None,
+        partition: (keys::PK, keys::login_partition(&email)),
+        equals: Vec::new(),
+        contains: None,
+    };
+    let mut cleared = 0;
+    let mut start = None;
+    loop {
+        let page = store.query(&spec, start, 1_000).await?;
+        let found: Vec<shared::store::Key> = page
+            .items
+            .iter()
+            .filter_map(shared::store::Key::of_item)
+            .collect();
+        for chunk in found.chunks(100) {
+            let mut tx = store.tx();
+            for key in chunk {
+                tx.delete(key)?;
+            }
+            store.transact(tx).await?;
+        }
+        cleared += found.len();
+        match page.last_key {
+            Some(last) => start = Some(last),
+            None => return Ok(cleared),
+        }
+    }
 }
 
 pub struct NewAdmin {

@@ -169,8 +169,25 @@ pub struct SigningKeyRecord {
     pub n: String,
     pub e: String,
     pub created_at: Timestamp,
+    /// When it starts signing: a rotated-in key is published (JWKS) first and signs only once
+    /// every instance's key cache can have seen it. None: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signs_from: Option<Timestamp>,
+    /// When it stops signing (it still verifies tokens it signed until they expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<Timestamp>,
+    /// Revoked (`scaikey keys revoke`): neither signs nor verifies, nor is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl SigningKeyRecord {
+    /// Whether it signs at `now`.
+    pub fn signs_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none()
+            && self.signs_from.is_none_or(|from| from <= now)
+            && self.retired_at.is_none_or(|until| until > now)
+    }
 }
 
 impl Entity for SigningKeyRecord {

@@ -73,9 +73,16 @@ pub fn event(id: &crate::ids::EventId) -> Key {
     Key::new(format!("EVENT#{id}"), "EVENT")
 }
 
-/// Failed-login window of one email (lockout).
-pub fn login_failures(email: &str) -> Key {
-    Key::new(format!("LOGIN#{email}"), "FAILURES")
+/// A login attempt counter of one email: per source address (`IP#<addr>`) or for the email
+/// (`EMAIL`), in one fixed 15-minute window (`functions/admin-auth/src/throttle.rs`).
+pub fn login_attempts(email: &str, scope: &str, window: i64) -> Key {
+    Key::new(login_partition(email), format!("{scope}#WINDOW#{window}"))
+}
+
+/// The partition of an email's login attempt counters (per address and per email, every
+/// window): one Query finds them all (`scaikey admin unlock`).
+pub fn login_partition(email: &str) -> String {
+    format!("LOGIN#{email}")
 }
 
 // ---- configuration kept in the table ---------------------------------------------------------
@@ -87,6 +94,13 @@ pub fn signing_key(kid: &KeyId) -> Key {
 }
 
 /// The ids of the built-in platform partner and tenant.
+/// The mark of a revoked signing key, in `CONFIG` (written only by the CLI): every session
+/// check reads the mark of its token's key in its batch, so a revocation stops the key's
+/// tokens on their next request, whatever the instances' key caches still hold.
+pub fn key_revocation(kid: &KeyId) -> Key {
+    Key::new(CONFIG_PARTITION, format!("KEY_REVOKED#{kid}"))
+}
+
 pub fn platform() -> Key {
     Key::new(CONFIG_PARTITION, "PLATFORM")
 }

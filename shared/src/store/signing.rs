@@ -39,8 +39,8 @@ impl Store {
         Ok((records, cursor_secret))
     }
 
-    /// Adds a key that becomes the active one; the keys it replaces are marked retired now and
-    /// purged by TTL once no token they signed can be live.
+    /// Adds a key that signs from its `signs_from`; the keys it replaces stop signing then
+    /// (`retired_at`) and are purged by TTL once no token they signed can be live.
     pub async fn add_signing_key(
         &self,
         record: &SigningKeyRecord,
@@ -49,19 +49,40 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         tx.put_new(record.to_item()?, Guard::Item)?;
-        let now = Timestamp::now();
+        let until = record.signs_from.unwrap_or_else(Timestamp::now);
         for old in retire {
             tx.update_if(
                 &keys::signing_key(&old.kid),
-                "SET retired_at = :now, #ttl = :ttl",
+                "SET retired_at = :until, #ttl = :ttl",
                 Guard::Item,
                 Some("attribute_exists(PK) AND attribute_not_exists(retired_at)"),
                 Expr::default()
                     .name("#ttl", keys::TTL)
-                    .value(":now", s(now.to_string()))
-                    .value(":ttl", n(now.unix() + purge_after_seconds as i64 + 86_400)),
+                    .value(":until", s(until.to_string()))
+                    .value(
+                        ":ttl",
+                        n(until.unix() + purge_after_seconds as i64 + 86_400),
+                    ),
             )?;
         }
+        self.transact(tx).await
+    }
+
+    /// Revokes a key at once: its record says so (no instance loads it again) and its mark in
+    /// `CONFIG` stops every token it signed on the next request. Returns whether it existed.
+    pub async fn revoke_signing_key(&self, record: &SigningKeyRecord) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        let mut tx = Tx::new(self.table());
+        tx.update_if(
+            &keys::signing_key(&record.kid),
+            "SET revoked_at = :now",
+            Guard::Item,
+            Some("attribute_exists(PK)"),
+            Expr::default().value(":now", s(now.to_string())),
+        )?;
+        let mut mark = keys::key_revocation(&record.kid).to_item();
+        mark.insert("revoked_at".into(), s(now.to_string()));
+        tx.put(mark)?;
         self.transact(tx).await
     }
 

@@ -33,8 +33,9 @@ async fn login_returns_tokens_and_me_describes_the_admin_in_three_round_trips() 
     let before = app.calls();
     let reply = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(reply.status, StatusCode::OK);
-    // Marker + failures, then user + tenant + partner, then the session transaction.
-    assert_eq!(app.calls() - before, 3);
+    // Marker + attempt counters; then, at once, the attempt slot (a conditional write) and
+    // user + tenant + partner; then the session transaction: 4 calls, 3 round trips.
+    assert_eq!(app.calls() - before, 4);
     assert_eq!(reply.body["token_type"], "Bearer");
     assert_eq!(reply.body["expires_in"], 900);
     assert_eq!(reply.body["user"]["role"], "super_admin");
@@ -119,7 +120,77 @@ async fn five_failures_lock_the_email_even_for_the_right_password() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry > 800 && retry <= 900, "retry-after {retry}");
+    // Five failures now are forgotten as they leave the last 15 minutes: the first slot is
+    // free again 3 minutes into the next 15-minute window.
+    assert!((180..=1080).contains(&retry), "retry-after {retry}");
+}
+
+/// 20 wrong passwords at once from one address: exactly 5 are checked (401), the other 15
+/// are refused before any password check (429) — each attempt takes its slot with a
+/// conditional write before argon2 runs. A success gives its slot back.
+#[tokio::test]
+async fn parallel_guesses_from_one_address_get_exactly_five_checks() {
+    let Some(app) = spawn_app().await else { return };
+    assert_eq!(
+        app.login_from("198.51.100.7", ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status,
+        StatusCode::OK,
+        "a success takes no slot for good"
+    );
+    let replies = join_all(
+        (0..20)
+            .map(|_| app.login_from("198.51.100.7", ADMIN_EMAIL, "wrong"))
+            .collect(),
+    )
+    .await;
+    let count = |status: StatusCode| replies.iter().filter(|r| r.status == status).count();
+    assert_eq!(count(StatusCode::UNAUTHORIZED), 5);
+    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 15);
+    // Another address still gets its own five: one attacker cannot lock the admin out from
+    // everywhere.
+    assert_eq!(
+        app.login_from("203.0.113.9", ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // `scaikey admin unlock` lifts it.
+    assert!(
+        scaikey_cli::ops::unlock_login(&app.state, ADMIN_EMAIL)
+            .await
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        app.login_from("198.51.100.7", ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// A distributed guesser is stopped too: 50 failures per email from all addresses together.
+#[tokio::test]
+async fn fifty_failures_from_many_addresses_lock_the_email_everywhere() {
+    let Some(app) = spawn_app().await else { return };
+    for i in 0..50 {
+        let reply = app
+            .login_from(&format!("192.0.2.{}", i / 4), ADMIN_EMAIL, "wrong")
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let fresh_address = app
+        .login_from("203.0.113.200", ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    assert_eq!(fresh_address.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another email is not affected.
+    assert_eq!(
+        app.login_from("203.0.113.200", "nobody@example.com", "wrong")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -405,23 +476,84 @@ async fn health_and_jwks_need_no_token() {
     assert_eq!(jwks.body["keys"][0]["alg"], "RS256");
 }
 
+/// A rotated-in key is published at once and signs only after its publication delay (every
+/// instance's key cache can have seen it by then); tokens of the old key stay valid.
 #[tokio::test]
-async fn rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
+async fn rotation_publishes_the_new_key_before_it_signs() {
     let Some(app) = spawn_app().await else { return };
     let old = app.root_token().await;
-    scaikey_cli::ops::rotate_keys(&app.state).await.unwrap();
-    let new = app.root_token().await;
-    assert_ne!(parts(&old).0["kid"], parts(&new).0["kid"]);
+    let (new_kid, _) = scaikey_cli::ops::rotate_keys(&app.state).await.unwrap();
+    let jwks = app.jwks().await;
+    let kids: Vec<&str> = jwks.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2);
+    assert!(kids.contains(&new_kid.as_str()), "published at once");
+    let during = app.root_token().await;
     assert_eq!(
-        app.get("/api/v1/admin/auth/me", &old).await.status,
+        parts(&during).0["kid"],
+        parts(&old).0["kid"],
+        "the old key signs while the new one is being published"
+    );
+    // A rotation whose delay has passed: the newest key signs; every token still verifies.
+    let (newest, _) = scaikey_cli::ops::rotate_keys_after(&app.state, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let after = app.root_token().await;
+    assert_eq!(parts(&after).0["kid"], newest.as_str());
+    for token in [&old, &during, &after] {
+        assert_eq!(
+            app.get("/api/v1/admin/auth/me", token).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+/// `scaikey keys revoke KID`: the key's tokens are refused on their very next request (the
+/// session check reads the revocation mark, whatever the key cache holds), it leaves the
+/// JWKS, and when it was the one signing, a new key signs at once.
+#[tokio::test]
+async fn a_revoked_key_stops_its_tokens_at_once() {
+    let Some(app) = spawn_app().await else { return };
+    let token = app.root_token().await;
+    let kid = parts(&token).0["kid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/api/v1/admin/auth/me", &token).await.status,
         StatusCode::OK
     );
+    let done = scaikey_cli::ops::revoke_key(&app.state, &kid)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2, "{done:?}: revoked, and a new key signs");
     assert_eq!(
-        app.get("/api/v1/admin/auth/me", &new).await.status,
-        StatusCode::OK
+        app.get("/api/v1/admin/auth/me", &token).await.status,
+        StatusCode::UNAUTHORIZED
     );
     let jwks = app.jwks().await;
-    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
+    assert!(
+        jwks.body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"] != kid.as_str())
+    );
+    let fresh = app.root_token().await;
+    assert_ne!(parts(&fresh).0["kid"], kid.as_str());
+    let me = app.get("/api/v1/admin/auth/me", &fresh).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    // Revoking twice says so and changes nothing.
+    let again = scaikey_cli::ops::revoke_key(&app.state, &kid)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(
+        scaikey_cli::ops::revoke_key(&app.state, "kid_unknown")
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
