@@ -127,7 +127,7 @@ fn secret_text(value: &Value) -> std::result::Result<String, validation::Problem
 }
 
 /// Login. **Anyone** (only users holding an active admin role get in). 200; 401 the same for
-/// every failure; 422; 429 after 5 failures in 15 minutes.
+/// every failure; 422; 429 beyond 5 attempts per email and address (50 per email) in 15 minutes.
 #[utoipa::path(post, path = "/api/v1/admin/auth/login", operation_id = "admin_login", summary = "Admin Login", tag = "Admin Auth",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError), (status = 429, body = ErrorBody)))]
