@@ -167,13 +167,23 @@ pub async fn login(
     // Take a slot before the password is checked: the conditional write decides, so of many
     // parallel attempts only as many as there are free slots go on to argon2. The holder's
     // user, tenant and partner are read alongside (one round trip for both).
-    let holder_keys: Option<[Key; 3]> = owner.as_ref().map(|o| {
-        [
+    // An unknown email reads placeholders instead: every failed login makes the same calls.
+    let holder_keys: [Key; 3] = match &owner {
+        Some(o) => [
             keys::user(&o.user_id),
             keys::tenant(&o.tenant_id),
             keys::partner(&o.partner_id),
-        ]
-    });
+        ],
+        None => [
+            Key::new("USER#none", "USER"),
+            Key::new("TENANT#none", "TENANT"),
+            Key::new("PARTNER#none", "PARTNER"),
+        ],
+    };
+    // Attempts on an email no admin holds are recorded once per email and window (its first
+    // failure; the counter keeps the number): a flood of them adds no event per request.
+    let first_in_window = counts.get(1).is_none_or(|(current, _)| *current == 0);
+    let recorded = owner.is_some() || first_in_window;
     let reserve = async {
         if full {
             Err(shared::store::StoreError::Refused(store::THROTTLED))
@@ -181,12 +191,7 @@ pub async fn login(
             store::reserve_attempt(store, &slots, clock.expiry()).await
         }
     };
-    let read_holder = async {
-        match &holder_keys {
-            Some(wanted) => store.load(wanted).await.map(Some),
-            None => Ok(None),
-        }
-    };
+    let read_holder = store.load(&holder_keys);
     let (reserved, holder) = tokio::join!(reserve, read_holder);
     match reserved {
         Ok(()) => {}
@@ -215,21 +220,26 @@ pub async fn login(
                 .max()
                 .unwrap_or(1)
                 .max(1);
-            let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
-            store.put_event(&event).await?;
+            if owner.is_some() {
+                let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
+                store.put_event(&event).await?;
+            }
             return Err(Error::TooManyRequests {
                 retry_after_seconds,
             });
         }
         Err(err) => return Err(err.into()),
     }
-    let (user, tenant, partner) = match (holder?, &holder_keys) {
-        (Some(second), Some([user, tenant, partner])) => (
-            second.get::<User>(user)?,
-            second.get::<Tenant>(tenant)?,
-            second.get::<Partner>(partner)?,
-        ),
-        _ => (None, None, None),
+    let (user, tenant, partner) = match (holder?, &owner) {
+        (second, Some(_)) => {
+            let [user, tenant, partner] = &holder_keys;
+            (
+                second.get::<User>(user)?,
+                second.get::<Tenant>(tenant)?,
+                second.get::<Partner>(partner)?,
+            )
+        }
+        (_, None) => (None, None, None),
     };
     // The tenant moved to another partner since the marker was written: the partner that
     // gates the login is the tenant's own now (one more read, on this rare path only).
@@ -274,8 +284,12 @@ pub async fn login(
     }
     let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner.clone(), allowed) else {
         // The failure keeps the slot it took.
-        let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
-        store.put_event(&event).await?;
+        if recorded {
+            let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
+            store.put_event(&event).await?;
+        } else if let Some((email_counter, _)) = slots.get(1) {
+            store::count_unrecorded(store, email_counter).await?;
+        }
         return Err(Error::InvalidCredentials);
     };
     let session_id = SessionId::generate();

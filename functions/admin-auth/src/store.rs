@@ -80,6 +80,18 @@ pub async fn reserve_attempt(
     store.transact(tx).await
 }
 
+/// A failure on an email no admin holds, past the first of its window: counted on the email's
+/// counter instead of adding an audit event (the same one write a recorded failure makes).
+pub async fn count_unrecorded(store: &Store, counter: &Key) -> Result<(), StoreError> {
+    let mut tx = store.tx();
+    tx.update(
+        counter,
+        "ADD unrecorded_failures :one",
+        Expr::default().value(":one", n(1)),
+    )?;
+    store.transact(tx).await
+}
+
 /// An attempt counter was full when the attempt tried to take a slot.
 pub const THROTTLED: Guard = Guard::Unique("login attempt slot");
 

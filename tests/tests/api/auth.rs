@@ -170,6 +170,41 @@ async fn parallel_guesses_from_one_address_get_exactly_five_checks() {
     );
 }
 
+/// Every failed login does the same DynamoDB work, whether the email is unknown or an admin's
+/// with a wrong password; and failures on an unknown email add one audit event per email and
+/// window, not one per request (the email's counter keeps the number).
+#[tokio::test]
+async fn failed_logins_cost_the_same_and_unknown_emails_do_not_flood_the_audit_log() {
+    let Some(app) = spawn_app().await else { return };
+    let mut costs = Vec::new();
+    for (address, email) in [
+        ("192.0.2.1", ADMIN_EMAIL),
+        ("192.0.2.2", "nobody@example.com"),
+        ("192.0.2.3", "nobody@example.com"),
+    ] {
+        let before = app.calls();
+        let reply = app.login_from(address, email, "wrong").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        costs.push(app.calls() - before);
+    }
+    assert!(costs.iter().all(|c| *c == costs[0]), "{costs:?}");
+    for i in 0..8 {
+        app.login_from(&format!("198.51.100.{i}"), "nobody@example.com", "wrong")
+            .await;
+    }
+    let table = app.snapshot().await;
+    let events = table
+        .values()
+        .filter(|i| i["SK"] == "EVENT" && i["actor"]["email"] == "nobody@example.com")
+        .count();
+    assert_eq!(events, 1, "one event for the window's first failure");
+    let unrecorded: i64 = table
+        .values()
+        .filter_map(|i| i["unrecorded_failures"].as_i64())
+        .sum();
+    assert_eq!(unrecorded, 9);
+}
+
 /// A distributed guesser is stopped too: 50 failures per email from all addresses together.
 #[tokio::test]
 async fn fifty_failures_from_many_addresses_lock_the_email_everywhere() {
