@@ -164,10 +164,8 @@ pub async fn login(
         .iter()
         .zip(&counts)
         .any(|((_, cap), (current, _))| current >= cap);
-    // Take a slot before the password is checked: the conditional write decides, so of many
-    // parallel attempts only as many as there are free slots go on to argon2. The holder's
-    // user, tenant and partner are read alongside (one round trip for both).
-    // An unknown email reads placeholders instead: every failed login makes the same calls.
+    // The holder's user, tenant and partner; an unknown email reads placeholders instead, so
+    // every failed login makes the same calls.
     let holder_keys: [Key; 3] = match &owner {
         Some(o) => [
             keys::user(&o.user_id),
@@ -184,6 +182,9 @@ pub async fn login(
     // failure; the counter keeps the number): a flood of them adds no event per request.
     let first_in_window = counts.get(1).is_none_or(|(current, _)| *current == 0);
     let recorded = owner.is_some() || first_in_window;
+    // Take a slot before the password is checked: the conditional write decides, so of many
+    // parallel attempts only as many as there are free slots go on to argon2. The holder is
+    // read alongside (one round trip for both).
     let reserve = async {
         if full {
             Err(shared::store::StoreError::Refused(store::THROTTLED))
