@@ -152,6 +152,11 @@ pub(crate) async fn may_write(
             }
         }
     };
+    // A failed read of the tenant (database down, corrupt item) is that failure, not a refusal.
+    let decided = match decided {
+        Err(err) if !matches!(err, Error::AccessDenied | Error::NotFound(_)) => return Err(err),
+        other => other,
+    };
     let verdict = decided.as_ref().map(drop).map_err(|_| Error::AccessDenied);
     audit::check_write(state, principal, verdict, attempt, meta).await?;
     decided
