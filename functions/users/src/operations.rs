@@ -63,6 +63,30 @@ pub struct NewUser {
     pub password: Option<String>,
 }
 
+impl NewUser {
+    /// An active, local user with only its email and password: what Create User makes of the
+    /// smallest body (the CLI's `admin create` creates its admins so).
+    pub fn local(tenant_id: TenantId, email: Email, password: String) -> Self {
+        Self {
+            tenant_id,
+            email,
+            first_name: None,
+            last_name: None,
+            display_name: None,
+            title: None,
+            department: None,
+            manager_id: None,
+            phone: None,
+            status: UserStatus::Active,
+            identity_source: IdentitySource::Local,
+            email_verified: false,
+            mfa_enabled: false,
+            custom_attributes: Map::new(),
+            password: Some(password),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct UserPatch {
     pub email: Option<Email>,

@@ -4,9 +4,7 @@
 use serde_json::{Map, json};
 use shared::access::AdminRole;
 use shared::audit::{Actor, AuditAction, RequestMeta};
-use shared::hierarchy::{
-    IdentitySource, PLATFORM_SLUG, Partner, PartnerLimits, Platform, Tenant, User, UserStatus,
-};
+use shared::hierarchy::{PLATFORM_SLUG, Partner, PartnerLimits, Platform, Tenant, User};
 use shared::ids::{PartnerId, TenantId, UserId};
 use shared::lifecycle::{Lifecycle, live};
 use shared::store::{Entity, Guard, Store, StoreError, keys};
@@ -396,21 +394,5 @@ async fn existing_user(
 
 /// The admin's user as the API's Create User would take it: active, local, with its password.
 fn new_user(tenant: &TenantId, email: &Email, admin: &NewAdmin) -> users::operations::NewUser {
-    users::operations::NewUser {
-        tenant_id: tenant.clone(),
-        email: email.clone(),
-        first_name: None,
-        last_name: None,
-        display_name: None,
-        title: None,
-        department: None,
-        manager_id: None,
-        phone: None,
-        status: UserStatus::Active,
-        identity_source: IdentitySource::Local,
-        email_verified: false,
-        mfa_enabled: false,
-        custom_attributes: Map::new(),
-        password: Some(admin.password.clone()),
-    }
+    users::operations::NewUser::local(tenant.clone(), email.clone(), admin.password.clone())
 }

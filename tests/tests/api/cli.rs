@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use api_tests::*;
 use axum::http::StatusCode;
 use scaikey_cli::ops::{self, NewAdmin};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use shared::access::AdminRole;
 use shared::audit::{Actor, RequestMeta};
-use shared::hierarchy::{IdentitySource, UserStatus};
 use shared::ids::{PartnerId, TenantId};
 use shared::values::Email;
 
@@ -159,23 +158,11 @@ async fn a_rerun_finishes_an_admin_whose_grant_failed() {
     let Some(w) = world().await else { return };
     let app = &w.app;
     // The first half of a run, as `admin create` does it.
-    let new = users::operations::NewUser {
-        tenant_id: TenantId::parse(&w.acme_hq).unwrap(),
-        email: Email::parse_str("half@acme.test").unwrap(),
-        first_name: None,
-        last_name: None,
-        display_name: None,
-        title: None,
-        department: None,
-        manager_id: None,
-        phone: None,
-        status: UserStatus::Active,
-        identity_source: IdentitySource::Local,
-        email_verified: false,
-        mfa_enabled: false,
-        custom_attributes: Map::new(),
-        password: Some(PASSWORD.into()),
-    };
+    let new = users::operations::NewUser::local(
+        TenantId::parse(&w.acme_hq).unwrap(),
+        Email::parse_str("half@acme.test").unwrap(),
+        PASSWORD.into(),
+    );
     let meta = RequestMeta {
         request_id: None,
         ip_address: None,
