@@ -17,6 +17,22 @@ pub struct Config {
     /// Whether `/docs` (the interactive API page) is served: `SCAIKEY_DOCS=on|off`, on by
     /// default; the SAM template's `ServeDocs` parameter decides in AWS.
     pub docs_enabled: bool,
+    /// What seals the signing keys' private parts (`shared::sealing`).
+    pub key_encryption: KeyEncryption,
+}
+
+/// The key-encryption key under which signing keys' private parts are sealed: a KMS key in AWS
+/// (`SCAIKEY_KMS_KEY_ID`, with `KMS_ENDPOINT` for an emulator), or for local development a
+/// 256-bit key in a file (`SCAIKEY_LOCAL_KEK_FILE`), accepted only next to a local DynamoDB.
+/// None: the process verifies tokens but never signs one nor creates a key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyEncryption {
+    None,
+    Kms {
+        key_id: String,
+        endpoint: Option<String>,
+    },
+    LocalFile(std::path::PathBuf),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +106,7 @@ impl Config {
             }
         };
         let docs_enabled = docs_flag(lookup("SCAIKEY_DOCS"))?;
+        let key_encryption = key_encryption(&lookup, endpoint.is_some())?;
         Ok(Self {
             table_name: text("TABLE_NAME", "scaikey")?,
             region: lookup("AWS_REGION")
@@ -102,7 +119,44 @@ impl Config {
             session_ttl,
             audit_retention_days,
             docs_enabled,
+            key_encryption,
         })
+    }
+}
+
+fn key_encryption(
+    lookup: &impl Fn(&str) -> Option<String>,
+    local_database: bool,
+) -> Result<KeyEncryption, ConfigError> {
+    let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let endpoint = set("KMS_ENDPOINT");
+    if let Some(value) = &endpoint
+        && !(value.starts_with("http://") || value.starts_with("https://"))
+    {
+        return Err(ConfigError {
+            name: "KMS_ENDPOINT",
+            value: value.clone(),
+            reason: "must be an http(s) URL",
+        });
+    }
+    match (set("SCAIKEY_KMS_KEY_ID"), set("SCAIKEY_LOCAL_KEK_FILE")) {
+        (Some(_), Some(file)) => Err(ConfigError {
+            name: "SCAIKEY_LOCAL_KEK_FILE",
+            value: file,
+            reason: "must not be set together with SCAIKEY_KMS_KEY_ID",
+        }),
+        (Some(key_id), None) => Ok(KeyEncryption::Kms {
+            key_id: key_id.trim().to_owned(),
+            endpoint,
+        }),
+        // A key in a file is no protection in AWS: only next to DynamoDB Local.
+        (None, Some(file)) if !local_database => Err(ConfigError {
+            name: "SCAIKEY_LOCAL_KEK_FILE",
+            value: file,
+            reason: "is for local development only (needs DYNAMODB_ENDPOINT); use SCAIKEY_KMS_KEY_ID",
+        }),
+        (None, Some(file)) => Ok(KeyEncryption::LocalFile(file.into())),
+        (None, None) => Ok(KeyEncryption::None),
     }
 }
 
@@ -159,6 +213,40 @@ mod tests {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);
         }
+    }
+
+    #[test]
+    fn the_key_encryption_key_is_kms_or_a_local_file_next_to_a_local_database() {
+        assert_eq!(config(&[]).unwrap().key_encryption, KeyEncryption::None);
+        let kms = config(&[("SCAIKEY_KMS_KEY_ID", "alias/scaikey")]).unwrap();
+        assert_eq!(
+            kms.key_encryption,
+            KeyEncryption::Kms {
+                key_id: "alias/scaikey".into(),
+                endpoint: None
+            }
+        );
+        let local = config(&[
+            ("SCAIKEY_LOCAL_KEK_FILE", "/tmp/kek"),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            local.key_encryption,
+            KeyEncryption::LocalFile("/tmp/kek".into())
+        );
+        for pairs in [
+            &[("SCAIKEY_LOCAL_KEK_FILE", "/tmp/kek")][..],
+            &[
+                ("SCAIKEY_LOCAL_KEK_FILE", "/tmp/kek"),
+                ("SCAIKEY_KMS_KEY_ID", "alias/scaikey"),
+                ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+            ][..],
+        ] {
+            assert_eq!(config(pairs).unwrap_err().name, "SCAIKEY_LOCAL_KEK_FILE");
+        }
+        let err = config(&[("SCAIKEY_KMS_KEY_ID", "k"), ("KMS_ENDPOINT", "localhost:1")]);
+        assert_eq!(err.unwrap_err().name, "KMS_ENDPOINT");
     }
 
     #[test]

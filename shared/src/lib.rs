@@ -22,6 +22,7 @@ pub mod lists;
 pub mod membership;
 pub mod pagination;
 pub mod password;
+pub mod sealing;
 pub mod secrets;
 pub mod session;
 pub mod state;

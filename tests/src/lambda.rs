@@ -27,6 +27,8 @@ use data_encoding::BASE64;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
+use shared::config::KeyEncryption;
+
 use crate::{Reply, TestApp, body_value};
 
 /// The function's answer to one invocation: its response document, or the error it reported.
@@ -200,6 +202,28 @@ impl LambdaFunction {
             Some(endpoint) => command.env("DYNAMODB_ENDPOINT", endpoint),
             None => command.env_remove("DYNAMODB_ENDPOINT"),
         };
+        // As in the template: only admin-auth holds the key-encryption key (it signs).
+        for name in [
+            "SCAIKEY_KMS_KEY_ID",
+            "KMS_ENDPOINT",
+            "SCAIKEY_LOCAL_KEK_FILE",
+        ] {
+            command.env_remove(name);
+        }
+        if name == "admin-auth" {
+            match &config.key_encryption {
+                KeyEncryption::Kms { key_id, endpoint } => {
+                    command.env("SCAIKEY_KMS_KEY_ID", key_id);
+                    if let Some(endpoint) = endpoint {
+                        command.env("KMS_ENDPOINT", endpoint);
+                    }
+                }
+                KeyEncryption::LocalFile(path) => {
+                    command.env("SCAIKEY_LOCAL_KEK_FILE", path);
+                }
+                KeyEncryption::None => {}
+            }
+        }
         // DynamoDB Local takes any credentials; the SDK only needs some.
         for (key, fallback) in [
             ("AWS_ACCESS_KEY_ID", "local"),

@@ -30,6 +30,10 @@ pub const ADMIN_EMAIL: &str = "root@platform.test";
 pub const ADMIN_PASSWORD: &str = "root-password-for-tests";
 
 static ENDPOINT: OnceLock<Option<String>> = OnceLock::new();
+/// Whether `ENDPOINT` is a LocalStack (which also serves KMS).
+static LOCALSTACK: OnceLock<bool> = OnceLock::new();
+/// The KMS key the tests seal signing keys under, created once per test binary.
+static KMS_TEST_KEY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -46,6 +50,7 @@ fn localstack_endpoint() -> Option<String> {
             let port = container.get_host_port_ipv4(4566).await.ok()?;
             // Kept for the life of the test process.
             std::mem::forget(container);
+            let _ = LOCALSTACK.set(true);
             Some(format!("http://127.0.0.1:{port}"))
         })
     })
@@ -103,6 +108,77 @@ fn endpoint() -> Option<String> {
         .clone()
 }
 
+/// The environment naming the key-encryption key a test app seals its signing keys under:
+/// KMS at `KMS_ENDPOINT` (moto, started by scripts/test) or in LocalStack — the code path the
+/// deployed admin-auth takes; else, unless `REQUIRE_KMS=1`, a local key in a temp file.
+async fn key_encryption_env() -> Vec<(String, String)> {
+    let endpoint = std::env::var("KMS_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .or_else(|| {
+            LOCALSTACK
+                .get()
+                .copied()
+                .unwrap_or(false)
+                .then(endpoint)
+                .flatten()
+        });
+    if let Some(endpoint) = endpoint {
+        let key_id = KMS_TEST_KEY
+            .get_or_init(|| create_kms_key(endpoint.clone()))
+            .await
+            .clone();
+        return vec![
+            ("SCAIKEY_KMS_KEY_ID".into(), key_id),
+            ("KMS_ENDPOINT".into(), endpoint),
+        ];
+    }
+    if std::env::var("REQUIRE_KMS").is_ok_and(|v| v == "1") {
+        panic!("REQUIRE_KMS=1 but KMS_ENDPOINT is not set (scripts/test starts scripts/kms-local)");
+    }
+    vec![(
+        "SCAIKEY_LOCAL_KEK_FILE".into(),
+        local_kek_file().display().to_string(),
+    )]
+}
+
+/// A new 256-bit local key-encryption key in a temp file (as scripts/dev writes one).
+pub fn local_kek_file() -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "scaikey-test-kek-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let key = shared::secrets::random_bytes::<32>();
+    std::fs::write(&path, data_encoding::BASE64.encode(&key)).expect("local KEK file");
+    path
+}
+
+/// A KMS client for the emulator at `endpoint` (any credentials).
+pub fn kms_client(endpoint: &str) -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
+}
+
+/// A new symmetric KMS key in the emulator: its ARN.
+pub async fn create_kms_key(endpoint: String) -> String {
+    kms_client(&endpoint)
+        .create_key()
+        .description("scaikey tests: signing keys")
+        .send()
+        .await
+        .expect("the KMS emulator creates a key")
+        .key_metadata
+        .and_then(|m| m.arn)
+        .expect("a key ARN")
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
@@ -143,6 +219,7 @@ pub async fn spawn_app_with(extra_env: &[(&str, &str)]) -> Option<TestApp> {
         ("DYNAMODB_ENDPOINT".into(), endpoint),
         ("AWS_REGION".into(), "us-east-1".into()),
     ];
+    env.extend(key_encryption_env().await);
     env.extend(
         extra_env
             .iter()
@@ -154,7 +231,10 @@ pub async fn spawn_app_with(extra_env: &[(&str, &str)]) -> Option<TestApp> {
     // SAFETY-free: credentials for DynamoDB Local are any strings.
     let store = shared::store::connect(&config).await;
     store.create_table().await.expect("table created");
-    let state = AppState::new(config, store);
+    let kek = shared::sealing::Kek::from_config(&config)
+        .await
+        .expect("the key-encryption key");
+    let state = AppState::new(config, store, kek);
     ops::ensure_keys(&state).await.expect("keys");
     let (platform_partner, platform_tenant, _) =
         ops::ensure_platform(&state).await.expect("platform");
@@ -193,7 +273,7 @@ pub async fn spawn_app_without_database() -> TestApp {
     })
     .expect("test config is valid");
     let store = shared::store::connect(&config).await;
-    let state = AppState::new(config, store);
+    let state = AppState::new(config, store, None);
     TestApp {
         router: scaikey_cli::app(state.clone()),
         state,

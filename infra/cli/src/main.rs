@@ -71,6 +71,9 @@ enum KeysAction {
         /// The key id (`kid` in the JWKS and in token headers).
         kid: String,
     },
+    /// Seals under the key-encryption key the private keys that versions before sealing
+    /// stored in plaintext, and removes the plaintext (idempotent; `bootstrap` does it too).
+    Seal,
 }
 
 // The names are the CLI's values (`--role super_admin`), which all end in "admin".
@@ -225,6 +228,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         } => {
             for line in ops::revoke_key(&state, &kid).await? {
                 println!("{line}");
+            }
+        }
+        Command::Keys {
+            action: KeysAction::Seal,
+        } => {
+            let sealed = ops::seal_plaintext_keys(&state).await?;
+            println!("{} signing keys sealed", sealed.len());
+            for kid in sealed {
+                println!("  {kid}");
             }
         }
         Command::Serve { port } => {

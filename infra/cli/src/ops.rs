@@ -1,12 +1,14 @@
 //! Operations the CLI performs: it calls the same cores as the API (partner, tenant and user
 //! creation, role grants), acting as the `scaikey-cli` system actor.
 
+use data_encoding::BASE64URL_NOPAD;
 use serde_json::{Map, json};
 use shared::access::AdminRole;
 use shared::audit::{Actor, AuditAction, RequestMeta};
 use shared::hierarchy::{PLATFORM_SLUG, Partner, PartnerLimits, Platform, Tenant, User};
 use shared::ids::{PartnerId, TenantId, UserId};
 use shared::lifecycle::{Lifecycle, live};
+use shared::sealing::Kek;
 use shared::store::{Entity, Guard, Store, StoreError, keys};
 use shared::time::Timestamp;
 use shared::values::{Email, Name, Slug, Status};
@@ -118,17 +120,70 @@ async fn pinned_platform(store: &Store) -> Result<Option<Platform>, Error> {
         .get::<Platform>(&keys::platform())?)
 }
 
-/// A signing key and the cursor secret, if there are none yet.
+/// The key-encryption key the CLI seals private keys with (`SCAIKEY_KMS_KEY_ID`, or locally
+/// `SCAIKEY_LOCAL_KEK_FILE`).
+fn kek(state: &AppState) -> Result<&Kek, Error> {
+    state.kek().ok_or_else(|| {
+        Error::internal(
+            "signing keys are sealed under a key-encryption key: set SCAIKEY_KMS_KEY_ID (a KMS \
+             key id, ARN or alias), or SCAIKEY_LOCAL_KEK_FILE next to a local DynamoDB",
+        )
+    })
+}
+
+/// Seals the private keys an earlier version stored in plaintext (`scaikey keys seal`):
+/// each in one transaction that writes the sealed part and removes the plaintext. Returns the
+/// key ids sealed.
+pub async fn seal_plaintext_keys(state: &AppState) -> Result<Vec<String>, Error> {
+    let (records, _) = state.store().find_signing_material().await?;
+    let mut sealed = Vec::new();
+    for record in records {
+        let Some(text) = &record.plaintext_private_key else {
+            continue;
+        };
+        let pkcs8 = BASE64URL_NOPAD
+            .decode(text.as_bytes())
+            .map_err(|_| Error::internal(format!("signing key {}: unreadable", record.kid)))?;
+        let part = shared::tokens::seal_private_key(kek(state)?, &record.kid, &pkcs8).await?;
+        match state
+            .store()
+            .seal_plaintext_signing_key(&record.kid, &part)
+            .await
+        {
+            Ok(()) => sealed.push(record.kid.to_string()),
+            // Another run sealed it first.
+            Err(StoreError::Refused(Guard::Item)) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(sealed)
+}
+
+/// A signing key and the cursor secret, if there are none yet; keys stored in plaintext by an
+/// earlier version are sealed first. A signing key counts only if its private part is sealed
+/// under this KEK: otherwise a new one is made.
 pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
     let store = state.store();
-    let mut created = Vec::new();
+    let mut created: Vec<String> = seal_plaintext_keys(state)
+        .await?
+        .into_iter()
+        .map(|kid| format!("signing key {kid} sealed"))
+        .collect();
+    let kek = kek(state)?;
     let (records, _) = store.find_signing_material().await?;
-    if !records
+    let sealed = store.find_sealed_signing_keys().await?;
+    let mut signs = false;
+    for record in records
         .iter()
-        .any(|r| r.retired_at.is_none() && r.revoked_at.is_none())
+        .filter(|r| r.retired_at.is_none() && r.revoked_at.is_none())
     {
-        let record = shared::tokens::generate_signing_key()?;
-        store.add_signing_key(&record, &[], 0).await?;
+        if let Some(part) = sealed.iter().find(|s| s.kid == record.kid) {
+            signs |= shared::tokens::opens(kek, part).await;
+        }
+    }
+    if !signs {
+        let (record, part) = shared::tokens::generate_signing_key(kek).await?;
+        store.add_signing_key(&record, &part, &[], &[], 0).await?;
         created.push(format!("signing key {}", record.kid));
     }
     if store.ensure_cursor_secret().await? {
@@ -153,16 +208,29 @@ pub async fn rotate_keys_after(
     delay: std::time::Duration,
 ) -> Result<(String, Timestamp), Error> {
     let store = state.store();
+    let kek = kek(state)?;
     let (records, _) = store.find_signing_material().await?;
+    let sealed = store.find_sealed_signing_keys().await?;
     let replaced: Vec<_> = records
         .into_iter()
         .filter(|r| r.retired_at.is_none() && r.revoked_at.is_none())
         .collect();
-    let mut record = shared::tokens::generate_signing_key()?;
+    let replaced_sealed: Vec<_> = sealed
+        .iter()
+        .filter(|s| replaced.iter().any(|r| r.kid == s.kid))
+        .map(|s| s.kid.clone())
+        .collect();
+    let (mut record, part) = shared::tokens::generate_signing_key(kek).await?;
     let signs_from = Timestamp::now().plus(delay);
     record.signs_from = Some(signs_from);
     store
-        .add_signing_key(&record, &replaced, publish_seconds(state))
+        .add_signing_key(
+            &record,
+            &part,
+            &replaced,
+            &replaced_sealed,
+            publish_seconds(state),
+        )
         .await?;
     state.keys().reload().await?;
     Ok((record.kid.to_string(), signs_from))
@@ -196,8 +264,8 @@ pub async fn revoke_key(state: &AppState, kid: &str) -> Result<Vec<String>, Erro
         .iter()
         .any(|r| r.kid.as_str() != kid && r.signs_at(now));
     if !others_sign {
-        let fresh = shared::tokens::generate_signing_key()?;
-        store.add_signing_key(&fresh, &[], 0).await?;
+        let (fresh, part) = shared::tokens::generate_signing_key(kek(state)?).await?;
+        store.add_signing_key(&fresh, &part, &[], &[], 0).await?;
         done.push(format!("new signing key {} signs now", fresh.kid));
     }
     state.keys().reload().await?;

@@ -163,9 +163,8 @@ impl Loaded {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SigningKeyRecord {
     pub kid: KeyId,
-    /// PKCS#8 DER, base64url. The table is encrypted at rest and readable only by the
-    /// functions' roles.
-    pub private_pkcs8_b64: String,
+    /// The public part (JWK `n`, `e`, base64url); the private part is sealed in its own item
+    /// ([`SealedSigningKeyRecord`]).
     pub n: String,
     pub e: String,
     pub created_at: Timestamp,
@@ -179,6 +178,34 @@ pub struct SigningKeyRecord {
     /// Revoked (`scaikey keys revoke`): neither signs nor verifies, nor is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Timestamp>,
+    /// The private key in plaintext (PKCS#8, base64url), as versions before sealing stored
+    /// it: never signs; `scaikey keys seal` (or `bootstrap`) seals it and removes it.
+    #[serde(
+        default,
+        rename = "private_pkcs8_b64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub plaintext_private_key: Option<String>,
+}
+
+/// A signing key's private part, sealed under the key-encryption key (`crate::sealing`).
+/// Binary fields are base64.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SealedSigningKeyRecord {
+    pub kid: KeyId,
+    /// `kms:<key ARN>` or `local:<fingerprint>`.
+    pub kek: String,
+    pub wrapped_key: String,
+    pub ciphertext: String,
+    pub created_at: Timestamp,
+}
+
+impl Entity for SealedSigningKeyRecord {
+    const NAME: &'static str = "SEALED_SIGNING_KEY";
+
+    fn key(&self) -> Key {
+        keys::sealed_signing_key(&self.kid)
+    }
 }
 
 impl SigningKeyRecord {

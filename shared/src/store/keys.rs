@@ -93,7 +93,14 @@ pub fn signing_key(kid: &KeyId) -> Key {
     Key::new(CONFIG_PARTITION, format!("SIGNING_KEY#{kid}"))
 }
 
-/// The ids of the built-in platform partner and tenant.
+/// Signing keys' private parts, sealed (`crate::sealing`), in a partition of their own so that
+/// IAM can grant it to the functions that sign and to no other: every function reads `CONFIG`.
+pub const SIGNING_KEYS_PRIVATE_PARTITION: &str = "SIGNING_KEYS_PRIVATE";
+
+pub fn sealed_signing_key(kid: &KeyId) -> Key {
+    Key::new(SIGNING_KEYS_PRIVATE_PARTITION, format!("KEY#{kid}"))
+}
+
 /// The mark of a revoked signing key, in `CONFIG` (written only by the CLI): every session
 /// check reads the mark of its token's key in its batch, so a revocation stops the key's
 /// tokens on their next request, whatever the instances' key caches still hold.
@@ -101,6 +108,7 @@ pub fn key_revocation(kid: &KeyId) -> Key {
     Key::new(CONFIG_PARTITION, format!("KEY_REVOKED#{kid}"))
 }
 
+/// The ids of the built-in platform partner and tenant.
 pub fn platform() -> Key {
     Key::new(CONFIG_PARTITION, "PLATFORM")
 }

@@ -20,7 +20,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 
 pub use entity::{
-    Entity, FREE_FORM, Loaded, SigningKeyRecord, StartKey, decode, describe, encode, with_keys,
+    Entity, FREE_FORM, Loaded, SealedSigningKeyRecord, SigningKeyRecord, StartKey, decode,
+    describe, encode, with_keys,
 };
 pub use keys::Key;
 pub use tx::{Expr, Guard, Tx, n, s};
@@ -504,7 +505,7 @@ fn local_dummies(config: &crate::config::Config) -> Option<aws_sdk_dynamodb::con
 /// A Lambda's credentials: its role's, which the runtime puts in the environment for the life
 /// of the execution environment (as the SDK's environment provider reads them).
 #[cfg(not(feature = "credentials-chain"))]
-async fn credentials(
+pub(crate) async fn credentials(
     config: &crate::config::Config,
 ) -> aws_sdk_dynamodb::config::SharedCredentialsProvider {
     use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
@@ -524,7 +525,7 @@ async fn credentials(
 /// An operator's credentials: the SDK's whole chain (environment, profiles, SSO, processes,
 /// web identity, container and instance roles).
 #[cfg(feature = "credentials-chain")]
-async fn credentials(
+pub(crate) async fn credentials(
     config: &crate::config::Config,
 ) -> aws_sdk_dynamodb::config::SharedCredentialsProvider {
     use aws_sdk_dynamodb::config::SharedCredentialsProvider;

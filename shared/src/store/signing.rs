@@ -1,10 +1,13 @@
-//! Signing keys and the cursor secret, kept in the `CONFIG` partition.
+//! Signing keys and the cursor secret: the public parts and the secret in the `CONFIG`
+//! partition (every function reads it), the sealed private parts in `SIGNING_KEYS_PRIVATE`
+//! (only the functions that sign may).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::entity::{Entity, SigningKeyRecord, decode};
+use super::entity::{Entity, SealedSigningKeyRecord, SigningKeyRecord, decode};
 use super::tx::{Expr, Guard, Tx, n, s};
 use super::{QuerySpec, Store, StoreError, keys};
+use crate::ids::KeyId;
 use crate::time::Timestamp;
 
 impl Store {
@@ -39,17 +42,47 @@ impl Store {
         Ok((records, cursor_secret))
     }
 
-    /// Adds a key that signs from its `signs_from`; the keys it replaces stop signing then
-    /// (`retired_at`) and are purged by TTL once no token they signed can be live.
+    /// Every sealed private part, in one Query of their own partition.
+    pub async fn find_sealed_signing_keys(
+        &self,
+    ) -> Result<Vec<SealedSigningKeyRecord>, StoreError> {
+        let spec = QuerySpec {
+            index: None,
+            partition: (keys::PK, keys::SIGNING_KEYS_PRIVATE_PARTITION.to_owned()),
+            equals: Vec::new(),
+            contains: None,
+        };
+        let page = self.query(&spec, None, 1_000).await?;
+        page.items.into_iter().map(decode).collect()
+    }
+
+    /// Adds a key (its public record and its sealed private part) that signs from its
+    /// `signs_from`; the keys it replaces stop signing then (`retired_at`) and are purged by
+    /// TTL once no token they signed can be live — their sealed parts (`retire_sealed`, those
+    /// that exist) once they stop signing.
     pub async fn add_signing_key(
         &self,
         record: &SigningKeyRecord,
+        sealed: &SealedSigningKeyRecord,
         retire: &[SigningKeyRecord],
+        retire_sealed: &[KeyId],
         purge_after_seconds: u64,
     ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self.table());
         tx.put_new(record.to_item()?, Guard::Item)?;
+        tx.put_new(sealed.to_item()?, Guard::Item)?;
         let until = record.signs_from.unwrap_or_else(Timestamp::now);
+        for kid in retire_sealed {
+            tx.update_if(
+                &keys::sealed_signing_key(kid),
+                "SET #ttl = :ttl",
+                Guard::Item,
+                Some("attribute_exists(PK)"),
+                Expr::default()
+                    .name("#ttl", keys::TTL)
+                    .value(":ttl", n(until.unix() + 86_400)),
+            )?;
+        }
         for old in retire {
             tx.update_if(
                 &keys::signing_key(&old.kid),
@@ -68,8 +101,28 @@ impl Store {
         self.transact(tx).await
     }
 
-    /// Revokes a key at once: its record says so (no instance loads it again) and its mark in
-    /// `CONFIG` stops every token it signed on the next request. Returns whether it existed.
+    /// Seals a private key that an earlier version stored in plaintext: the sealed part is
+    /// written and the plaintext removed in one transaction (refused if another run did it).
+    pub async fn seal_plaintext_signing_key(
+        &self,
+        kid: &KeyId,
+        sealed: &SealedSigningKeyRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = Tx::new(self.table());
+        tx.put_new(sealed.to_item()?, Guard::Item)?;
+        tx.update_if(
+            &keys::signing_key(kid),
+            "REMOVE private_pkcs8_b64",
+            Guard::Item,
+            Some("attribute_exists(private_pkcs8_b64)"),
+            Expr::default(),
+        )?;
+        self.transact(tx).await
+    }
+
+    /// Revokes a key at once: its record says so (no instance loads it again), its sealed
+    /// private part is deleted, and its mark in `CONFIG` stops every token it signed on the
+    /// next request.
     pub async fn revoke_signing_key(&self, record: &SigningKeyRecord) -> Result<(), StoreError> {
         let now = Timestamp::now();
         let mut tx = Tx::new(self.table());
@@ -83,6 +136,7 @@ impl Store {
         let mut mark = keys::key_revocation(&record.kid).to_item();
         mark.insert("revoked_at".into(), s(now.to_string()));
         tx.put(mark)?;
+        tx.delete(&keys::sealed_signing_key(&record.kid))?;
         self.transact(tx).await
     }
 

@@ -12,5 +12,6 @@ mod lambda;
 mod openapi;
 mod partners;
 mod scale;
+mod signing_keys;
 mod tenants;
 mod users;
