@@ -111,6 +111,9 @@ resource_id!(
     /// A group (`grp_…`).
     GroupId, "grp_", "group");
 resource_id!(
+    /// An OAuth application (`app_…`), also its `client_id`.
+    ApplicationId, "app_", "application");
+resource_id!(
     /// A token signing key (`key_…`), published as the JWT `kid`.
     KeyId, "key_", "key");
 

@@ -191,10 +191,9 @@ pub async fn merged_page<T: Merged>(
             let counters = counters.clone();
             counts.spawn(async move {
                 let loaded = store.load(&counters).await?;
-                Ok(counters
-                    .iter()
-                    .map(|k| loaded.number(k, "count").max(0) as u64)
-                    .sum())
+                // Summed, then floored: a shard a delete hit may be negative on its own.
+                let sum: i64 = counters.iter().map(|k| loaded.number(k, "count")).sum();
+                Ok(sum.max(0) as u64)
             });
             None
         }

@@ -17,6 +17,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(admin_roles::AdminRolesApi::openapi());
     doc.merge(users::UsersApi::openapi());
     doc.merge(groups::GroupsApi::openapi());
+    doc.merge(applications::ApplicationsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin_roles::routes())
         .merge(users::routes())
         .merge(groups::routes())
+        .merge(applications::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -82,6 +84,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         admin_roles::ACTIONS,
         users::ACTIONS,
         groups::ACTIONS,
+        applications::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

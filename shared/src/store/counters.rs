@@ -12,6 +12,7 @@ pub enum Counter {
     Partners,
     Tenants,
     Users,
+    Applications,
 }
 
 impl Counter {
@@ -20,6 +21,7 @@ impl Counter {
             Self::Partners => "PARTNERS",
             Self::Tenants => "TENANTS",
             Self::Users => "USERS",
+            Self::Applications => "APPLICATIONS",
         }
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ids::{GroupId, KeyId, PartnerId, SessionId, TenantId, UserId};
+use crate::ids::{ApplicationId, GroupId, KeyId, PartnerId, SessionId, TenantId, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -190,7 +190,40 @@ pub fn users_shard(shard: u64) -> String {
     format!("USERS#{shard}")
 }
 
-// ---- groups (SPEC §4.6; `functions/groups`, `shared::membership`) -----------------------------
+// ---- applications (`functions/applications`) -------------------------------------------------
+
+pub fn application(id: &ApplicationId) -> Key {
+    Key::new(format!("APP#{id}"), "APP")
+}
+
+/// GSI1 partitions of applications, by owner.
+pub const GLOBAL_APPS: &str = "APPS#GLOBAL";
+
+pub fn apps_of_partner(partner: &PartnerId) -> String {
+    format!("PARTNER#{partner}#APPS")
+}
+
+pub fn apps_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#APPS")
+}
+
+/// GSI2 partition of every live application.
+pub const ALL_APPS: &str = "APPS";
+
+/// Live applications owned by a tenant (its limit is a condition on it), a partner, the platform.
+pub fn app_count_of_tenant(tenant: &TenantId) -> Key {
+    Key::new(format!("COUNTER#APPS#TENANT#{tenant}"), "COUNT")
+}
+
+pub fn app_count_of_partner(partner: &PartnerId) -> Key {
+    Key::new(format!("COUNTER#APPS#PARTNER#{partner}"), "COUNT")
+}
+
+pub fn app_count_global() -> Key {
+    Key::new("COUNTER#APPS#GLOBAL", "COUNT")
+}
+
+// ---- groups (`functions/groups`, `shared::membership`) ----------------------------------------
 
 pub fn group(id: &GroupId) -> Key {
     Key::new(format!("GROUP#{id}"), "GROUP")

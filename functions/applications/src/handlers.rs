@@ -1,0 +1,183 @@
+//! Application handlers: authorize (in the operation's session check) → validate → call → map.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use shared::audit::RequestMeta;
+use shared::error::FieldProblem;
+use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
+use shared::ids::ApplicationId;
+use shared::pagination::PageRequest;
+use shared::session::Caller;
+use shared::validation::{self, Fields};
+use shared::{AppState, Error, Result};
+
+use crate::operations::{
+    self as applications, ApplicationFilter, ApplicationPatch, NewApplication,
+};
+use crate::wire::{
+    ApplicationCreate, ApplicationCreated, ApplicationList, ApplicationResponse, ApplicationUpdate,
+    RotateSecret, SecretRotated, application_type, grace_period, partner_ref, scope, tenant_ref,
+};
+
+fn application_id(raw: &str) -> Result<ApplicationId> {
+    path_id(raw, applications::RESOURCE, ApplicationId::parse)
+}
+
+/// List Applications. **super_admin: all; partner_admin: GLOBAL, its own PARTNER apps and its
+/// tenants' TENANT apps; tenant_admin: GLOBAL, its partner's PARTNER apps and its own TENANT
+/// apps.** Newest first. `tenant_id`: that tenant's TENANT apps; `partner_id`: that partner's
+/// PARTNER apps and its tenants' TENANT apps. 200; 401; 403 (a filter outside reach); 422.
+#[utoipa::path(get, path = "/api/v1/admin/applications", operation_id = "list_applications", summary = "List Applications", tag = "Applications",
+    params(("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
+           ("search" = Option<String>, Query, max_length = 200, pattern = "^$|\\S", description = "case-insensitive substring of name or description; empty = no filter"),
+           ("tenant_id" = Option<String>, Query, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
+           ("partner_id" = Option<String>, Query, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
+           ("scope" = Option<crate::store::AppScope>, Query),
+           ("application_type" = Option<crate::store::AppType>, Query)),
+    responses((status = 200, body = ApplicationList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<ApplicationList>> {
+    let page = PageRequest::read(&mut query);
+    let filter = ApplicationFilter {
+        search: query.optional("search", |v| validation::text(v, 1, 200)),
+        tenant_id: query.optional("tenant_id", tenant_ref),
+        partner_id: query.optional("partner_id", partner_ref),
+        scope: query.optional("scope", scope),
+        application_type: query.optional("application_type", application_type),
+    };
+    let page = query.finish(|| page)?;
+    let found = applications::list(&state, &caller, &filter, &page).await?;
+    Ok(Json(ApplicationList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
+}
+
+/// Create Application. **super_admin: any scope; partner_admin: PARTNER (its own) and TENANT
+/// (its tenants); tenant_admin: TENANT (its own).** Confidential types (WEB, SERVICE, SAML_SP)
+/// get a `client_secret`, shown this once. 201; 401; 403 outside reach; 404 tenant or partner;
+/// 409 `max_applications_per_tenant` reached; 422.
+#[utoipa::path(post, path = "/api/v1/admin/applications", operation_id = "create_application", summary = "Create Application", tag = "Applications",
+    request_body = ApplicationCreate,
+    responses((status = 201, body = ApplicationCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    body: Result<Fields>,
+) -> Result<(StatusCode, Json<ApplicationCreated>)> {
+    let new = NewApplication::try_from(body?)?;
+    let (app, secret) = applications::create(&state, &caller, new, &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApplicationCreated {
+            application: app.into(),
+            client_secret: secret,
+        }),
+    ))
+}
+
+/// Get Application. **Within reach (see List).** 200; 401; 403; 404.
+#[utoipa::path(get, path = "/api/v1/admin/applications/{application_id}", operation_id = "get_application", summary = "Get Application", tag = "Applications",
+    params(("application_id" = String, Path)),
+    responses((status = 200, body = ApplicationResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<ApplicationResponse>> {
+    let id = application_id(&raw)?;
+    Ok(Json(applications::get(&state, &caller, &id).await?.into()))
+}
+
+/// Update Application. **Writable by the caller (see Create).** Lists replace; `scope`,
+/// `partner_id`, `tenant_id` cannot change; the result is checked as a whole (a public type
+/// cannot keep `client_credentials`; becoming SPA/NATIVE drops the secret). 200; 401; 403;
+/// 404; 422.
+#[utoipa::path(patch, path = "/api/v1/admin/applications/{application_id}", operation_id = "update_application", summary = "Update Application", tag = "Applications",
+    params(("application_id" = String, Path)), request_body = ApplicationUpdate,
+    responses((status = 200, body = ApplicationResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn update_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+    body: Result<Fields>,
+) -> Result<Json<ApplicationResponse>> {
+    let id = application_id(&raw)?;
+    let patch = ApplicationPatch::try_from(body?)?;
+    Ok(Json(
+        applications::update(&state, &caller, &id, &patch, &meta)
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete Application (soft: it leaves lists and counts at once; its tenant's slot is free
+/// again). **Writable by the caller.** 204; 401; 403; 404.
+#[utoipa::path(delete, path = "/api/v1/admin/applications/{application_id}", operation_id = "delete_application", summary = "Delete Application", tag = "Applications",
+    params(("application_id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+) -> Result<StatusCode> {
+    let id = application_id(&raw)?;
+    applications::delete(&state, &caller, &id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rotate Client Secret: a new secret, shown this once; the previous one keeps working for
+/// `grace_period_seconds` (default 0, at most 7 days) so a fleet can roll over. The body is
+/// optional. **Writable by the caller.** 200; 401; 403; 404; 409 a public (SPA, NATIVE) app;
+/// 422.
+#[utoipa::path(post, path = "/api/v1/admin/applications/{application_id}/rotate-secret", operation_id = "rotate_application_secret", summary = "Rotate Client Secret", tag = "Applications",
+    params(("application_id" = String, Path)), request_body(content = Option<RotateSecret>),
+    responses((status = 200, body = SecretRotated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Json<SecretRotated>> {
+    let id = application_id(&raw)?;
+    let grace = grace_period(optional_body(&body)?)?;
+    let (app, secret) = applications::rotate_secret(&state, &caller, &id, grace, &meta).await?;
+    Ok(Json(SecretRotated {
+        previous_secret_expires_at: app.previous_secret_expires_at,
+        application: app.into(),
+        client_secret: secret,
+    }))
+}
+
+/// A JSON object body that may be absent (empty is `{}`).
+fn optional_body(bytes: &Bytes) -> Result<Fields> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Fields::body(json!({}));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+        Error::Validation(vec![FieldProblem::new(
+            vec![json!("body"), json!(err.column())],
+            "json_invalid",
+            "JSON decode error",
+        )])
+    })?;
+    Fields::body(value)
+}

@@ -1,0 +1,57 @@
+//! Applications (SPEC §4.7): `/api/v1/admin/applications` — OAuth clients at three levels
+//! (GLOBAL, PARTNER, TENANT), each tier managing those within its reach.
+//!
+//! `handlers` (HTTP: validate → call → map), `wire` (request and response types), `rules`
+//! (redirect URIs, origins, scopes, grant types), `operations` (the tier rules and the
+//! lifecycle), `client_secret` (generation and keyed hash), `store` (items and transactions).
+
+mod client_secret;
+mod handlers;
+pub mod operations;
+mod rules;
+mod store;
+mod wire;
+
+use axum::Router;
+use axum::routing::{get, post};
+use shared::AppState;
+use utoipa::OpenApi;
+
+use handlers::*;
+
+pub use operations::ACTIONS;
+
+const BASE: &str = "/api/v1/admin/applications";
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_applications,
+    create_application,
+    get_application,
+    update_application,
+    delete_application,
+    rotate_secret
+))]
+pub struct ApplicationsApi;
+
+pub fn routes() -> Router<AppState> {
+    shared::http::collection(
+        Router::new(),
+        BASE,
+        get(list_applications).post(create_application),
+    )
+    .route(
+        &format!("{BASE}/{{application_id}}"),
+        get(get_application)
+            .patch(update_application)
+            .delete(delete_application),
+    )
+    .route(
+        &format!("{BASE}/{{application_id}}/rotate-secret"),
+        post(rotate_secret),
+    )
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::finish(routes(), state)
+}

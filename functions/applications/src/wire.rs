@@ -1,0 +1,324 @@
+//! Wire types of the applications API: what a client sends and sees. Stored items never appear
+//! here (no secret hash ever leaves the store); these never reach the store.
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::error::{Error, Result};
+use shared::ids::{PartnerId, TenantId};
+use shared::pagination::Pagination;
+use shared::time::Timestamp;
+use shared::validation::{self, Fields, Patch, Problem};
+use shared::values::{Name, Status};
+use utoipa::ToSchema;
+
+use crate::operations::{ApplicationPatch, NewApplication, Owner, Settings};
+use crate::rules;
+use crate::store::{AppScope, AppType, Application};
+
+pub const DESCRIPTION_MAX: usize = 1000;
+
+/// An application as the API shows it. `partner_id` is the owner of a PARTNER app (null for
+/// TENANT apps: their partner is their tenant's, which a transfer may change).
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationResponse {
+    id: String,
+    /// The OAuth `client_id`: the application's id.
+    client_id: String,
+    name: String,
+    description: Option<String>,
+    scope: AppScope,
+    partner_id: Option<String>,
+    tenant_id: Option<String>,
+    application_type: AppType,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    allowed_origins: Vec<String>,
+    allowed_scopes: Vec<String>,
+    grant_types: Vec<String>,
+    token_lifetime: u32,
+    token_exchange_allowed: bool,
+    #[schema(value_type = String, example = "ACTIVE")]
+    status: Status,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<Application> for ApplicationResponse {
+    fn from(a: Application) -> Self {
+        Self {
+            client_id: a.id.to_string(),
+            id: a.id.to_string(),
+            name: a.name,
+            description: a.description,
+            scope: a.scope,
+            partner_id: match a.scope {
+                AppScope::Partner => a.partner_id.map(|p| p.to_string()),
+                _ => None,
+            },
+            tenant_id: a.tenant_id.map(|t| t.to_string()),
+            application_type: a.application_type,
+            redirect_uris: a.redirect_uris,
+            post_logout_redirect_uris: a.post_logout_redirect_uris,
+            allowed_origins: a.allowed_origins,
+            allowed_scopes: a.allowed_scopes,
+            grant_types: a.grant_types,
+            token_lifetime: a.token_lifetime,
+            token_exchange_allowed: a.token_exchange_allowed,
+            status: a.status,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// A new application, with its client secret (confidential types only), shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    #[serde(flatten)]
+    pub application: ApplicationResponse,
+    /// Confidential types (WEB, SERVICE, SAML_SP) only; store it now: it is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// A rotated secret, shown this once, and until when the previous one still works.
+#[derive(Serialize, ToSchema)]
+pub struct SecretRotated {
+    #[serde(flatten)]
+    pub application: ApplicationResponse,
+    pub client_secret: String,
+    /// Null: the previous secret stopped working at once (`grace_period_seconds` 0).
+    pub previous_secret_expires_at: Option<Timestamp>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationList {
+    pub items: Vec<ApplicationResponse>,
+    pub pagination: Pagination,
+}
+
+pub fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
+    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
+}
+
+pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
+    PartnerId::parse(validation::string(value)?)
+        .map_err(|_| Problem::value_error("not a partner id"))
+}
+
+pub fn scope(value: &Value) -> std::result::Result<AppScope, Problem> {
+    validation::one_of(value, &AppScope::ALL)
+}
+
+pub fn application_type(value: &Value) -> std::result::Result<AppType, Problem> {
+    validation::one_of(value, &AppType::ALL)
+}
+
+/// A description; empty means none.
+fn description(value: &Value) -> std::result::Result<String, Problem> {
+    validation::text(value, 0, DESCRIPTION_MAX)
+}
+
+const NO_OWNER_CHANGE: &str = "cannot be changed";
+/// A client never picks its secret (a generated one has 256 bits; `rotate-secret` replaces it).
+const NO_CHOSEN_SECRET: &str = "the client secret is generated; use rotate-secret for a new one";
+
+/// Body of Create Application.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the body; `TryFrom<Fields>` reads it into a `NewApplication`.
+pub struct ApplicationCreate {
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
+    name: Name,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+    /// Immutable. GLOBAL: neither `partner_id` nor `tenant_id`; PARTNER: `partner_id`; TENANT:
+    /// `tenant_id` (and `partner_id`, if given, its partner).
+    scope: AppScope,
+    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: Option<PartnerId>,
+    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    tenant_id: Option<TenantId>,
+    application_type: AppType,
+    /// Absolute, no fragment, no wildcard; https (http only for localhost); NATIVE apps may
+    /// use a private-use scheme (`com.example.app:/cb`). Matched exactly. At most 20.
+    #[schema(max_items = 20)]
+    redirect_uris: Option<Vec<String>>,
+    #[schema(max_items = 20)]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    /// Origins (`https://host[:port]`) allowed for browser calls. At most 20.
+    #[schema(max_items = 20)]
+    allowed_origins: Option<Vec<String>>,
+    /// Default `["openid", "profile", "email"]`.
+    #[schema(max_items = 50)]
+    allowed_scopes: Option<Vec<String>>,
+    /// Default `["authorization_code", "refresh_token"]`; SPA and NATIVE apps cannot have
+    /// `client_credentials`.
+    #[schema(max_items = 4)]
+    grant_types: Option<Vec<String>>,
+    /// Seconds, default 3600.
+    #[schema(minimum = 60, maximum = 86400)]
+    token_lifetime: Option<u32>,
+    /// Default false.
+    token_exchange_allowed: Option<bool>,
+    /// Default `ACTIVE`.
+    #[schema(value_type = Option<String>, example = "ACTIVE")]
+    status: Option<Status>,
+}
+
+fn settings(
+    name: Name,
+    description: Option<String>,
+    application_type: AppType,
+    body: &mut Fields,
+) -> Option<Settings> {
+    let redirect_uris = body.optional("redirect_uris", rules::redirect_uris);
+    let post_logout = body.optional("post_logout_redirect_uris", rules::redirect_uris);
+    let origins = body.optional("allowed_origins", rules::origins);
+    let scopes = body.optional("allowed_scopes", rules::scopes);
+    let grants = body.optional("grant_types", rules::grant_types);
+    let lifetime = body.optional("token_lifetime", rules::token_lifetime);
+    let exchange = body.optional("token_exchange_allowed", validation::boolean);
+    let status = body.optional("status", Status::parse_settable);
+    Some(Settings {
+        name,
+        description: description.filter(|d| !d.is_empty()),
+        application_type,
+        redirect_uris: redirect_uris.unwrap_or_default(),
+        post_logout_redirect_uris: post_logout.unwrap_or_default(),
+        allowed_origins: origins.unwrap_or_default(),
+        allowed_scopes: scopes.unwrap_or_else(|| rules::DEFAULT_SCOPES.map(str::to_owned).to_vec()),
+        grant_types: grants.unwrap_or_else(|| rules::DEFAULT_GRANTS.map(str::to_owned).to_vec()),
+        token_lifetime: lifetime.unwrap_or(3600),
+        token_exchange_allowed: exchange.unwrap_or(false),
+        status: status.unwrap_or(Status::Active),
+    })
+}
+
+impl TryFrom<Fields> for NewApplication {
+    type Error = Error;
+
+    fn try_from(mut body: Fields) -> Result<Self> {
+        body.forbid("client_secret", NO_CHOSEN_SECRET);
+        let name = body.required("name", Name::parse);
+        let description = body.optional("description", description);
+        let scope = body.required("scope", scope);
+        let application_type = body.required("application_type", application_type);
+        let partner_id = body.optional("partner_id", partner_ref);
+        let tenant_id = body.optional("tenant_id", tenant_ref);
+        let missing = || Problem::new("missing", "Field required");
+        match scope {
+            Some(AppScope::Global) => {
+                body.forbid("partner_id", "GLOBAL applications belong to no partner");
+                body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
+            }
+            Some(AppScope::Partner) => {
+                if !body.has("partner_id") {
+                    body.reject("partner_id", missing());
+                }
+                body.forbid("tenant_id", "PARTNER applications belong to no tenant");
+            }
+            Some(AppScope::Tenant) if !body.has("tenant_id") => body.reject("tenant_id", missing()),
+            _ => {}
+        }
+        let settings = match (name, application_type) {
+            (Some(name), Some(kind)) => settings(name, description, kind, &mut body),
+            _ => {
+                // Still read the rest, so one 422 names every problem.
+                let placeholder = Name::parse(&Value::String("x".into())).ok();
+                placeholder.and_then(|n| settings(n, None, AppType::Web, &mut body));
+                None
+            }
+        };
+        let new = body.finish(|| {
+            let owner = match scope? {
+                AppScope::Global => Owner::Global,
+                AppScope::Partner => Owner::Partner(partner_id?),
+                AppScope::Tenant => Owner::Tenant(tenant_id?, partner_id),
+            };
+            Some(NewApplication {
+                owner,
+                settings: settings?,
+            })
+        })?;
+        rules::check(&new.settings)?;
+        Ok(new)
+    }
+}
+
+/// Body of Update Application: only fields present change; lists replace. `scope`,
+/// `partner_id` and `tenant_id` cannot change.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the body; `TryFrom<Fields>` reads it into a patch.
+pub struct ApplicationUpdate {
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "\\S", nullable = false)]
+    name: Option<Name>,
+    /// `null` clears it.
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+    #[schema(nullable = false)]
+    application_type: Option<AppType>,
+    #[schema(max_items = 20, nullable = false)]
+    redirect_uris: Option<Vec<String>>,
+    #[schema(max_items = 20, nullable = false)]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    #[schema(max_items = 20, nullable = false)]
+    allowed_origins: Option<Vec<String>>,
+    #[schema(max_items = 50, nullable = false)]
+    allowed_scopes: Option<Vec<String>>,
+    #[schema(max_items = 4, nullable = false)]
+    grant_types: Option<Vec<String>>,
+    #[schema(minimum = 60, maximum = 86400, nullable = false)]
+    token_lifetime: Option<u32>,
+    #[schema(nullable = false)]
+    token_exchange_allowed: Option<bool>,
+    #[schema(value_type = Option<String>, example = "SUSPENDED", nullable = false)]
+    status: Option<Status>,
+}
+
+impl TryFrom<Fields> for ApplicationPatch {
+    type Error = Error;
+
+    fn try_from(mut body: Fields) -> Result<Self> {
+        for field in ["scope", "partner_id", "tenant_id"] {
+            body.forbid(field, NO_OWNER_CHANGE);
+        }
+        body.forbid("client_secret", NO_CHOSEN_SECRET);
+        let patch = Self {
+            name: body.patch_required("name", Name::parse),
+            description: match body.patch("description", description) {
+                Patch::Set(d) if d.is_empty() => Patch::Clear,
+                other => other,
+            },
+            application_type: body.patch_required("application_type", application_type),
+            redirect_uris: body.patch_required("redirect_uris", rules::redirect_uris),
+            post_logout_redirect_uris: body
+                .patch_required("post_logout_redirect_uris", rules::redirect_uris),
+            allowed_origins: body.patch_required("allowed_origins", rules::origins),
+            allowed_scopes: body.patch_required("allowed_scopes", rules::scopes),
+            grant_types: body.patch_required("grant_types", rules::grant_types),
+            token_lifetime: body.patch_required("token_lifetime", rules::token_lifetime),
+            token_exchange_allowed: body
+                .patch_required("token_exchange_allowed", validation::boolean),
+            status: body.patch_required("status", Status::parse_settable),
+        };
+        body.check()?;
+        Ok(patch)
+    }
+}
+
+/// Body of Rotate Secret (optional).
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the body; the handler reads the one field.
+pub struct RotateSecret {
+    /// How long the previous secret keeps working, in seconds: 0 (default) to 604800 (7 days).
+    #[schema(minimum = 0, maximum = 604800)]
+    grace_period_seconds: Option<u32>,
+}
+
+/// The grace period of a rotation (0 when absent).
+pub fn grace_period(mut body: Fields) -> Result<i64> {
+    let grace = body.optional("grace_period_seconds", |v| {
+        validation::integer_in(v, 0, crate::operations::MAX_GRACE_SECONDS)
+    });
+    body.finish(|| Some(grace.unwrap_or(0)))
+}
