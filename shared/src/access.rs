@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::ids::{PartnerId, SessionId, TenantId, UserId};
+use crate::ids::{ApplicationId, PartnerId, SessionId, TenantId, UserId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -44,19 +44,56 @@ pub enum Tier {
     },
 }
 
-/// An authenticated admin whose session was checked on this request.
-#[derive(Clone, Debug)]
-pub struct Principal {
+/// An admin user acting in a session checked on this request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminSession {
     pub user_id: UserId,
     pub email: String,
     pub session_id: SessionId,
     /// The tenant the user belongs to, and its partner.
     pub home_tenant: TenantId,
     pub home_partner: PartnerId,
+}
+
+/// Who acts on a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acting {
+    Admin(AdminSession),
+    /// A GLOBAL application with a platform token (SPEC §3.1), its scopes already checked
+    /// against the operation; it acts with the super tier's reach.
+    Platform {
+        client_id: ApplicationId,
+    },
+}
+
+/// A caller checked on this request: who acts, and at which tier.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub acting: Acting,
     pub tier: Tier,
 }
 
 impl Principal {
+    /// The admin session, for what only an admin user may do (`/me`, logout).
+    pub fn admin(&self) -> Result<&AdminSession, Error> {
+        match &self.acting {
+            Acting::Admin(session) => Ok(session),
+            Acting::Platform { .. } => Err(Error::AccessDenied),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.admin().ok().map(|a| &a.user_id)
+    }
+
+    /// The acting user's or application's id (`revoked_by`, cursor bindings).
+    pub fn actor_id(&self) -> String {
+        match &self.acting {
+            Acting::Admin(session) => session.user_id.to_string(),
+            Acting::Platform { client_id } => client_id.to_string(),
+        }
+    }
+
     pub fn role(&self) -> AdminRole {
         match self.tier {
             Tier::Super => AdminRole::SuperAdmin,
@@ -193,7 +230,7 @@ pub mod admin_roles {
         role: AdminRole,
         tenant_partner: Option<&PartnerId>,
     ) -> Result<(), Error> {
-        if *user == principal.user_id || role.rank() > principal.role().rank() {
+        if principal.user_id() == Some(user) || role.rank() > principal.role().rank() {
             return Err(Error::AccessDenied);
         }
         let allowed = match &principal.tier {
@@ -251,6 +288,23 @@ pub enum ScopedOperation {
     Write,
 }
 
+impl ScopedOperation {
+    /// What a request is, from its method and path: GET and HEAD read; the reads of users
+    /// (`/users…`, a user's groups included) and of groups (`/groups…`) are their own.
+    pub fn of(is_read: bool, path: &str) -> Self {
+        let under = |collection: &str| {
+            path.strip_prefix(collection)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        match is_read {
+            false => Self::Write,
+            true if under("/api/v1/admin/users") => Self::ReadUsers,
+            true if under("/api/v1/admin/groups") => Self::ReadGroups,
+            true => Self::Read,
+        }
+    }
+}
+
 /// A caller holding a platform token: the application, and what its scopes open. (The tokens
 /// themselves are issued by platform OAuth, SPEC §4.14; this is the model the rules apply to.)
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,11 +350,13 @@ mod tests {
 
     fn principal(tier: Tier) -> Principal {
         Principal {
-            user_id: UserId::generate(),
-            email: "a@example.com".into(),
-            session_id: SessionId::generate(),
-            home_tenant: TenantId::generate(),
-            home_partner: PartnerId::generate(),
+            acting: Acting::Admin(AdminSession {
+                user_id: UserId::generate(),
+                email: "a@example.com".into(),
+                session_id: SessionId::generate(),
+                home_tenant: TenantId::generate(),
+                home_partner: PartnerId::generate(),
+            }),
             tier,
         }
     }
@@ -359,7 +415,8 @@ mod tests {
             assert!(admin_roles::write(&root, &target, role, None).is_ok());
         }
         assert!(
-            admin_roles::write(&root, &root.user_id, AdminRole::TenantAdmin, None).is_err(),
+            admin_roles::write(&root, root.user_id().unwrap(), AdminRole::TenantAdmin, None)
+                .is_err(),
             "nobody changes their own roles"
         );
         let partner_admin = principal(Tier::Partner(p.clone()));
@@ -430,5 +487,21 @@ mod tests {
         };
         assert_eq!(app.check(Read).unwrap(), Tier::Super);
         assert!(app.check(Write).is_err());
+    }
+
+    #[test]
+    fn a_request_is_the_scoped_operation_of_its_method_and_path() {
+        use ScopedOperation::*;
+        for (read, path, operation) in [
+            (true, "/api/v1/admin/users", ReadUsers),
+            (true, "/api/v1/admin/users/usr_x/groups", ReadUsers),
+            (true, "/api/v1/admin/groups/grp_x/members", ReadGroups),
+            (true, "/api/v1/admin/usersx", Read),
+            (true, "/api/v1/admin/tenants", Read),
+            (false, "/api/v1/admin/users", Write),
+            (false, "/api/v1/admin/groups", Write),
+        ] {
+            assert_eq!(ScopedOperation::of(read, path), operation, "{path}");
+        }
     }
 }

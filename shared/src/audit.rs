@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::access::Principal;
+use crate::access::{Acting, Principal};
 use crate::error::Error;
 use crate::ids::{EventId, PartnerId, TenantId};
 use crate::state::AppState;
@@ -58,11 +58,19 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The admin user, or the application with a platform token (a `service` actor).
     pub fn admin(principal: &Principal) -> Self {
-        Self {
-            kind: ActorType::Admin,
-            id: Some(principal.user_id.to_string()),
-            email: Some(principal.email.clone()),
+        match &principal.acting {
+            Acting::Admin(session) => Self {
+                kind: ActorType::Admin,
+                id: Some(session.user_id.to_string()),
+                email: Some(session.email.clone()),
+            },
+            Acting::Platform { client_id } => Self {
+                kind: ActorType::Service,
+                id: Some(client_id.to_string()),
+                email: None,
+            },
         }
     }
 
@@ -200,8 +208,12 @@ pub async fn check_write(
             attempt.resource_id,
             meta,
         )
-        .in_tenant(&principal.home_partner, &principal.home_tenant)
         .with_result(AuditResult::Denied);
+        // An admin's refusal is filed under its own tenant; a platform token's is platform-wide.
+        let event = match &principal.acting {
+            Acting::Admin(session) => event.in_tenant(&session.home_partner, &session.home_tenant),
+            Acting::Platform { .. } => event,
+        };
         if let Err(err) = state.store().put_event(&event).await {
             tracing::warn!(error = %err, action = attempt.action.name, "denied write not recorded");
         }

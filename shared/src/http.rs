@@ -7,17 +7,19 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+use crate::access::{self, PlatformScopes, ScopedOperation};
 use crate::audit::RequestMeta;
 use crate::error::{Error, FieldProblem};
 use crate::session::Caller;
 use crate::state::AppState;
+use crate::tokens::Verified;
 use crate::validation::Fields;
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -47,9 +49,21 @@ impl FromRequestParts<AppState> for Caller {
             }
             _ => return Err(Error::NotAuthenticated),
         };
-        let claims = state.keys().verify(token).await?;
-        tracing::Span::current().record("actor_id", claims.sub.as_str());
-        Ok(Caller(claims))
+        let caller = match state.keys().verify(token).await? {
+            Verified::Admin(claims) => Caller::Admin(claims),
+            Verified::Platform(claims, kid) => {
+                // The scopes against what the request does, before anything is read.
+                let operation = ScopedOperation::of(
+                    parts.method == Method::GET || parts.method == Method::HEAD,
+                    parts.uri.path(),
+                );
+                access::platform::allows(&PlatformScopes::parse(&claims.scope), operation)?;
+                Caller::Platform(claims, kid)
+            }
+            Verified::Other => return Err(Error::AccessDenied),
+        };
+        tracing::Span::current().record("actor_id", caller.subject());
+        Ok(caller)
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod admin_grants;
 pub mod audit;
+pub mod client_secret;
 pub mod config;
 pub mod error;
 pub mod hierarchy;

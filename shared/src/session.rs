@@ -2,25 +2,41 @@
 //! extractor) becomes a `Principal` once its session, user, tenant and partner are read — in
 //! the same BatchGetItem as the keys the request itself needs.
 
-use crate::access::{AdminRole, Principal, Tier};
+use crate::access::{Acting, AdminRole, AdminSession, Principal, Tier};
 use crate::error::{Error, Result};
-use crate::hierarchy::{Partner, Session, Tenant, User, UserStatus};
-use crate::ids::PartnerId;
+use crate::hierarchy::{AppScope, Application, Partner, Session, Tenant, User, UserStatus};
+use crate::ids::{ApplicationId, KeyId, PartnerId};
 use crate::state::AppState;
 use crate::store::{Key, Loaded, keys};
 use crate::time::Timestamp;
-use crate::tokens::AdminClaims;
+use crate::tokens::{AdminClaims, ClientClaims};
 use crate::values::Status;
 
-/// A caller whose access token verified; its session is checked with the request's first read.
+/// A caller whose access token verified; its session (or its application) is checked with the
+/// request's first read.
 #[derive(Clone, Debug)]
-pub struct Caller(pub AdminClaims);
+pub enum Caller {
+    Admin(AdminClaims),
+    /// A platform token whose scopes allow the request's operation (checked by the extractor).
+    Platform(ClientClaims, Option<KeyId>),
+}
 
 impl Caller {
+    /// The acting user's or application's id, as the token says (cursor bindings, logs).
+    pub fn subject(&self) -> &str {
+        match self {
+            Self::Admin(claims) => claims.sub.as_str(),
+            Self::Platform(claims, _) => claims.sub.as_str(),
+        }
+    }
+
     /// The tier the token claims. Only a hint (to batch what a request will need with the
     /// session check); decisions use the checked `Principal`.
     pub fn claimed_tier(&self) -> Result<Tier> {
-        let claims = &self.0;
+        let claims = match self {
+            Self::Admin(claims) => claims,
+            Self::Platform(..) => return Ok(Tier::Super),
+        };
         Ok(match claims.role {
             AdminRole::SuperAdmin => Tier::Super,
             AdminRole::PartnerAdmin => {
@@ -48,7 +64,10 @@ pub async fn check(
     caller: &Caller,
     extra: &[Key],
 ) -> Result<(Principal, Loaded)> {
-    let claims = &caller.0;
+    let claims = match caller {
+        Caller::Admin(claims) => claims,
+        Caller::Platform(claims, kid) => return check_platform(state, claims, kid, extra).await,
+    };
     let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
     let mut wanted = vec![
         keys::session(&claims.sid),
@@ -111,12 +130,53 @@ pub async fn check(
     }
     let tier = session.tier().ok_or(Error::InvalidToken)?;
     let principal = Principal {
-        user_id: session.user_id.clone(),
-        email: session.email.clone(),
-        session_id: session.id.clone(),
-        home_tenant: session.tenant_id.clone(),
-        home_partner: session.partner_id.clone(),
+        acting: Acting::Admin(AdminSession {
+            user_id: session.user_id.clone(),
+            email: session.email.clone(),
+            session_id: session.id.clone(),
+            home_tenant: session.tenant_id.clone(),
+            home_partner: session.partner_id.clone(),
+        }),
         tier,
+    };
+    Ok((principal, loaded))
+}
+
+/// A platform token's check: its application, read in the same batch as `extra`, is still a
+/// live, ACTIVE, GLOBAL application allowed `client_credentials`, and the token's key is not
+/// revoked — so suspending or deleting the application stops its tokens on their next request.
+async fn check_platform(
+    state: &AppState,
+    claims: &ClientClaims,
+    kid: &Option<KeyId>,
+    extra: &[Key],
+) -> Result<(Principal, Loaded)> {
+    let client_id = ApplicationId::parse(&claims.sub).map_err(|_| Error::InvalidToken)?;
+    let mut wanted = vec![keys::application(&client_id)];
+    if let Some(kid) = kid {
+        wanted.push(keys::key_revocation(kid));
+    }
+    wanted.extend_from_slice(extra);
+    let loaded = state.store().load(&wanted).await?;
+    if kid
+        .as_ref()
+        .is_some_and(|kid| loaded.has(&keys::key_revocation(kid)))
+    {
+        return Err(Error::InvalidToken);
+    }
+    let app = loaded.get::<Application>(&keys::application(&client_id))?;
+    let in_force = app.is_some_and(|app| {
+        app.status == Status::Active
+            && app.scope == AppScope::Global
+            && app.application_type.is_confidential()
+            && app.grant_types.iter().any(|g| g == "client_credentials")
+    });
+    if !in_force {
+        return Err(Error::InvalidToken);
+    }
+    let principal = Principal {
+        acting: Acting::Platform { client_id },
+        tier: Tier::Super,
     };
     Ok((principal, loaded))
 }

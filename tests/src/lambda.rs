@@ -202,7 +202,7 @@ impl LambdaFunction {
             Some(endpoint) => command.env("DYNAMODB_ENDPOINT", endpoint),
             None => command.env_remove("DYNAMODB_ENDPOINT"),
         };
-        // As in the template: only admin-auth holds the key-encryption key (it signs).
+        // As in the template: only admin-auth and oauth hold the key-encryption key (they sign).
         for name in [
             "SCAIKEY_KMS_KEY_ID",
             "KMS_ENDPOINT",
@@ -210,7 +210,7 @@ impl LambdaFunction {
         ] {
             command.env_remove(name);
         }
-        if name == "admin-auth" {
+        if name == "admin-auth" || name == "oauth" {
             match &config.key_encryption {
                 KeyEncryption::Kms { key_id, endpoint } => {
                     command.env("SCAIKEY_KMS_KEY_ID", key_id);
@@ -387,6 +387,12 @@ impl HttpApiEvent {
 
     pub fn cookie(mut self, cookie: &str) -> Self {
         self.cookies.push(cookie.to_owned());
+        self
+    }
+
+    /// A body as given (the caller sets its content type).
+    pub fn text_body(mut self, body: &str) -> Self {
+        self.body = Some(body.as_bytes().to_vec());
         self
     }
 

@@ -202,9 +202,10 @@ async fn logout(
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeResponse>> {
     let me = auth::me(&state, &caller).await?;
+    let admin = me.principal.admin()?;
     let partner_id = match &me.principal.tier {
         shared::access::Tier::Partner(p) => p.clone(),
-        _ => me.principal.home_partner.clone(),
+        _ => admin.home_partner.clone(),
     };
     Ok(Json(MeResponse {
         id: me.user.id.to_string(),
@@ -213,7 +214,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeResp
         last_name: me.user.last_name,
         display_name: me.user.display_name,
         role: me.principal.role(),
-        tenant_id: me.principal.home_tenant.to_string(),
+        tenant_id: admin.home_tenant.to_string(),
         partner_id: partner_id.to_string(),
         session: SessionView {
             id: me.session.id.to_string(),

@@ -442,14 +442,16 @@ pub async fn logout(state: &AppState, caller: Option<&Caller>, meta: &RequestMet
         Err(Error::InvalidToken) => return Ok(()),
         Err(err) => return Err(err),
     };
+    // A platform token has no session to end: Access denied, as on every admin-only route.
+    let admin = principal.admin()?;
     let event = AuditEvent::new(
         Actor::admin(&principal),
         LOGOUT,
-        Some(principal.session_id.to_string()),
+        Some(admin.session_id.to_string()),
         meta,
     )
-    .in_tenant(&principal.home_partner, &principal.home_tenant);
-    store::revoke_session(state.store(), &principal.session_id, &event).await?;
+    .in_tenant(&admin.home_partner, &admin.home_tenant);
+    store::revoke_session(state.store(), &admin.session_id, &event).await?;
     Ok(())
 }
 
@@ -461,12 +463,16 @@ pub struct Me {
 
 /// The signed-in admin, read with the session check in one round trip.
 pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
-    let (principal, loaded) = session::check(state, caller, &[keys::user(&caller.0.sub)]).await?;
+    let Caller::Admin(claims) = caller else {
+        return Err(Error::AccessDenied);
+    };
+    let (principal, loaded) = session::check(state, caller, &[keys::user(&claims.sub)]).await?;
+    let admin = principal.admin()?;
     let user: User = loaded
-        .get(&keys::user(&principal.user_id))?
+        .get(&keys::user(&admin.user_id))?
         .ok_or(Error::InvalidToken)?;
     let session: Session = loaded
-        .get(&keys::session(&principal.session_id))?
+        .get(&keys::session(&admin.session_id))?
         .ok_or(Error::InvalidToken)?;
     Ok(Me {
         principal,

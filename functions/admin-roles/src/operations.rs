@@ -201,7 +201,7 @@ impl Grantor<'_> {
     /// What the grant and revoke items record as `created_by` / `revoked_by`.
     fn name(&self) -> String {
         match self {
-            Self::Admin(p) => p.user_id.to_string(),
+            Self::Admin(p) => p.actor_id(),
             Self::System(a) => a.id.clone().unwrap_or_default(),
         }
     }
@@ -468,7 +468,7 @@ pub async fn revoke(
         let after = AdminRoleGrant {
             is_active: false,
             revoked_at: Some(now),
-            revoked_by: Some(principal.user_id.to_string()),
+            revoked_by: Some(principal.actor_id()),
             ..before.clone()
         };
         let mut event =

@@ -3,9 +3,9 @@
 //!
 //! `handlers` (HTTP: validate → call → map), `wire` (request and response types), `rules`
 //! (redirect URIs, origins, scopes, grant types), `operations` (the tier rules and the
-//! lifecycle), `client_secret` (generation and keyed hash), `store` (items and transactions).
+//! lifecycle), `store` (items and transactions). Client secrets are `shared::client_secret`
+//! (the OAuth token endpoint checks them too).
 
-mod client_secret;
 mod handlers;
 pub mod operations;
 mod rules;

@@ -7,6 +7,7 @@
 
 use shared::access::{self, Principal, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
+use shared::client_secret;
 use shared::error::{Error, Result};
 use shared::hierarchy::{Partner, Tenant};
 use shared::ids::{ApplicationId, PartnerId, TenantId};
@@ -21,7 +22,6 @@ use shared::time::Timestamp;
 use shared::validation::Patch;
 use shared::values::{Name, Status};
 
-use crate::client_secret;
 use crate::store::{self, AppScope, AppType, Application, LIMIT, PARTNER, TENANT};
 
 pub const CREATE: AuditAction = AuditAction::new("application.create", "application");

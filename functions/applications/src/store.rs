@@ -9,15 +9,12 @@
 //! tenant still belongs to it in its own transaction (a tenant transfer moves the app's lists
 //! with the tenant, rewriting nothing).
 
-use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
-use shared::ids::{ApplicationId, PartnerId, TenantId};
-use shared::lifecycle::Lifecycle;
+pub use shared::hierarchy::{AppScope, AppType, Application};
 use shared::store::counters::Counter;
 use shared::store::write::lifecycle_item;
-use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
+use shared::store::{Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
 use shared::time::Timestamp;
-use shared::values::Status;
 
 /// The tenant of a TENANT app: live, and with the partner the write assumed.
 pub const TENANT: Guard = Guard::Parent("tenant");
@@ -27,179 +24,12 @@ pub const PARTNER: Guard = Guard::Parent("partner");
 /// The tenant's live-application counter under the partner's limit.
 pub const LIMIT: Guard = Guard::Unique("limit");
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AppScope {
-    Global,
-    Partner,
-    Tenant,
-}
-
-impl AppScope {
-    pub const ALL: [(&'static str, AppScope); 3] = [
-        ("GLOBAL", AppScope::Global),
-        ("PARTNER", AppScope::Partner),
-        ("TENANT", AppScope::Tenant),
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Global => "GLOBAL",
-            Self::Partner => "PARTNER",
-            Self::Tenant => "TENANT",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AppType {
-    Web,
-    Spa,
-    Native,
-    Service,
-    SamlSp,
-}
-
-impl AppType {
-    pub const ALL: [(&'static str, AppType); 5] = [
-        ("WEB", AppType::Web),
-        ("SPA", AppType::Spa),
-        ("NATIVE", AppType::Native),
-        ("SERVICE", AppType::Service),
-        ("SAML_SP", AppType::SamlSp),
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Web => "WEB",
-            Self::Spa => "SPA",
-            Self::Native => "NATIVE",
-            Self::Service => "SERVICE",
-            Self::SamlSp => "SAML_SP",
-        }
-    }
-
-    /// Confidential clients hold a secret; SPA and NATIVE apps run where none can be kept.
-    pub fn is_confidential(&self) -> bool {
-        matches!(self, Self::Web | Self::Service | Self::SamlSp)
-    }
-}
-
-/// An application as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Application {
-    pub id: ApplicationId,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub scope: AppScope,
-    /// PARTNER apps: the owner. TENANT apps: a hint, the tenant's partner at the last write.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<PartnerId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<TenantId>,
-    pub application_type: AppType,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    #[serde(default)]
-    pub allowed_scopes: Vec<String>,
-    #[serde(default)]
-    pub grant_types: Vec<String>,
-    pub token_lifetime: u32,
-    pub token_exchange_allowed: bool,
-    pub status: Status,
-    /// The client secret's keyed hash (never the secret).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_hash: Option<String>,
-    /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_secret_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_secret_expires_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<Timestamp>,
-    pub version: u64,
-}
-
-impl Application {
-    /// The lower-cased text `search` matches.
-    pub fn search_text(&self) -> String {
-        format!(
-            "{} {}",
-            self.name,
-            self.description.as_deref().unwrap_or_default()
-        )
-        .trim_end()
-        .to_lowercase()
-    }
-
-    /// What an audit event may show of it: everything but the secrets' hashes.
-    pub fn audit_view(&self) -> serde_json::Value {
-        let mut view = self.clone();
-        view.secret_hash = None;
-        view.previous_secret_hash = None;
-        shared::audit::snapshot(&view)
-    }
-
-    /// The GSI1 partition of its owner.
-    fn owner_partition(&self) -> String {
-        match (self.scope, &self.partner_id, &self.tenant_id) {
-            (AppScope::Tenant, _, Some(t)) => keys::apps_of_tenant(t),
-            (AppScope::Partner, Some(p), _) => keys::apps_of_partner(p),
-            _ => keys::GLOBAL_APPS.to_owned(),
-        }
-    }
-}
-
-impl Entity for Application {
-    const NAME: &'static str = "APPLICATION";
-
-    fn key(&self) -> Key {
-        keys::application(&self.id)
-    }
-}
-
-impl Lifecycle for Application {
-    type Status = Status;
-    fn status(&self) -> Status {
-        self.status
-    }
-    fn deleted_at(&self) -> Option<Timestamp> {
-        self.deleted_at
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn stamp(
-        &mut self,
-        status: Status,
-        deleted_at: Option<Timestamp>,
-        now: Timestamp,
-        version: u64,
-    ) {
-        self.status = status;
-        self.deleted_at = deleted_at;
-        self.updated_at = now;
-        self.version = version;
-    }
-}
-
-impl shared::lists::Merged for Application {
-    fn merge_id(&self) -> &str {
-        self.id.as_str()
-    }
-
-    fn key_for(id: &str) -> Option<Key> {
-        ApplicationId::parse(id)
-            .ok()
-            .map(|id| keys::application(&id))
+/// The GSI1 partition of its owner.
+fn owner_partition(app: &Application) -> String {
+    match (app.scope, &app.partner_id, &app.tenant_id) {
+        (AppScope::Tenant, _, Some(t)) => keys::apps_of_tenant(t),
+        (AppScope::Partner, Some(p), _) => keys::apps_of_partner(p),
+        _ => keys::GLOBAL_APPS.to_owned(),
     }
 }
 
@@ -209,7 +39,7 @@ fn application_item(app: &Application, purge_at: Option<Timestamp>) -> Result<It
         app,
         purge_at,
         &[
-            (keys::GSI1PK, app.owner_partition()),
+            (keys::GSI1PK, owner_partition(app)),
             (keys::GSI1SK, app.id.to_string()),
             (keys::GSI2PK, keys::ALL_APPS.to_owned()),
             (keys::GSI2SK, app.id.to_string()),

@@ -112,7 +112,7 @@ pub async fn list(
     let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
     within_reach(state, &principal, &group).await?;
     let query = ListQuery {
-        binding: format!("group-members|group={id}|user={}", principal.user_id),
+        binding: format!("group-members|group={id}|user={}", principal.actor_id()),
         spec: QuerySpec {
             index: None,
             partition: (keys::PK, keys::group(id).pk),
@@ -469,7 +469,7 @@ pub async fn effective(
 ) -> Result<Page<EffectiveMember>> {
     let (principal, group, _) = checked_group(state, caller, id, &[]).await?;
     within_reach(state, &principal, &group).await?;
-    let binding = format!("group-effective|group={id}|user={}", principal.user_id);
+    let binding = format!("group-effective|group={id}|user={}", principal.actor_id());
     let secret = state.keys().cursor_secret().await?;
     let mut users: Vec<(UserId, Vec<GroupId>)> = Vec::new();
     let mut seen: HashSet<UserId> = HashSet::new();

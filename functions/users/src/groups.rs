@@ -23,6 +23,6 @@ pub async fn of_user(
     let user = crate::operations::get(state, caller, id).await?;
     let all = membership::groups_of_user(state.store(), &user.id).await?;
     let secret = state.keys().cursor_secret().await?;
-    let binding = format!("user-groups|user={}|caller={}", user.id, caller.0.sub);
+    let binding = format!("user-groups|user={}|caller={}", user.id, caller.subject());
     pagination::page_of_computed(&secret, &binding, page, all)
 }

@@ -555,7 +555,7 @@ pub async fn delete(
     lifecycle::retry_stale("user", || async {
         let (principal, loaded) = session::check(state, caller, &[keys::user(id)]).await?;
         let before: User = live(loaded.get(&keys::user(id))?, RESOURCE)?;
-        if before.id == principal.user_id {
+        if principal.user_id() == Some(&before.id) {
             return Err(Error::conflict("You cannot delete yourself"));
         }
         let tenant = may_write(state, &principal, &loaded, &before, DELETE, meta).await?;
@@ -579,7 +579,7 @@ pub async fn delete(
         let event = AuditEvent::new(Actor::admin(&principal), DELETE, Some(id.to_string()), meta)
             .in_tenant(&partner, &before.tenant_id)
             .with_changes(&gone(&before, &groups), &gone(&after, &[]));
-        let revoked_by = principal.user_id.to_string();
+        let revoked_by = principal.actor_id();
         let detach = store::Detach {
             revoked_by: &revoked_by,
             groups: &groups,

@@ -18,6 +18,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(users::UsersApi::openapi());
     doc.merge(groups::GroupsApi::openapi());
     doc.merge(applications::ApplicationsApi::openapi());
+    doc.merge(oauth::OAuthApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -32,6 +33,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 .bearer_format("JWT")
                 .build(),
         ),
+    );
+    // The token endpoints' client authentication (or `client_id`/`client_secret` in the form).
+    components.add_security_scheme(
+        "client_basic",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
     );
     doc
 }
@@ -53,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(users::routes())
         .merge(groups::routes())
         .merge(applications::routes())
+        .merge(oauth::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -85,6 +92,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         users::ACTIONS,
         groups::ACTIONS,
         applications::ACTIONS,
+        oauth::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

@@ -1,5 +1,5 @@
-//! The stored forms of the hierarchy — partner, tenant, user (with its admin-role summary) and
-//! session. They live in the kernel because the session check of every request decodes them;
+//! The stored forms of the hierarchy — partner, tenant, user (with its admin-role summary),
+//! session and application. They live in the kernel because the session check of every request decodes them;
 //! the operations on them belong to their groups' functions.
 
 /// The `Lifecycle` of a stored form with `status`, `deleted_at`, `updated_at` and `version`.
@@ -37,12 +37,14 @@ macro_rules! lifecycle_fields {
 }
 use lifecycle_fields;
 
+mod application;
 mod partner;
 mod platform;
 mod session;
 mod tenant;
 mod user;
 
+pub use application::{AppScope, AppType, Application};
 pub use partner::{Partner, PartnerLimits};
 pub use platform::Platform;
 pub use session::{Session, SessionStatus};

@@ -10,6 +10,7 @@ mod dynamodb_local;
 mod groups;
 mod integrity;
 mod lambda;
+mod oauth;
 mod openapi;
 mod partners;
 mod scale;

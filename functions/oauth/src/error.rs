@@ -1,0 +1,101 @@
+//! OAuth errors (RFC 6749 §5.2): `{"error": …, "error_description": …}` with the status the RFC
+//! gives each; the token endpoint never answers in the admin API's `{"detail"}` shape.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum OAuthError {
+    /// Malformed request: a missing or repeated parameter, a wrong content type.
+    InvalidRequest(&'static str),
+    /// Client authentication failed (unknown client, wrong secret, not allowed here). `basic`:
+    /// the client used HTTP Basic, so the answer names the scheme (RFC 6749 §5.2).
+    InvalidClient {
+        basic: bool,
+    },
+    /// The client may not use this grant.
+    UnauthorizedClient(&'static str),
+    UnsupportedGrantType,
+    /// A scope beyond the client's `allowed_scopes`.
+    InvalidScope,
+    /// An unknown or inactive tenant in the path.
+    UnknownTenant,
+    /// The table or KMS is unreachable: worth retrying.
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl From<shared::Error> for OAuthError {
+    fn from(err: shared::Error) -> Self {
+        match err {
+            shared::Error::Unavailable(_) => Self::TemporarilyUnavailable,
+            other => {
+                tracing::error!(error = %other, "token endpoint failed");
+                Self::ServerError
+            }
+        }
+    }
+}
+
+impl From<shared::store::StoreError> for OAuthError {
+    fn from(err: shared::store::StoreError) -> Self {
+        shared::Error::from(err).into()
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let (status, error, description) = match &self {
+            Self::InvalidRequest(why) => (StatusCode::BAD_REQUEST, "invalid_request", Some(*why)),
+            Self::InvalidClient { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                Some("client authentication failed"),
+            ),
+            Self::UnauthorizedClient(why) => {
+                (StatusCode::BAD_REQUEST, "unauthorized_client", Some(*why))
+            }
+            Self::UnsupportedGrantType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                Some("only client_credentials is supported"),
+            ),
+            Self::InvalidScope => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                Some("a requested scope is not allowed for this client"),
+            ),
+            Self::UnknownTenant => (
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                Some("no active tenant with this slug"),
+            ),
+            Self::TemporarilyUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                None,
+            ),
+            Self::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
+        };
+        let body = match description {
+            Some(d) => json!({"error": error, "error_description": d}),
+            None => json!({"error": error}),
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if matches!(self, Self::InvalidClient { basic: true }) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"scaikey\""),
+            );
+        }
+        if matches!(self, Self::TemporarilyUnavailable) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

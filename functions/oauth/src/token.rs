@@ -1,0 +1,284 @@
+//! The `client_credentials` grant (RFC 6749 §4.4, SPEC §4.14): the request's form and client
+//! authentication, the client's standing, scope down-selection, and the signed token.
+
+use std::collections::HashMap;
+
+use axum::http::HeaderMap;
+use data_encoding::BASE64;
+use shared::client_secret;
+use shared::hierarchy::{AppScope, Application, Tenant};
+use shared::ids::{ApplicationId, PartnerId, TenantId};
+use shared::state::AppState;
+use shared::store::keys;
+use shared::time::Timestamp;
+use shared::tokens::ClientClaims;
+use shared::values::Status;
+
+use crate::error::OAuthError;
+
+/// The parameters of a token request, each at most once (RFC 6749 §3.2).
+pub struct TokenRequest {
+    params: HashMap<String, String>,
+    /// Client credentials from HTTP Basic, if the client used it.
+    basic: Option<(String, String)>,
+}
+
+impl TokenRequest {
+    /// Reads an `application/x-www-form-urlencoded` body and the `Authorization` header.
+    pub fn read(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        let form = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(OAuthError::InvalidRequest(
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            // Empty values are omitted parameters (RFC 6749 §3.1).
+            if value.is_empty() {
+                continue;
+            }
+            if params
+                .insert(name.into_owned(), value.into_owned())
+                .is_some()
+            {
+                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+            }
+        }
+        let basic = match headers.get(axum::http::header::AUTHORIZATION) {
+            None => None,
+            Some(value) => Some(
+                basic_credentials(value.to_str().ok())
+                    .ok_or(OAuthError::InvalidClient { basic: true })?,
+            ),
+        };
+        Ok(Self { params, basic })
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// The client id and secret, from exactly one method.
+    fn credentials(&self) -> Result<(&str, &str, bool), OAuthError> {
+        match (
+            &self.basic,
+            self.param("client_id"),
+            self.param("client_secret"),
+        ) {
+            (Some(_), _, Some(_)) => Err(OAuthError::InvalidRequest(
+                "use one client authentication method, not two",
+            )),
+            (Some((id, secret)), form_id, None) => {
+                if form_id.is_some_and(|f| f != id) {
+                    return Err(OAuthError::InvalidRequest(
+                        "client_id differs from the authenticated client",
+                    ));
+                }
+                Ok((id, secret, true))
+            }
+            (None, Some(id), Some(secret)) => Ok((id, secret, false)),
+            _ => Err(OAuthError::InvalidClient { basic: false }),
+        }
+    }
+}
+
+/// `Basic base64(urlencoded id ":" urlencoded secret)` (RFC 6749 §2.3.1).
+fn basic_credentials(value: Option<&str>) -> Option<(String, String)> {
+    let (scheme, encoded) = value?.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = BASE64.decode(encoded.trim().as_bytes()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// Where a token is asked for: the platform, or one tenant's endpoint.
+pub enum Issuer {
+    Platform,
+    /// A tenant's endpoint: the tenant, and its partner (whose PARTNER apps answer there too).
+    Tenant {
+        id: TenantId,
+        partner: PartnerId,
+    },
+}
+
+impl Issuer {
+    pub fn tenant(tenant: Tenant) -> Self {
+        Self::Tenant {
+            id: tenant.id,
+            partner: tenant.partner_id,
+        }
+    }
+}
+
+/// What the endpoint answers.
+pub struct Granted {
+    pub access_token: String,
+    pub expires_in: u32,
+    pub scope: String,
+}
+
+/// An active tenant by its slug (two reads: the slug claim, then the tenant).
+pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAuthError> {
+    let marker = keys::tenant_slug(&slug.to_lowercase());
+    let loaded = state.store().load(std::slice::from_ref(&marker)).await?;
+    let owner: Option<serde_json::Value> = loaded.get(&marker)?;
+    let id = owner
+        .as_ref()
+        .and_then(|m| m.get("owner_id"))
+        .and_then(|v| v.as_str())
+        .and_then(|id| TenantId::parse(id).ok())
+        .ok_or(OAuthError::UnknownTenant)?;
+    let key = keys::tenant(&id);
+    let tenant: Option<Tenant> = state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?;
+    tenant
+        .filter(|t| t.status == Status::Active)
+        .ok_or(OAuthError::UnknownTenant)
+}
+
+/// Whether `secret` is the client's current secret, or its previous one within the rotation's
+/// grace period.
+async fn secret_holds(
+    state: &AppState,
+    app: &Application,
+    secret: &str,
+) -> Result<bool, OAuthError> {
+    if let Some(current) = &app.secret_hash
+        && client_secret::matches(state, secret, current).await?
+    {
+        return Ok(true);
+    }
+    match (&app.previous_secret_hash, app.previous_secret_expires_at) {
+        (Some(previous), Some(until)) if until > Timestamp::now() => {
+            Ok(client_secret::matches(state, secret, previous).await?)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The `client_credentials` grant at `issuer`: one read of the client; its secret checked
+/// against the keyed hash; the scopes asked for within its `allowed_scopes` (none asked: all of
+/// them); a token signed with the key that signs now.
+pub async fn grant(
+    state: &AppState,
+    issuer: &Issuer,
+    request: &TokenRequest,
+) -> Result<Granted, OAuthError> {
+    let (client_id, secret, basic) = request.credentials()?;
+    let refused = || OAuthError::InvalidClient { basic };
+    match request.param("grant_type") {
+        None => return Err(OAuthError::InvalidRequest("grant_type is required")),
+        Some("client_credentials") => {}
+        Some(_) => return Err(OAuthError::UnsupportedGrantType),
+    }
+    let id = ApplicationId::parse(client_id).map_err(|_| refused())?;
+    let key = keys::application(&id);
+    let app: Option<Application> = state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?;
+    let Some(app) = app.filter(|a| a.status == Status::Active) else {
+        return Err(refused());
+    };
+    if !app.application_type.is_confidential() || !secret_holds(state, &app, secret).await? {
+        return Err(refused());
+    }
+    // A client answers only at its own issuer: GLOBAL apps at the platform, TENANT apps at
+    // their tenant, PARTNER apps at each of their partner's tenants.
+    let here = match (issuer, app.scope) {
+        (Issuer::Platform, AppScope::Global) => true,
+        (Issuer::Tenant { id, .. }, AppScope::Tenant) => app.tenant_id.as_ref() == Some(id),
+        (Issuer::Tenant { partner, .. }, AppScope::Partner) => {
+            app.partner_id.as_ref() == Some(partner)
+        }
+        _ => false,
+    };
+    if !here {
+        return Err(refused());
+    }
+    if !app.grant_types.iter().any(|g| g == "client_credentials") {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use client_credentials",
+        ));
+    }
+    let scope = match request.param("scope") {
+        None => app.allowed_scopes.clone(),
+        Some(asked) => {
+            let mut granted: Vec<String> = Vec::new();
+            for name in asked.split(' ').filter(|s| !s.is_empty()) {
+                if !app.allowed_scopes.iter().any(|a| a == name) {
+                    return Err(OAuthError::InvalidScope);
+                }
+                if !granted.iter().any(|g| g == name) {
+                    granted.push(name.to_owned());
+                }
+            }
+            granted
+        }
+    };
+    let scope = scope.join(" ");
+    let now = Timestamp::now().unix();
+    let config = state.config();
+    let claims = ClientClaims {
+        iss: config.token_issuer.clone(),
+        aud: config.token_audience.clone(),
+        sub: app.id.to_string(),
+        client_id: app.id.to_string(),
+        scope: scope.clone(),
+        app_scope: app.scope.as_str().to_owned(),
+        platform_token: app.scope == AppScope::Global,
+        token_type: "client_credentials".into(),
+        tenant_id: match issuer {
+            Issuer::Tenant { id, .. } => Some(id.clone()),
+            Issuer::Platform => None,
+        },
+        iat: now,
+        nbf: now,
+        exp: now + i64::from(app.token_lifetime),
+        jti: shared::secrets::random_token(),
+    };
+    let access_token = state.keys().sign(&claims).await?;
+    Ok(Granted {
+        access_token,
+        expires_in: app.token_lifetime,
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let header = format!("Basic {}", BASE64.encode(b"app_x:s%3Acret+1"));
+        assert_eq!(
+            basic_credentials(Some(&header)),
+            Some(("app_x".into(), "s:cret 1".into()))
+        );
+        assert_eq!(basic_credentials(Some("Bearer abc")), None);
+        assert_eq!(basic_credentials(Some("Basic !!!")), None);
+        let no_colon = format!("Basic {}", BASE64.encode(b"app_x"));
+        assert_eq!(basic_credentials(Some(&no_colon)), None);
+    }
+}
