@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod admin_grants;
+pub mod applications;
 pub mod audit;
 pub mod client_secret;
 pub mod config;

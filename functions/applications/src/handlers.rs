@@ -14,12 +14,11 @@ use shared::session::Caller;
 use shared::validation::{self, Fields};
 use shared::{AppState, Error, Result};
 
-use crate::operations::{
-    self as applications, ApplicationFilter, ApplicationPatch, NewApplication,
-};
+use crate::operations::{self as applications, ApplicationFilter, ApplicationPatch};
 use crate::wire::{
     ApplicationCreate, ApplicationCreated, ApplicationList, ApplicationResponse, ApplicationUpdate,
-    RotateSecret, SecretRotated, application_type, grace_period, partner_ref, scope, tenant_ref,
+    RotateSecret, SecretRotated, application_type, grace_period, new_application, partner_ref,
+    scope, tenant_ref,
 };
 
 fn application_id(raw: &str) -> Result<ApplicationId> {
@@ -37,8 +36,8 @@ fn application_id(raw: &str) -> Result<ApplicationId> {
            ("search" = Option<String>, Query, max_length = 200, pattern = "^$|\\S", description = "case-insensitive substring of name or description; empty = no filter"),
            ("tenant_id" = Option<String>, Query, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
            ("partner_id" = Option<String>, Query, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
-           ("scope" = Option<crate::store::AppScope>, Query),
-           ("application_type" = Option<crate::store::AppType>, Query)),
+           ("scope" = Option<shared::hierarchy::AppScope>, Query),
+           ("application_type" = Option<shared::hierarchy::AppType>, Query)),
     responses((status = 200, body = ApplicationList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn list_applications(
@@ -76,7 +75,7 @@ pub(crate) async fn create_application(
     meta: RequestMeta,
     body: Result<Fields>,
 ) -> Result<(StatusCode, Json<ApplicationCreated>)> {
-    let new = NewApplication::try_from(body?)?;
+    let new = new_application(body?)?;
     let (app, secret) = applications::create(&state, &caller, new, &meta).await?;
     Ok((
         StatusCode::CREATED,

@@ -1,15 +1,14 @@
 //! Applications (SPEC §4.7): `/api/v1/admin/applications` — OAuth clients at three levels
 //! (GLOBAL, PARTNER, TENANT), each tier managing those within its reach.
 //!
-//! `handlers` (HTTP: validate → call → map), `wire` (request and response types), `rules`
-//! (redirect URIs, origins, scopes, grant types), `operations` (the tier rules and the
-//! lifecycle), `store` (items and transactions). Client secrets are `shared::client_secret`
-//! (the OAuth token endpoint checks them too).
+//! `handlers` (HTTP: validate → call → map), `wire` (request and response types),
+//! `operations` (the tier rules and the lifecycle). What registration approval and the OAuth
+//! token endpoint share with it is in the kernel: `shared::applications` (the create core, the
+//! rules of redirect URIs, origins, scopes and grant types, the items and transactions),
+//! `shared::client_secret`, `shared::hierarchy::Application`.
 
 mod handlers;
 pub mod operations;
-mod rules;
-mod store;
 mod wire;
 
 use axum::Router;

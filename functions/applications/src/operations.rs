@@ -6,10 +6,10 @@
 //! | write | any | PARTNER (own) and TENANT (own tenants) | TENANT (own) |
 
 use shared::access::{self, Principal, Tier};
-use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
+use shared::audit::{self, Attempt, AuditAction, RequestMeta};
 use shared::client_secret;
 use shared::error::{Error, Result};
-use shared::hierarchy::{Partner, Tenant};
+use shared::hierarchy::Tenant;
 use shared::ids::{ApplicationId, PartnerId, TenantId};
 use shared::lifecycle::{self, Lifecycle, live};
 use shared::lists::{self, MergedQuery, Total};
@@ -17,14 +17,15 @@ use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::counters::Counter;
-use shared::store::{Key, Loaded, QuerySpec, keys};
-use shared::time::Timestamp;
+use shared::store::{Key, QuerySpec, keys};
 use shared::validation::Patch;
 use shared::values::{Name, Status};
 
-use crate::store::{self, AppScope, AppType, Application, LIMIT, PARTNER, TENANT};
+use shared::applications::{self, event_for, store, with_settings};
+pub use shared::applications::{CREATE, NewApplication, Owner, Settings};
+use shared::hierarchy::{AppScope, AppType, Application};
+use store::TENANT;
 
-pub const CREATE: AuditAction = AuditAction::new("application.create", "application");
 pub const UPDATE: AuditAction = AuditAction::new("application.update", "application");
 pub const DELETE: AuditAction = AuditAction::new("application.delete", "application");
 pub const ROTATE_SECRET: AuditAction = AuditAction::new("application.rotate_secret", "application");
@@ -32,40 +33,9 @@ pub const ROTATE_SECRET: AuditAction = AuditAction::new("application.rotate_secr
 pub const ACTIONS: &[AuditAction] = &[CREATE, UPDATE, DELETE, ROTATE_SECRET];
 
 pub(crate) const RESOURCE: &str = "Application";
-const LIMIT_REACHED: &str = "Application limit reached for this tenant";
 const PUBLIC_HAS_NO_SECRET: &str = "Public applications have no client secret";
 /// The longest a rotated-out secret keeps working.
 pub const MAX_GRACE_SECONDS: i64 = 7 * 86_400;
-
-/// Who owns a new application.
-#[derive(Clone, Debug)]
-pub enum Owner {
-    Global,
-    Partner(PartnerId),
-    /// The tenant, and the partner the client named (must be the tenant's).
-    Tenant(TenantId, Option<PartnerId>),
-}
-
-/// The settings an admin chooses, validated together (`crate::rules`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub name: Name,
-    pub description: Option<String>,
-    pub application_type: AppType,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub allowed_origins: Vec<String>,
-    pub allowed_scopes: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub token_lifetime: u32,
-    pub token_exchange_allowed: bool,
-    pub status: Status,
-}
-
-pub struct NewApplication {
-    pub owner: Owner,
-    pub settings: Settings,
-}
 
 /// A PATCH: lists replace, `description: null` clears.
 #[derive(Default)]
@@ -126,28 +96,6 @@ impl ApplicationPatch {
             status: self.status.unwrap_or(app.status),
         })
     }
-}
-
-fn with_settings(app: &Application, settings: Settings) -> Application {
-    let mut next = app.clone();
-    next.name = settings.name.as_str().to_owned();
-    next.description = settings.description;
-    // A public client can hold no secret: a type change to SPA/NATIVE drops it.
-    if !settings.application_type.is_confidential() {
-        next.secret_hash = None;
-        next.previous_secret_hash = None;
-        next.previous_secret_expires_at = None;
-    }
-    next.application_type = settings.application_type;
-    next.redirect_uris = settings.redirect_uris;
-    next.post_logout_redirect_uris = settings.post_logout_redirect_uris;
-    next.allowed_origins = settings.allowed_origins;
-    next.allowed_scopes = settings.allowed_scopes;
-    next.grant_types = settings.grant_types;
-    next.token_lifetime = settings.token_lifetime;
-    next.token_exchange_allowed = settings.token_exchange_allowed;
-    next.status = settings.status;
-    next
 }
 
 #[derive(Default, Clone)]
@@ -264,26 +212,6 @@ async fn may_write(
     decided
 }
 
-fn event_for(
-    principal: &Principal,
-    action: AuditAction,
-    app: &Application,
-    partner: Option<&PartnerId>,
-    meta: &RequestMeta,
-) -> AuditEvent {
-    let event = AuditEvent::new(
-        Actor::admin(principal),
-        action,
-        Some(app.id.to_string()),
-        meta,
-    );
-    match (partner, &app.tenant_id) {
-        (Some(p), Some(t)) => event.in_tenant(p, t),
-        (Some(p), None) => event.in_partner(p),
-        _ => event,
-    }
-}
-
 /// A live application, read with the session check (one round trip).
 async fn checked_app(
     state: &AppState,
@@ -296,173 +224,26 @@ async fn checked_app(
     Ok((principal, app))
 }
 
-/// The partner the caller's claims make likely, read in the session check's batch (a hint:
-/// the tenant's own `partner_id` decides).
-fn partner_hint(caller: &Caller) -> Option<PartnerId> {
-    match caller.claimed_tier().ok()? {
-        Tier::Super => None,
-        Tier::Partner(p) => Some(p),
-        Tier::Tenant { partner, .. } => Some(partner),
-    }
-}
-
-async fn partner_of(state: &AppState, loaded: &Loaded, id: &PartnerId) -> Result<Partner> {
-    let key = keys::partner(id);
-    let found: Option<Partner> = if loaded.has(&key) {
-        loaded.get(&key)?
-    } else {
-        state
-            .store()
-            .load(std::slice::from_ref(&key))
-            .await?
-            .get(&key)?
-    };
-    live(found, "Partner")
-}
-
-/// Creates an application for its owner, with a client secret for a confidential type
-/// (returned once, stored as its keyed hash). A TENANT app counts under its partner's
-/// `max_applications_per_tenant` in the same transaction.
+/// Creates an application for its owner (`shared::applications`: the core registration
+/// approval shares), with a client secret for a confidential type, returned once.
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     new: NewApplication,
     meta: &RequestMeta,
 ) -> Result<(Application, Option<String>)> {
-    lifecycle::retry_stale("tenant", || create_once(state, caller, &new, meta)).await
-}
-
-async fn create_once(
-    state: &AppState,
-    caller: &Caller,
-    new: &NewApplication,
-    meta: &RequestMeta,
-) -> Result<(Application, Option<String>)> {
-    let mut wanted = Vec::new();
-    match &new.owner {
-        Owner::Global => {}
-        Owner::Partner(p) => wanted.push(keys::partner(p)),
-        Owner::Tenant(t, _) => {
-            wanted.push(keys::tenant(t));
-            if let Some(p) = partner_hint(caller) {
-                wanted.push(keys::partner(&p));
-            }
+    lifecycle::retry_stale("tenant", || async {
+        let wanted = applications::keys_to_create(caller, &new.owner);
+        let (principal, loaded) = session::check(state, caller, &wanted).await?;
+        let prepared =
+            applications::prepare(state, &principal, &loaded, &new, CREATE, meta).await?;
+        let tx = prepared.transaction(state.store())?;
+        match state.store().transact(tx).await {
+            Ok(()) => Ok(prepared.created()),
+            Err(err) => Err(prepared.refusal(err)),
         }
-    }
-    let (principal, loaded) = session::check(state, caller, &wanted).await?;
-    let attempt = || Attempt {
-        action: CREATE,
-        resource_id: None,
-    };
-    let refuse =
-        |verdict: Result<()>| audit::check_write(state, &principal, verdict, attempt(), meta);
-    let (partner_id, tenant_id, limit) = match &new.owner {
-        Owner::Global => {
-            refuse(if principal.is_super() {
-                Ok(())
-            } else {
-                Err(Error::AccessDenied)
-            })
-            .await?;
-            (None, None, None)
-        }
-        Owner::Partner(p) => {
-            let verdict = match &principal.tier {
-                Tier::Super => Ok(()),
-                Tier::Partner(own) if own == p => Ok(()),
-                _ => Err(Error::AccessDenied),
-            };
-            refuse(verdict).await?;
-            let partner: Option<Partner> = loaded.get(&keys::partner(p))?;
-            live(partner, "Partner")?;
-            (Some(p.clone()), None, None)
-        }
-        Owner::Tenant(t, named_partner) => {
-            let tenant: Option<Tenant> = loaded.get(&keys::tenant(t))?;
-            let tenant = match tenant.filter(|t| !t.is_deleted()) {
-                Some(tenant) => tenant,
-                // An unknown tenant is outside every reach but the super admin's.
-                None if principal.is_super() => return Err(Error::NotFound("Tenant")),
-                None => {
-                    refuse(Err(Error::AccessDenied)).await?;
-                    return Err(Error::AccessDenied);
-                }
-            };
-            refuse(access::tenants::read(
-                &principal,
-                &tenant.partner_id,
-                &tenant.id,
-            ))
-            .await?;
-            if named_partner
-                .as_ref()
-                .is_some_and(|p| *p != tenant.partner_id)
-            {
-                return Err(crate::rules::field_error(
-                    "partner_id",
-                    "not the partner of the tenant",
-                ));
-            }
-            let partner = partner_of(state, &loaded, &tenant.partner_id).await?;
-            let limit = partner.limits.max_applications_per_tenant;
-            (Some(tenant.partner_id), Some(tenant.id), limit)
-        }
-    };
-    let scope = match &new.owner {
-        Owner::Global => AppScope::Global,
-        Owner::Partner(_) => AppScope::Partner,
-        Owner::Tenant(..) => AppScope::Tenant,
-    };
-    let now = Timestamp::now();
-    let settings = new.settings.clone();
-    let secret = settings
-        .application_type
-        .is_confidential()
-        .then(client_secret::generate);
-    let secret_hash = match &secret {
-        Some(s) => Some(client_secret::hash(state, s).await?),
-        None => None,
-    };
-    let blank = Application {
-        id: ApplicationId::generate(),
-        name: String::new(),
-        description: None,
-        scope,
-        partner_id,
-        tenant_id,
-        application_type: settings.application_type,
-        redirect_uris: Vec::new(),
-        post_logout_redirect_uris: Vec::new(),
-        allowed_origins: Vec::new(),
-        allowed_scopes: Vec::new(),
-        grant_types: Vec::new(),
-        token_lifetime: settings.token_lifetime,
-        token_exchange_allowed: false,
-        status: Status::Active,
-        secret_hash: None,
-        previous_secret_hash: None,
-        previous_secret_expires_at: None,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-        version: 1,
-    };
-    let mut app = with_settings(&blank, settings);
-    app.secret_hash = secret_hash;
-    let event = event_for(&principal, CREATE, &app, app.partner_id.as_ref(), meta)
-        .with_changes(&serde_json::json!({}), &app.audit_view());
-    match store::create(state.store(), &app, limit, &event).await {
-        Ok(()) => Ok((app, secret)),
-        Err(err) => match err.refused_by() {
-            Some(LIMIT) => Err(Error::conflict(LIMIT_REACHED)),
-            // The tenant was deleted or moved, or the partner's limit changed, since it was
-            // read: the retry reads them again (and answers 404 / 403 / 409 then).
-            Some(TENANT) => Err(Error::Stale),
-            Some(PARTNER) if scope == AppScope::Tenant => Err(Error::Stale),
-            Some(PARTNER) => Err(Error::NotFound("Partner")),
-            _ => Err(err.into()),
-        },
-    }
+    })
+    .await
 }
 
 pub async fn get(state: &AppState, caller: &Caller, id: &ApplicationId) -> Result<Application> {
@@ -485,7 +266,7 @@ pub async fn update(
         let retry = attempts.next_is_retry();
         let partner = may_write(state, &principal, &before, UPDATE, meta, retry).await?;
         let settings = patch.apply(&before)?;
-        crate::rules::check(&settings)?;
+        applications::rules::check(&settings)?;
         let mut after = lifecycle::next_version(&before, with_settings(&before, settings));
         if before.scope == AppScope::Tenant {
             after.partner_id = partner.clone();

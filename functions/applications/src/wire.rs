@@ -12,8 +12,8 @@ use shared::values::{Name, Status};
 use utoipa::ToSchema;
 
 use crate::operations::{ApplicationPatch, NewApplication, Owner, Settings};
-use crate::rules;
-use crate::store::{AppScope, AppType, Application};
+use shared::applications::rules;
+use shared::hierarchy::{AppScope, AppType, Application};
 
 pub const DESCRIPTION_MAX: usize = 1000;
 
@@ -125,7 +125,7 @@ const NO_CHOSEN_SECRET: &str = "the client secret is generated; use rotate-secre
 
 /// Body of Create Application.
 #[derive(ToSchema)]
-#[allow(dead_code)] // The schema of the body; `TryFrom<Fields>` reads it into a `NewApplication`.
+#[allow(dead_code)] // The schema of the body; `new_application` reads it.
 pub struct ApplicationCreate {
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     name: Name,
@@ -194,55 +194,52 @@ fn settings(
     })
 }
 
-impl TryFrom<Fields> for NewApplication {
-    type Error = Error;
-
-    fn try_from(mut body: Fields) -> Result<Self> {
-        body.forbid("client_secret", NO_CHOSEN_SECRET);
-        let name = body.required("name", Name::parse);
-        let description = body.optional("description", description);
-        let scope = body.required("scope", scope);
-        let application_type = body.required("application_type", application_type);
-        let partner_id = body.optional("partner_id", partner_ref);
-        let tenant_id = body.optional("tenant_id", tenant_ref);
-        let missing = || Problem::new("missing", "Field required");
-        match scope {
-            Some(AppScope::Global) => {
-                body.forbid("partner_id", "GLOBAL applications belong to no partner");
-                body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
-            }
-            Some(AppScope::Partner) => {
-                if !body.has("partner_id") {
-                    body.reject("partner_id", missing());
-                }
-                body.forbid("tenant_id", "PARTNER applications belong to no tenant");
-            }
-            Some(AppScope::Tenant) if !body.has("tenant_id") => body.reject("tenant_id", missing()),
-            _ => {}
+/// Reads a Create Application body.
+pub fn new_application(mut body: Fields) -> Result<NewApplication> {
+    body.forbid("client_secret", NO_CHOSEN_SECRET);
+    let name = body.required("name", Name::parse);
+    let description = body.optional("description", description);
+    let scope = body.required("scope", scope);
+    let application_type = body.required("application_type", application_type);
+    let partner_id = body.optional("partner_id", partner_ref);
+    let tenant_id = body.optional("tenant_id", tenant_ref);
+    let missing = || Problem::new("missing", "Field required");
+    match scope {
+        Some(AppScope::Global) => {
+            body.forbid("partner_id", "GLOBAL applications belong to no partner");
+            body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
         }
-        let settings = match (name, application_type) {
-            (Some(name), Some(kind)) => settings(name, description, kind, &mut body),
-            _ => {
-                // Still read the rest, so one 422 names every problem.
-                let placeholder = Name::parse(&Value::String("x".into())).ok();
-                placeholder.and_then(|n| settings(n, None, AppType::Web, &mut body));
-                None
+        Some(AppScope::Partner) => {
+            if !body.has("partner_id") {
+                body.reject("partner_id", missing());
             }
-        };
-        let new = body.finish(|| {
-            let owner = match scope? {
-                AppScope::Global => Owner::Global,
-                AppScope::Partner => Owner::Partner(partner_id?),
-                AppScope::Tenant => Owner::Tenant(tenant_id?, partner_id),
-            };
-            Some(NewApplication {
-                owner,
-                settings: settings?,
-            })
-        })?;
-        rules::check(&new.settings)?;
-        Ok(new)
+            body.forbid("tenant_id", "PARTNER applications belong to no tenant");
+        }
+        Some(AppScope::Tenant) if !body.has("tenant_id") => body.reject("tenant_id", missing()),
+        _ => {}
     }
+    let settings = match (name, application_type) {
+        (Some(name), Some(kind)) => settings(name, description, kind, &mut body),
+        _ => {
+            // Still read the rest, so one 422 names every problem.
+            let placeholder = Name::parse(&Value::String("x".into())).ok();
+            placeholder.and_then(|n| settings(n, None, AppType::Web, &mut body));
+            None
+        }
+    };
+    let new = body.finish(|| {
+        let owner = match scope? {
+            AppScope::Global => Owner::Global,
+            AppScope::Partner => Owner::Partner(partner_id?),
+            AppScope::Tenant => Owner::Tenant(tenant_id?, partner_id),
+        };
+        Some(NewApplication {
+            owner,
+            settings: settings?,
+        })
+    })?;
+    rules::check(&new.settings)?;
+    Ok(new)
 }
 
 /// Body of Update Application: only fields present change; lists replace. `scope`,

@@ -2,13 +2,13 @@
 //! types, each value on its own (`*_list` parsers, used by the wire types) and across fields
 //! (`check`, run on every create and on the result of every PATCH).
 
+use crate::error::{Error, FieldProblem};
+use crate::validation::{self, Problem};
 use serde_json::{Value, json};
-use shared::error::{Error, FieldProblem};
-use shared::validation::{self, Problem};
 use url::Url;
 
-use crate::operations::Settings;
-use crate::store::AppType;
+use super::Settings;
+use crate::hierarchy::AppType;
 
 pub const MAX_URIS: usize = 20;
 pub const MAX_URI_LENGTH: usize = 2000;

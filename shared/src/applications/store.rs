@@ -1,4 +1,5 @@
-//! Application items and transactions.
+//! Application items and transactions (the applications group's writes, and the create an
+//! approval shares).
 //!
 //! - the application: `APP#<app>` / `APP`, listed by owner on GSI1 (`APPS#GLOBAL`,
 //!   `PARTNER#<prt>#APPS`, `TENANT#<tnt>#APPS`) and platform-wide on GSI2 (`APPS`);
@@ -9,12 +10,12 @@
 //! tenant still belongs to it in its own transaction (a tenant transfer moves the app's lists
 //! with the tenant, rewriting nothing).
 
-use shared::audit::AuditEvent;
-pub use shared::hierarchy::{AppScope, AppType, Application};
-use shared::store::counters::Counter;
-use shared::store::write::lifecycle_item;
-use shared::store::{Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
-use shared::time::Timestamp;
+use crate::audit::AuditEvent;
+use crate::hierarchy::{AppScope, Application};
+use crate::store::counters::Counter;
+use crate::store::write::lifecycle_item;
+use crate::store::{Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
+use crate::time::Timestamp;
 
 /// The tenant of a TENANT app: live, and with the partner the write assumed.
 pub const TENANT: Guard = Guard::Parent("tenant");
@@ -85,18 +86,12 @@ fn tenant_still_with(tx: &mut Tx, app: &Application) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Application (new); its owner live (a TENANT app: the tenant with the partner read, counted
-/// under the partner's `max_applications_per_tenant` as read — `limit`); counters; audit.
-pub async fn create(
-    store: &Store,
-    app: &Application,
-    limit: Option<u32>,
-    event: &AuditEvent,
-) -> Result<(), StoreError> {
-    let mut tx = store.tx();
+/// Adds a create to `tx`: application (new); its owner live (a TENANT app: the tenant with
+/// the partner read, counted under the partner's `max_applications_per_tenant` as read — `limit`); counters.
+pub fn create(tx: &mut Tx, app: &Application, limit: Option<u32>) -> Result<(), StoreError> {
     tx.put_new(application_item(app, None)?, Guard::Item)?;
     match (app.scope, &app.partner_id) {
-        (AppScope::Global, _) => count(&mut tx, app, 1)?,
+        (AppScope::Global, _) => count(tx, app, 1)?,
         (AppScope::Partner, Some(p)) => {
             tx.check(
                 &keys::partner(p),
@@ -106,10 +101,10 @@ pub async fn create(
                     .name("#status", "status")
                     .value(":deleted", s("DELETED")),
             )?;
-            count(&mut tx, app, 1)?;
+            count(tx, app, 1)?;
         }
         (AppScope::Tenant, Some(p)) => {
-            tenant_still_with(&mut tx, app)?;
+            tenant_still_with(tx, app)?;
             let (under_limit, limit_unchanged, values) = match limit {
                 Some(max) => (
                     Some("attribute_not_exists(#count) OR #count < :max"),
@@ -134,7 +129,7 @@ pub async fn create(
                 counted,
             )?;
             tx.check(&keys::partner(p), PARTNER, limit_unchanged, values)?;
-            Counter::Applications.add(&mut tx, 1)?;
+            Counter::Applications.add(tx, 1)?;
         }
         _ => {
             return Err(StoreError::Corrupt(
@@ -142,8 +137,7 @@ pub async fn create(
             ));
         }
     }
-    store.add_event(&mut tx, event)?;
-    store.transact(tx).await
+    Ok(())
 }
 
 /// Application (versioned), [its tenant still with the partner assumed], audit: updates and
