@@ -86,6 +86,22 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
     }
 }
 
+/// A JSON object body that may be absent: empty (or only whitespace) reads as `{}` (for
+/// actions whose every field is optional, such as rotate-secret or approve).
+pub fn optional_body(bytes: &[u8]) -> Result<Fields, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Fields::body(json!({}));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+        Error::Validation(vec![FieldProblem::new(
+            vec![json!("body"), json!(err.column())],
+            "json_invalid",
+            "JSON decode error",
+        )])
+    })?;
+    Fields::body(value)
+}
+
 /// The query string, ready to be parsed field by field.
 pub struct QueryFields(pub Fields);
 

@@ -114,6 +114,9 @@ resource_id!(
     /// An OAuth application (`app_…`), also its `client_id`.
     ApplicationId, "app_", "application");
 resource_id!(
+    /// An application registration request (`rrq_…`).
+    RegistrationRequestId, "rrq_", "registration request");
+resource_id!(
     /// A token signing key (`key_…`), published as the JWT `kid`.
     KeyId, "key_", "key");
 

@@ -105,6 +105,7 @@ pub async fn live_tenants_of(state: &AppState, partner: &PartnerId) -> Result<Ve
         partition: (keys::GSI1PK, keys::tenants_of_partner(partner)),
         equals: Vec::new(),
         contains: None,
+        compare: Vec::new(),
     };
     Ok(state
         .store()

@@ -107,6 +107,7 @@ pub async fn direct_group_ids(store: &Store, user: &UserId) -> Result<Vec<GroupI
         partition: (keys::GSI1PK, keys::groups_of_user(user)),
         equals: vec![("entity", MEMBER_ENTITY.to_owned())],
         contains: None,
+        compare: Vec::new(),
     };
     let mut ids = Vec::new();
     let mut start = None;

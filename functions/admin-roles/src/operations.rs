@@ -561,6 +561,7 @@ async fn list_within(
         partition,
         equals: equals.clone(),
         contains: None,
+        compare: Vec::new(),
     };
     // No counter keeps grant totals (grants are few): every first page is counted, and the
     // count is carried in its cursors.

@@ -4,15 +4,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 use shared::audit::RequestMeta;
-use shared::error::FieldProblem;
 use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
 use shared::ids::ApplicationId;
 use shared::pagination::PageRequest;
 use shared::session::Caller;
 use shared::validation::{self, Fields};
-use shared::{AppState, Error, Result};
+use shared::{AppState, Result};
 
 use crate::operations::{self as applications, ApplicationFilter, ApplicationPatch};
 use crate::wire::{
@@ -157,26 +155,11 @@ pub(crate) async fn rotate_secret(
     body: Bytes,
 ) -> Result<Json<SecretRotated>> {
     let id = application_id(&raw)?;
-    let grace = grace_period(optional_body(&body)?)?;
+    let grace = grace_period(shared::http::optional_body(&body)?)?;
     let (app, secret) = applications::rotate_secret(&state, &caller, &id, grace, &meta).await?;
     Ok(Json(SecretRotated {
         previous_secret_expires_at: app.previous_secret_expires_at,
         application: app.into(),
         client_secret: secret,
     }))
-}
-
-/// A JSON object body that may be absent (empty is `{}`).
-fn optional_body(bytes: &Bytes) -> Result<Fields> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Fields::body(json!({}));
-    }
-    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
-        Error::Validation(vec![FieldProblem::new(
-            vec![json!("body"), json!(err.column())],
-            "json_invalid",
-            "JSON decode error",
-        )])
-    })?;
-    Fields::body(value)
 }

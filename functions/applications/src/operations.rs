@@ -503,6 +503,7 @@ pub async fn list(
         partition,
         equals: equals.clone(),
         contains: contains.clone(),
+        compare: Vec::new(),
     };
     let binding = format!(
         "applications|tier={:?}|tenant={}|partner={}|scope={}|type={}|search={}",

@@ -13,63 +13,11 @@ use utoipa::ToSchema;
 
 use crate::operations::{ApplicationPatch, NewApplication, Owner, Settings};
 use shared::applications::rules;
-use shared::hierarchy::{AppScope, AppType, Application};
+use shared::hierarchy::{AppScope, AppType};
 
 pub const DESCRIPTION_MAX: usize = 1000;
 
-/// An application as the API shows it. `partner_id` is the owner of a PARTNER app (null for
-/// TENANT apps: their partner is their tenant's, which a transfer may change).
-#[derive(Serialize, ToSchema)]
-pub struct ApplicationResponse {
-    id: String,
-    /// The OAuth `client_id`: the application's id.
-    client_id: String,
-    name: String,
-    description: Option<String>,
-    scope: AppScope,
-    partner_id: Option<String>,
-    tenant_id: Option<String>,
-    application_type: AppType,
-    redirect_uris: Vec<String>,
-    post_logout_redirect_uris: Vec<String>,
-    allowed_origins: Vec<String>,
-    allowed_scopes: Vec<String>,
-    grant_types: Vec<String>,
-    token_lifetime: u32,
-    token_exchange_allowed: bool,
-    #[schema(value_type = String, example = "ACTIVE")]
-    status: Status,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-}
-
-impl From<Application> for ApplicationResponse {
-    fn from(a: Application) -> Self {
-        Self {
-            client_id: a.id.to_string(),
-            id: a.id.to_string(),
-            name: a.name,
-            description: a.description,
-            scope: a.scope,
-            partner_id: match a.scope {
-                AppScope::Partner => a.partner_id.map(|p| p.to_string()),
-                _ => None,
-            },
-            tenant_id: a.tenant_id.map(|t| t.to_string()),
-            application_type: a.application_type,
-            redirect_uris: a.redirect_uris,
-            post_logout_redirect_uris: a.post_logout_redirect_uris,
-            allowed_origins: a.allowed_origins,
-            allowed_scopes: a.allowed_scopes,
-            grant_types: a.grant_types,
-            token_lifetime: a.token_lifetime,
-            token_exchange_allowed: a.token_exchange_allowed,
-            status: a.status,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        }
-    }
-}
+pub use shared::applications::ApplicationResponse;
 
 /// A new application, with its client secret (confidential types only), shown this once.
 #[derive(Serialize, ToSchema)]

@@ -118,6 +118,7 @@ pub async fn list(
             partition: (keys::PK, keys::group(id).pk),
             equals: vec![("entity", MEMBER_ENTITY.to_owned())],
             contains: None,
+            compare: Vec::new(),
         },
         known_total: Some(group.member_count),
     };
@@ -436,6 +437,7 @@ async fn user_ids_of(state: &AppState, group: &GroupId) -> Result<Vec<UserId>> {
             ("member_type", "USER".to_owned()),
         ],
         contains: None,
+        compare: Vec::new(),
     };
     let mut out = Vec::new();
     let mut start = None;

@@ -387,6 +387,7 @@ pub async fn list(
         partition,
         equals: equals.clone(),
         contains: contains.clone(),
+        compare: Vec::new(),
     };
     let query = match source {
         Source::Nothing => {

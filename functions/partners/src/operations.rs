@@ -200,6 +200,7 @@ pub async fn list(
                 .map(|s| ("status", s.as_str().to_owned()))
                 .collect(),
             contains: filter.search.as_ref().map(|s| s.to_lowercase()),
+            compare: Vec::new(),
         },
         known_total: (!filtered).then(|| Counter::Partners.total(&loaded)),
     };

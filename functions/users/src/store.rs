@@ -334,6 +334,7 @@ pub async fn active_sessions(store: &Store, user: &UserId) -> Result<Vec<Session
         partition: (keys::GSI1PK, keys::sessions_of_user(user)),
         equals: vec![("status", "ACTIVE".to_owned())],
         contains: None,
+        compare: Vec::new(),
     };
     let now = Timestamp::now();
     Ok(store

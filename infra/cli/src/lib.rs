@@ -19,6 +19,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(groups::GroupsApi::openapi());
     doc.merge(applications::ApplicationsApi::openapi());
     doc.merge(oauth::OAuthApi::openapi());
+    doc.merge(registration_requests::RegistrationRequestsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .merge(groups::routes())
         .merge(applications::routes())
         .merge(oauth::routes())
+        .merge(registration_requests::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -93,6 +95,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         groups::ACTIONS,
         applications::ACTIONS,
         oauth::ACTIONS,
+        registration_requests::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

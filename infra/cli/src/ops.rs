@@ -284,6 +284,7 @@ pub async fn unlock_login(state: &AppState, email: &str) -> Result<usize, Error>
         partition: (keys::PK, keys::login_partition(&email)),
         equals: Vec::new(),
         contains: None,
+        compare: Vec::new(),
     };
     let mut cleared = 0;
     let mut start = None;

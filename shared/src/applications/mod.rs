@@ -9,6 +9,9 @@
 pub mod rules;
 pub mod store;
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use crate::access::{self, Principal, Tier};
 use crate::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use crate::client_secret;
@@ -173,26 +176,25 @@ impl Prepared {
     }
 }
 
-/// Checks that `principal` may create `new` (SPEC §3.2: super any; partner admin PARTNER of its
-/// own and TENANT of its tenants; tenant admin TENANT of its own — a refusal is recorded under
-/// `action`) against the owner as read in `loaded`, then builds the application: its secret
-/// (confidential types), the partner's `max_applications_per_tenant` for a TENANT app, the
-/// event.
-pub async fn prepare(
+/// The owner of a new application as read in `loaded`, if `principal` may create there (SPEC
+/// §3.2: super any; partner admin PARTNER of its own and TENANT of its tenants; tenant admin
+/// TENANT of its own — a refusal is recorded under `action`): its partner and tenant, and for
+/// a TENANT app the partner's `max_applications_per_tenant`.
+pub async fn check_owner(
     state: &AppState,
     principal: &Principal,
     loaded: &Loaded,
-    new: &NewApplication,
+    owner: &Owner,
     action: AuditAction,
     meta: &RequestMeta,
-) -> Result<Prepared> {
+) -> Result<(Option<PartnerId>, Option<TenantId>, Option<u32>)> {
     let attempt = || Attempt {
         action,
         resource_id: None,
     };
     let refuse =
         |verdict: Result<()>| audit::check_write(state, principal, verdict, attempt(), meta);
-    let (partner_id, tenant_id, limit) = match &new.owner {
+    Ok(match owner {
         Owner::Global => {
             refuse(if principal.is_super() {
                 Ok(())
@@ -243,7 +245,21 @@ pub async fn prepare(
             let limit = partner.limits.max_applications_per_tenant;
             (Some(tenant.partner_id), Some(tenant.id), limit)
         }
-    };
+    })
+}
+
+/// Checks that `principal` may create `new` ([`check_owner`]), then builds the application:
+/// its secret (confidential types), the limit its transaction counts under, the event.
+pub async fn prepare(
+    state: &AppState,
+    principal: &Principal,
+    loaded: &Loaded,
+    new: &NewApplication,
+    action: AuditAction,
+    meta: &RequestMeta,
+) -> Result<Prepared> {
+    let (partner_id, tenant_id, limit) =
+        check_owner(state, principal, loaded, &new.owner, action, meta).await?;
     let scope = match &new.owner {
         Owner::Global => AppScope::Global,
         Owner::Partner(_) => AppScope::Partner,
@@ -297,3 +313,58 @@ pub async fn prepare(
 
 /// The event of every application create, whoever asked (an admin, or an approval).
 pub const CREATE: AuditAction = AuditAction::new("application.create", "application");
+
+/// An application as the API shows it. `partner_id` is the owner of a PARTNER app (null for
+/// TENANT apps: their partner is their tenant's, which a transfer may change).
+/// (A wire type in the kernel: the applications group shows it, and so does an approval.)
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationResponse {
+    id: String,
+    /// The OAuth `client_id`: the application's id.
+    client_id: String,
+    name: String,
+    description: Option<String>,
+    scope: AppScope,
+    partner_id: Option<String>,
+    tenant_id: Option<String>,
+    application_type: AppType,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    allowed_origins: Vec<String>,
+    allowed_scopes: Vec<String>,
+    grant_types: Vec<String>,
+    token_lifetime: u32,
+    token_exchange_allowed: bool,
+    #[schema(value_type = String, example = "ACTIVE")]
+    status: Status,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<Application> for ApplicationResponse {
+    fn from(a: Application) -> Self {
+        Self {
+            client_id: a.id.to_string(),
+            id: a.id.to_string(),
+            name: a.name,
+            description: a.description,
+            scope: a.scope,
+            partner_id: match a.scope {
+                AppScope::Partner => a.partner_id.map(|p| p.to_string()),
+                _ => None,
+            },
+            tenant_id: a.tenant_id.map(|t| t.to_string()),
+            application_type: a.application_type,
+            redirect_uris: a.redirect_uris,
+            post_logout_redirect_uris: a.post_logout_redirect_uris,
+            allowed_origins: a.allowed_origins,
+            allowed_scopes: a.allowed_scopes,
+            grant_types: a.grant_types,
+            token_lifetime: a.token_lifetime,
+            token_exchange_allowed: a.token_exchange_allowed,
+            status: a.status,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ids::{ApplicationId, GroupId, KeyId, PartnerId, SessionId, TenantId, UserId};
+use crate::ids::{
+    ApplicationId, GroupId, KeyId, PartnerId, RegistrationRequestId, SessionId, TenantId, UserId,
+};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -222,6 +224,26 @@ pub fn app_count_of_partner(partner: &PartnerId) -> Key {
 pub fn app_count_global() -> Key {
     Key::new("COUNTER#APPS#GLOBAL", "COUNT")
 }
+
+// ---- registration requests (`functions/registration-requests`) -------------------------------
+
+pub fn registration_request(id: &RegistrationRequestId) -> Key {
+    Key::new(format!("RRQ#{id}"), "RRQ")
+}
+
+/// GSI1 partitions of registration requests, by the owner of the application asked for.
+pub const GLOBAL_RRQS: &str = "RRQS#GLOBAL";
+
+pub fn rrqs_of_partner(partner: &PartnerId) -> String {
+    format!("PARTNER#{partner}#RRQS")
+}
+
+pub fn rrqs_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#RRQS")
+}
+
+/// GSI2 partition of every request.
+pub const ALL_RRQS: &str = "RRQS";
 
 // ---- groups (`functions/groups`, `shared::membership`) ----------------------------------------
 

@@ -118,6 +118,16 @@ pub struct QuerySpec {
     pub equals: Vec<(&'static str, String)>,
     /// Only items whose lower-cased search text contains this.
     pub contains: Option<String>,
+    /// Only items whose attribute `.0` compares to `.2` by `.1` (`<`, `>=`; strings compare
+    /// as DynamoDB does, bytewise: RFC 3339 timestamps in order).
+    pub compare: Vec<(&'static str, Comparison, String)>,
+}
+
+/// A comparison a list filter may make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Below,
+    AtLeast,
 }
 
 impl Store {
@@ -329,6 +339,16 @@ impl Store {
                 .expression_attribute_values(format!(":f{i}"), AttributeValue::S(value.clone()));
             filters.push(format!("#f{i} = :f{i}"));
         }
+        for (i, (name, comparison, value)) in spec.compare.iter().enumerate() {
+            let op = match comparison {
+                Comparison::Below => "<",
+                Comparison::AtLeast => ">=",
+            };
+            q = q
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(format!(":c{i}"), AttributeValue::S(value.clone()));
+            filters.push(format!("#c{i} {op} :c{i}"));
+        }
         if let Some(needle) = &spec.contains {
             q = q
                 .expression_attribute_names("#search", "search_text")
@@ -353,7 +373,8 @@ impl Store {
         start: Option<Item>,
         limit: usize,
     ) -> Result<QueryPage, StoreError> {
-        let filtered = !spec.equals.is_empty() || spec.contains.is_some();
+        let filtered =
+            !spec.equals.is_empty() || spec.contains.is_some() || !spec.compare.is_empty();
         let mut items = Vec::new();
         let mut start = start;
         loop {

@@ -20,6 +20,7 @@ impl Store {
             partition: (keys::PK, keys::CONFIG_PARTITION.to_owned()),
             equals: Vec::new(),
             contains: None,
+            compare: Vec::new(),
         };
         let page = self.query(&spec, None, 1_000).await?;
         let mut records = Vec::new();
@@ -51,6 +52,7 @@ impl Store {
             partition: (keys::PK, keys::SIGNING_KEYS_PRIVATE_PARTITION.to_owned()),
             equals: Vec::new(),
             contains: None,
+            compare: Vec::new(),
         };
         let page = self.query(&spec, None, 1_000).await?;
         page.items.into_iter().map(decode).collect()

@@ -13,6 +13,7 @@ mod lambda;
 mod oauth;
 mod openapi;
 mod partners;
+mod registration_requests;
 mod scale;
 mod signing_keys;
 mod tenants;

@@ -1,0 +1,280 @@
+//! Wire types of the registration requests API. Stored items never appear here.
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::applications::{ApplicationResponse, Owner, Settings, rules};
+use shared::error::{Error, Result};
+use shared::hierarchy::{AppScope, AppType};
+use shared::ids::{PartnerId, TenantId};
+use shared::pagination::Pagination;
+use shared::time::Timestamp;
+use shared::validation::{self, Fields, Problem};
+use shared::values::{Email, Name, Status};
+use utoipa::ToSchema;
+
+use crate::operations::{NewRequest, status_now};
+use crate::store::RegistrationRequest;
+
+/// A registration request as the API shows it; `status` is `EXPIRED` once it waited 30 days.
+#[derive(Serialize, ToSchema)]
+pub struct RequestResponse {
+    id: String,
+    scope: AppScope,
+    tenant_id: Option<String>,
+    partner_id: Option<String>,
+    name: String,
+    description: Option<String>,
+    application_type: AppType,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    allowed_origins: Vec<String>,
+    requested_scopes: Vec<String>,
+    grant_types: Vec<String>,
+    contact_email: String,
+    contact_name: Option<String>,
+    organization_name: Option<String>,
+    website_url: Option<String>,
+    /// `PENDING`, `APPROVED`, `REJECTED`, `CANCELLED` or `EXPIRED`.
+    #[schema(example = "PENDING")]
+    status: &'static str,
+    requested_by: String,
+    created_at: Timestamp,
+    decided_at: Option<Timestamp>,
+    decided_by: Option<String>,
+    decision_notes: Option<String>,
+    rejection_reason: Option<String>,
+    application_id: Option<String>,
+}
+
+impl From<RegistrationRequest> for RequestResponse {
+    fn from(r: RegistrationRequest) -> Self {
+        Self {
+            status: status_now(&r, Timestamp::now()),
+            id: r.id.to_string(),
+            scope: r.scope,
+            tenant_id: r.tenant_id.map(|t| t.to_string()),
+            partner_id: r.partner_id.map(|p| p.to_string()),
+            name: r.name,
+            description: r.description,
+            application_type: r.application_type,
+            redirect_uris: r.redirect_uris,
+            post_logout_redirect_uris: r.post_logout_redirect_uris,
+            allowed_origins: r.allowed_origins,
+            requested_scopes: r.requested_scopes,
+            grant_types: r.grant_types,
+            contact_email: r.contact_email,
+            contact_name: r.contact_name,
+            organization_name: r.organization_name,
+            website_url: r.website_url,
+            requested_by: r.requested_by,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+            decided_by: r.decided_by,
+            decision_notes: r.decision_notes,
+            rejection_reason: r.rejection_reason,
+            application_id: r.application_id.map(|a| a.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestList {
+    pub items: Vec<RequestResponse>,
+    pub pagination: Pagination,
+}
+
+/// An approval: the request, the application it created, and its client secret (confidential
+/// types; shown this once).
+#[derive(Serialize, ToSchema)]
+pub struct Approved {
+    pub request: RequestResponse,
+    /// The application, as `GET /api/v1/admin/applications/{id}` shows it.
+    pub application: ApplicationResponse,
+    pub client_secret: Option<String>,
+}
+
+fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
+    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
+}
+
+fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
+    PartnerId::parse(validation::string(value)?)
+        .map_err(|_| Problem::value_error("not a partner id"))
+}
+
+pub fn scope(value: &Value) -> std::result::Result<AppScope, Problem> {
+    validation::one_of(value, &AppScope::ALL)
+}
+
+fn application_type(value: &Value) -> std::result::Result<AppType, Problem> {
+    validation::one_of(value, &AppType::ALL)
+}
+
+fn website(value: &Value) -> std::result::Result<String, Problem> {
+    let text = validation::text(value, 1, 2000)?;
+    match url::Url::parse(&text) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => Ok(text),
+        _ => Err(Problem::value_error("must be an absolute http(s) URL")),
+    }
+}
+
+/// `PENDING`, `APPROVED`, `REJECTED`, `CANCELLED` or `EXPIRED`.
+pub fn status_filter(value: &Value) -> std::result::Result<String, Problem> {
+    const ALL: [(&str, &str); 5] = [
+        ("PENDING", "PENDING"),
+        ("APPROVED", "APPROVED"),
+        ("REJECTED", "REJECTED"),
+        ("CANCELLED", "CANCELLED"),
+        ("EXPIRED", "EXPIRED"),
+    ];
+    validation::one_of(value, &ALL).map(str::to_owned)
+}
+
+/// Body of Create Registration Request (`RegistrationRequestCreate`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the body; `new_request` reads it.
+pub struct RegistrationRequestCreate {
+    scope: AppScope,
+    /// Required for TENANT.
+    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    tenant_id: Option<TenantId>,
+    /// Required for PARTNER; for TENANT, if given, the tenant's partner.
+    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: Option<PartnerId>,
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
+    name: Name,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+    application_type: AppType,
+    /// As an application's (absolute, https or http for localhost, no fragment or wildcard).
+    #[schema(max_items = 20)]
+    redirect_uris: Option<Vec<String>>,
+    #[schema(max_items = 20)]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    #[schema(max_items = 20)]
+    allowed_origins: Option<Vec<String>>,
+    /// Default `["openid", "profile", "email"]`.
+    #[schema(max_items = 50)]
+    requested_scopes: Option<Vec<String>>,
+    /// Default `["authorization_code", "refresh_token"]`.
+    #[schema(max_items = 4)]
+    grant_types: Option<Vec<String>>,
+    #[schema(value_type = String, format = "email")]
+    contact_email: Email,
+    #[schema(max_length = 200)]
+    contact_name: Option<String>,
+    #[schema(max_length = 200)]
+    organization_name: Option<String>,
+    #[schema(max_length = 2000)]
+    website_url: Option<String>,
+}
+
+/// Reads a Create Registration Request body; the application it asks for is checked by the
+/// rules an application is (so an approval never fails on them).
+pub fn new_request(mut body: Fields) -> Result<NewRequest> {
+    let scope = body.required("scope", scope);
+    let name = body.required("name", Name::parse);
+    let description = body.optional("description", |v| validation::text(v, 0, 1000));
+    let kind = body.required("application_type", application_type);
+    let partner_id = body.optional("partner_id", partner_ref);
+    let tenant_id = body.optional("tenant_id", tenant_ref);
+    let redirect_uris = body.optional("redirect_uris", rules::redirect_uris);
+    let post_logout = body.optional("post_logout_redirect_uris", rules::redirect_uris);
+    let origins = body.optional("allowed_origins", rules::origins);
+    let scopes = body.optional("requested_scopes", rules::scopes);
+    let grants = body.optional("grant_types", rules::grant_types);
+    let contact_email = body.required("contact_email", Email::parse);
+    let contact_name = body.optional("contact_name", |v| validation::text(v, 1, 200));
+    let organization_name = body.optional("organization_name", |v| validation::text(v, 1, 200));
+    let website_url = body.optional("website_url", website);
+    let missing = || Problem::new("missing", "Field required");
+    match scope {
+        Some(AppScope::Global) => {
+            body.forbid("partner_id", "GLOBAL applications belong to no partner");
+            body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
+        }
+        Some(AppScope::Partner) => {
+            if !body.has("partner_id") {
+                body.reject("partner_id", missing());
+            }
+            body.forbid("tenant_id", "PARTNER applications belong to no tenant");
+        }
+        Some(AppScope::Tenant) if !body.has("tenant_id") => body.reject("tenant_id", missing()),
+        _ => {}
+    }
+    let new = body.finish(|| {
+        let owner = match scope? {
+            AppScope::Global => Owner::Global,
+            AppScope::Partner => Owner::Partner(partner_id?),
+            AppScope::Tenant => Owner::Tenant(tenant_id?, partner_id),
+        };
+        let name = name?;
+        let description = description.filter(|d| !d.is_empty());
+        Some(NewRequest {
+            owner,
+            name: name.clone(),
+            description: description.clone(),
+            settings: Settings {
+                name,
+                description,
+                application_type: kind?,
+                redirect_uris: redirect_uris.unwrap_or_default(),
+                post_logout_redirect_uris: post_logout.unwrap_or_default(),
+                allowed_origins: origins.unwrap_or_default(),
+                allowed_scopes: scopes
+                    .unwrap_or_else(|| rules::DEFAULT_SCOPES.map(str::to_owned).to_vec()),
+                grant_types: grants
+                    .unwrap_or_else(|| rules::DEFAULT_GRANTS.map(str::to_owned).to_vec()),
+                token_lifetime: 3600,
+                token_exchange_allowed: false,
+                status: Status::Active,
+            },
+            contact_email: contact_email?.as_str().to_owned(),
+            contact_name,
+            organization_name,
+            website_url,
+        })
+    })?;
+    // The requested scopes are checked where an application's allowed scopes are.
+    rules::check(&new.settings).map_err(|err| match err {
+        Error::Validation(problems) => Error::Validation(
+            problems
+                .into_iter()
+                .map(|mut p| {
+                    if p.loc.get(1).and_then(Value::as_str) == Some("allowed_scopes") {
+                        p.loc[1] = Value::from("requested_scopes");
+                    }
+                    p
+                })
+                .collect(),
+        ),
+        other => other,
+    })?;
+    Ok(new)
+}
+
+/// Body of Approve (optional).
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the body; the handler reads the one field.
+pub struct ApproveBody {
+    #[schema(max_length = 2000)]
+    notes: Option<String>,
+}
+
+/// Body of Reject.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the body; the handler reads the one field.
+pub struct RejectBody {
+    #[schema(min_length = 1, max_length = 2000)]
+    reason: String,
+}
+
+pub fn approve_notes(mut body: Fields) -> Result<Option<String>> {
+    let notes = body.optional("notes", |v| validation::text(v, 0, 2000));
+    body.finish(|| Some(notes.filter(|n| !n.is_empty())))
+}
+
+pub fn reject_reason(mut body: Fields) -> Result<String> {
+    let reason = body.required("reason", |v| validation::text(v, 1, 2000));
+    body.finish(|| reason)
+}
