@@ -75,23 +75,12 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
         let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
             .await
             .map_err(|_| Error::PayloadTooLarge)?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
-            Error::Validation(vec![FieldProblem::new(
-                vec![json!("body"), json!(err.column())],
-                "json_invalid",
-                "JSON decode error",
-            )])
-        })?;
-        Fields::body(value)
+        json_fields(&bytes)
     }
 }
 
-/// A JSON object body that may be absent: empty (or only whitespace) reads as `{}` (for
-/// actions whose every field is optional, such as rotate-secret or approve).
-pub fn optional_body(bytes: &[u8]) -> Result<Fields, Error> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Fields::body(json!({}));
-    }
+/// A JSON object body, field by field; anything else is a 422.
+fn json_fields(bytes: &[u8]) -> Result<Fields, Error> {
     let value: Value = serde_json::from_slice(bytes).map_err(|err| {
         Error::Validation(vec![FieldProblem::new(
             vec![json!("body"), json!(err.column())],
@@ -100,6 +89,15 @@ pub fn optional_body(bytes: &[u8]) -> Result<Fields, Error> {
         )])
     })?;
     Fields::body(value)
+}
+
+/// A JSON object body that may be absent: empty (or only whitespace) reads as `{}` (for
+/// actions whose every field is optional, such as rotate-secret or approve).
+pub fn optional_body(bytes: &[u8]) -> Result<Fields, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Fields::body(json!({}));
+    }
+    json_fields(bytes)
 }
 
 /// The query string, ready to be parsed field by field.

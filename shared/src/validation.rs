@@ -204,6 +204,17 @@ impl Fields {
 
 // ---- value parsers, each `&Value -> Result<T, Problem>` -------------------------------------
 
+/// A tenant id in a body or query.
+pub fn tenant_ref(value: &Value) -> Result<crate::ids::TenantId, Problem> {
+    crate::ids::TenantId::parse(string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
+}
+
+/// A partner id in a body or query.
+pub fn partner_ref(value: &Value) -> Result<crate::ids::PartnerId, Problem> {
+    crate::ids::PartnerId::parse(string(value)?)
+        .map_err(|_| Problem::value_error("not a partner id"))
+}
+
 pub fn string(value: &Value) -> Result<&str, Problem> {
     value.as_str().ok_or_else(Problem::string_type)
 }

@@ -9,6 +9,7 @@ use shared::ids::{PartnerId, TenantId, UserId};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Problem};
+pub use shared::validation::{partner_ref, tenant_ref};
 use utoipa::ToSchema;
 
 use crate::operations::{AdminRoleGrant, NewGrant};
@@ -48,15 +49,6 @@ pub fn parse_role(value: &Value) -> std::result::Result<AdminRole, Problem> {
 
 pub fn user_ref(value: &Value) -> std::result::Result<UserId, Problem> {
     UserId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a user id"))
-}
-
-pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?)
-        .map_err(|_| Problem::value_error("not a partner id"))
-}
-
-pub fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
-    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
 }
 
 /// `true` / `false` in a query string.

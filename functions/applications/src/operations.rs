@@ -107,17 +107,6 @@ pub struct ApplicationFilter {
     pub search: Option<String>,
 }
 
-/// The partner of a tenant as it is now (one round trip).
-async fn partner_now(state: &AppState, tenant: &TenantId) -> Result<PartnerId> {
-    let key = keys::tenant(tenant);
-    let found: Option<Tenant> = state
-        .store()
-        .load(std::slice::from_ref(&key))
-        .await?
-        .get(&key)?;
-    Ok(found.ok_or(Error::NotFound(RESOURCE))?.partner_id)
-}
-
 /// The read rule of §3.2; a TENANT app is judged by its tenant's partner as it is now.
 pub(crate) async fn may_read(
     state: &AppState,
@@ -132,7 +121,7 @@ pub(crate) async fn may_read(
         }
         (Tier::Tenant { tenant, .. }, AppScope::Tenant) => app.tenant_id.as_ref() == Some(tenant),
         (Tier::Partner(own), AppScope::Tenant) => match &app.tenant_id {
-            Some(t) => partner_now(state, t).await? == *own,
+            Some(t) => Tenant::partner_now(state, t, RESOURCE).await? == *own,
             None => false,
         },
     };
@@ -192,7 +181,7 @@ async fn may_write(
                 .filter(|p| !retry && access::tenants::read(principal, p, &tenant).is_ok());
             match hinted {
                 Some(p) => Ok(Some(p)),
-                None => partner_now(state, &tenant)
+                None => Tenant::partner_now(state, &tenant, RESOURCE)
                     .await
                     .and_then(|p| access::tenants::read(principal, &p, &tenant).map(|()| Some(p))),
             }

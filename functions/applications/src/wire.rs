@@ -8,6 +8,7 @@ use shared::ids::{PartnerId, TenantId};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Patch, Problem};
+pub use shared::validation::{partner_ref, tenant_ref};
 use shared::values::{Name, Status};
 use utoipa::ToSchema;
 
@@ -43,15 +44,6 @@ pub struct SecretRotated {
 pub struct ApplicationList {
     pub items: Vec<ApplicationResponse>,
     pub pagination: Pagination,
-}
-
-pub fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
-    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
-}
-
-pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?)
-        .map_err(|_| Problem::value_error("not a partner id"))
 }
 
 pub fn scope(value: &Value) -> std::result::Result<AppScope, Problem> {

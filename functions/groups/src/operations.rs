@@ -77,13 +77,7 @@ pub struct GroupFilter {
 
 /// The partner of the group's tenant as it is now, read from the tenant (one round trip).
 async fn partner_now(state: &AppState, group: &Group) -> Result<PartnerId> {
-    let key = keys::tenant(&group.tenant_id);
-    let tenant: Option<Tenant> = state
-        .store()
-        .load(std::slice::from_ref(&key))
-        .await?
-        .get(&key)?;
-    Ok(tenant.ok_or(Error::NotFound(RESOURCE))?.partner_id)
+    Tenant::partner_now(state, &group.tenant_id, RESOURCE).await
 }
 
 /// The tier rule of groups for reads: the rule of the tenant they belong to (groups are "all

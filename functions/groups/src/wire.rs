@@ -4,10 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 use shared::error::{Error, Result};
-use shared::ids::{GroupId, PartnerId, TenantId, UserId};
+use shared::ids::{GroupId, TenantId, UserId};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Patch, Problem};
+pub use shared::validation::{partner_ref, tenant_ref};
 use shared::values::Name;
 use utoipa::ToSchema;
 
@@ -105,15 +106,6 @@ impl From<EffectiveMember> for EffectiveMemberResponse {
 pub struct EffectiveMemberList {
     pub items: Vec<EffectiveMemberResponse>,
     pub pagination: Pagination,
-}
-
-pub fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
-    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
-}
-
-pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?)
-        .map_err(|_| Problem::value_error("not a partner id"))
 }
 
 fn user_ref(value: &Value) -> std::result::Result<UserId, Problem> {

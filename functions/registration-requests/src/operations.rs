@@ -11,7 +11,7 @@ use shared::applications::{self, NewApplication, Owner, Settings};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::{AppScope, Application, Tenant};
-use shared::ids::{PartnerId, RegistrationRequestId, TenantId};
+use shared::ids::RegistrationRequestId;
 use shared::lifecycle;
 use shared::lists::{self, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest, Pagination};
@@ -108,17 +108,6 @@ fn event_for(
     }
 }
 
-/// The partner of a tenant as it is now (one round trip).
-async fn partner_now(state: &AppState, tenant: &TenantId) -> Result<PartnerId> {
-    let key = keys::tenant(tenant);
-    let found: Option<Tenant> = state
-        .store()
-        .load(std::slice::from_ref(&key))
-        .await?
-        .get(&key)?;
-    Ok(found.ok_or(Error::NotFound(RESOURCE))?.partner_id)
-}
-
 /// The read rule; a TENANT request is judged by its tenant's partner as it is now.
 async fn may_read(
     state: &AppState,
@@ -132,7 +121,7 @@ async fn may_read(
             request.tenant_id.as_ref() == Some(tenant)
         }
         (Tier::Partner(own), AppScope::Tenant) => match &request.tenant_id {
-            Some(t) => partner_now(state, t).await? == *own,
+            Some(t) => Tenant::partner_now(state, t, RESOURCE).await? == *own,
             None => false,
         },
         _ => false,
@@ -168,7 +157,7 @@ async fn may_decide(
             }
         }
         (Tier::Partner(own), AppScope::Tenant) => match &request.tenant_id {
-            Some(t) => match partner_now(state, t).await {
+            Some(t) => match Tenant::partner_now(state, t, RESOURCE).await {
                 Ok(p) if p == *own => Ok(()),
                 Ok(_) | Err(Error::NotFound(_)) => Err(Error::AccessDenied),
                 Err(err) => return Err(err),

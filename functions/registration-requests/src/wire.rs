@@ -9,6 +9,7 @@ use shared::ids::{PartnerId, TenantId};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Problem};
+pub use shared::validation::{partner_ref, tenant_ref};
 use shared::values::{Email, Name, Status};
 use utoipa::ToSchema;
 
@@ -91,15 +92,6 @@ pub struct Approved {
     /// The application, as `GET /api/v1/admin/applications/{id}` shows it.
     pub application: ApplicationResponse,
     pub client_secret: Option<String>,
-}
-
-fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
-    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
-}
-
-fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?)
-        .map_err(|_| Problem::value_error("not a partner id"))
 }
 
 pub fn scope(value: &Value) -> std::result::Result<AppScope, Problem> {

@@ -8,7 +8,8 @@ use shared::hierarchy::Tenant;
 use shared::ids::PartnerId;
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
-use shared::validation::{self, Fields, Patch, Problem};
+pub use shared::validation::partner_ref;
+use shared::validation::{Fields, Patch};
 use shared::values::{Email, JsonObject, Name, Slug, Status};
 use utoipa::ToSchema;
 
@@ -54,12 +55,6 @@ impl From<Tenant> for TenantResponse {
 pub struct TenantList {
     pub items: Vec<TenantResponse>,
     pub pagination: Pagination,
-}
-
-/// A partner id in a body or query.
-pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?)
-        .map_err(|_| Problem::value_error("not a partner id"))
 }
 
 // The one definition of the body: the handler parses into it (every problem at once,

@@ -6,11 +6,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::error::{Error, Result};
 use shared::hierarchy::{IdentitySource, User, UserStatus};
-use shared::ids::{PartnerId, TenantId, UserId};
+use shared::ids::{TenantId, UserId};
 use shared::membership::{GroupOfUser, MembershipKind};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Patch, Problem};
+pub use shared::validation::{partner_ref, tenant_ref};
 use shared::values::{Email, JsonObject};
 use utoipa::ToSchema;
 
@@ -101,17 +102,6 @@ impl From<GroupOfUser> for UserGroup {
 pub struct UserGroupList {
     pub items: Vec<UserGroup>,
     pub pagination: Pagination,
-}
-
-/// A tenant id in a body or query.
-pub fn tenant_ref(value: &Value) -> std::result::Result<TenantId, Problem> {
-    TenantId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
-}
-
-/// A partner id in a query.
-pub fn partner_ref(value: &Value) -> std::result::Result<PartnerId, Problem> {
-    PartnerId::parse(validation::string(value)?)
-        .map_err(|_| Problem::value_error("not a partner id"))
 }
 
 /// A user id in a body.

@@ -28,6 +28,25 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// The partner tenant `id` belongs to now (one read): what decides a partner admin's reach
+    /// over the tenant's resources, whose own `partner_id` is at most a hint. A tenant not
+    /// found → 404 naming `missing`, the resource the caller asked about.
+    pub async fn partner_now(
+        state: &crate::state::AppState,
+        id: &TenantId,
+        missing: &'static str,
+    ) -> crate::error::Result<PartnerId> {
+        let key = keys::tenant(id);
+        let found: Option<Tenant> = state
+            .store()
+            .load(std::slice::from_ref(&key))
+            .await?
+            .get(&key)?;
+        Ok(found
+            .ok_or(crate::error::Error::NotFound(missing))?
+            .partner_id)
+    }
+
     /// The lower-cased text `search` matches.
     pub fn search_text(&self) -> String {
         format!("{} {}", self.name, self.slug).to_lowercase()
