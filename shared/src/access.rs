@@ -282,6 +282,9 @@ pub enum ScopedOperation {
     ReadUsers,
     /// A read of groups (list, get, members).
     ReadGroups,
+    /// An application reading its own effective users (SPEC §4.7): open to its platform token
+    /// whatever its scopes.
+    ReadOwnAudience,
     /// Any other read endpoint.
     Read,
     /// Any write.
@@ -289,15 +292,21 @@ pub enum ScopedOperation {
 }
 
 impl ScopedOperation {
-    /// What a request is, from its method and path: GET and HEAD read; the reads of users
-    /// (`/users…`, a user's groups included) and of groups (`/groups…`) are their own.
-    pub fn of(is_read: bool, path: &str) -> Self {
+    /// What a request of the application `client_id` is, from its method and path: GET and
+    /// HEAD read; the reads of users (`/users…`, a user's groups included) and of groups
+    /// (`/groups…`) are their own, and so is the read of the application's own effective users.
+    pub fn of(is_read: bool, path: &str, client_id: &str) -> Self {
+        let own_audience = path
+            .strip_prefix("/api/v1/admin/applications/")
+            .and_then(|rest| rest.strip_prefix(client_id))
+            .is_some_and(|rest| rest == "/effective-users");
         let under = |collection: &str| {
             path.strip_prefix(collection)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         };
         match is_read {
             false => Self::Write,
+            true if own_audience && !client_id.is_empty() => Self::ReadOwnAudience,
             true if under("/api/v1/admin/users") => Self::ReadUsers,
             true if under("/api/v1/admin/groups") => Self::ReadGroups,
             true => Self::Read,
@@ -324,6 +333,7 @@ pub mod platform {
         let reads = scopes.admin_read || scopes.admin_write;
         let allowed = match operation {
             ScopedOperation::Write => scopes.admin_write,
+            ScopedOperation::ReadOwnAudience => true,
             ScopedOperation::Read => reads,
             ScopedOperation::ReadUsers => reads || scopes.users_read,
             ScopedOperation::ReadGroups => reads || scopes.groups_read,
@@ -500,8 +510,33 @@ mod tests {
             (true, "/api/v1/admin/tenants", Read),
             (false, "/api/v1/admin/users", Write),
             (false, "/api/v1/admin/groups", Write),
+            (
+                true,
+                "/api/v1/admin/applications/app_x/effective-users",
+                ReadOwnAudience,
+            ),
+            (
+                true,
+                "/api/v1/admin/applications/app_y/effective-users",
+                Read,
+            ),
+            (true, "/api/v1/admin/applications/app_x/assignments", Read),
+            (
+                true,
+                "/api/v1/admin/applications/app_x/effective-users/x",
+                Read,
+            ),
+            (
+                false,
+                "/api/v1/admin/applications/app_x/effective-users",
+                Write,
+            ),
         ] {
-            assert_eq!(ScopedOperation::of(read, path), operation, "{path}");
+            assert_eq!(
+                ScopedOperation::of(read, path, "app_x"),
+                operation,
+                "{path}"
+            );
         }
     }
 }

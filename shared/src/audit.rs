@@ -165,8 +165,12 @@ impl AuditEvent {
         let before = before.as_object().unwrap_or(&empty);
         let after = after.as_object().unwrap_or(&empty);
         let mut changes = Map::new();
-        for (field, to) in after {
+        // Every field of either side: one only `before` has was removed (`to: null`).
+        let fields: std::collections::BTreeSet<&String> =
+            before.keys().chain(after.keys()).collect();
+        for field in fields {
             let from = before.get(field).unwrap_or(&Value::Null);
+            let to = after.get(field).unwrap_or(&Value::Null);
             if from != to && !matches!(field.as_str(), "updated_at" | "version") {
                 let redact = SECRET_FIELDS.contains(&field.as_str());
                 let (from, to) = if redact {

@@ -19,6 +19,59 @@ pub struct Config {
     pub docs_enabled: bool,
     /// What seals the signing keys' private parts (`shared::sealing`).
     pub key_encryption: KeyEncryption,
+    /// The algorithm of the signing keys this deployment makes from now on
+    /// (`SCAIKEY_SIGNING_ALGORITHM=RS256|ES256`, RS256 by default). Keys made before keep
+    /// their own: switching is a rotation (`scaikey keys rotate`).
+    pub signing_algorithm: SigningAlgorithm,
+}
+
+/// A signing key's algorithm: RSASSA-PKCS1-v1_5 with SHA-256 over a 2048-bit key, or ECDSA
+/// over P-256 with SHA-256. Stored on each key record as `alg` (absent: RS256, the only one
+/// before ES256 existed).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum SigningAlgorithm {
+    #[default]
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    Es256,
+}
+
+impl SigningAlgorithm {
+    /// The JOSE name (`alg` of a JWT header and of a JWK).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+        }
+    }
+
+    /// `RS256` or `ES256`, in any case, blanks around ignored.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "RS256" => Some(Self::Rs256),
+            "ES256" => Some(Self::Es256),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The key-encryption key under which signing keys' private parts are sealed: a KMS key in AWS
@@ -107,6 +160,14 @@ impl Config {
         };
         let docs_enabled = docs_flag(lookup("SCAIKEY_DOCS"))?;
         let key_encryption = key_encryption(&lookup, endpoint.is_some())?;
+        let signing_algorithm = match lookup("SCAIKEY_SIGNING_ALGORITHM") {
+            None => SigningAlgorithm::default(),
+            Some(value) => SigningAlgorithm::parse(&value).ok_or(ConfigError {
+                name: "SCAIKEY_SIGNING_ALGORITHM",
+                value,
+                reason: "must be RS256 or ES256",
+            })?,
+        };
         Ok(Self {
             table_name: text("TABLE_NAME", "scaikey")?,
             region: lookup("AWS_REGION")
@@ -120,6 +181,7 @@ impl Config {
             audit_retention_days,
             docs_enabled,
             key_encryption,
+            signing_algorithm,
         })
     }
 }
@@ -199,6 +261,39 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.session_ttl, Duration::from_secs(43_200));
         assert!(c.dynamodb_endpoint.is_none());
+        assert_eq!(c.signing_algorithm, SigningAlgorithm::Rs256);
+    }
+
+    #[test]
+    fn the_signing_algorithm_is_rs256_or_es256() {
+        for (value, expected) in [
+            ("RS256", SigningAlgorithm::Rs256),
+            ("ES256", SigningAlgorithm::Es256),
+            (" es256 ", SigningAlgorithm::Es256),
+            ("rs256", SigningAlgorithm::Rs256),
+        ] {
+            let c = config(&[("SCAIKEY_SIGNING_ALGORITHM", value)]).unwrap();
+            assert_eq!(c.signing_algorithm, expected, "{value}");
+        }
+        for value in ["", "HS256", "PS256", "ES384", "none", "RS256,ES256"] {
+            let err = config(&[("SCAIKEY_SIGNING_ALGORITHM", value)]).unwrap_err();
+            assert_eq!(err.name, "SCAIKEY_SIGNING_ALGORITHM");
+            assert_eq!(err.value, value);
+            assert!(err.to_string().contains("must be RS256 or ES256"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_signing_algorithm_is_stored_by_its_jose_name() {
+        assert_eq!(
+            serde_json::to_value(SigningAlgorithm::Es256).unwrap(),
+            serde_json::json!("ES256")
+        );
+        assert_eq!(
+            serde_json::from_value::<SigningAlgorithm>(serde_json::json!("RS256")).unwrap(),
+            SigningAlgorithm::Rs256
+        );
+        assert_eq!(SigningAlgorithm::Es256.to_string(), "ES256");
     }
 
     #[test]

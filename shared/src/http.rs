@@ -56,6 +56,7 @@ impl FromRequestParts<AppState> for Caller {
                 let operation = ScopedOperation::of(
                     parts.method == Method::GET || parts.method == Method::HEAD,
                     parts.uri.path(),
+                    &claims.sub,
                 );
                 access::platform::allows(&PlatformScopes::parse(&claims.scope), operation)?;
                 Caller::Platform(claims, kid)

@@ -89,6 +89,26 @@ macro_rules! resource_id {
     };
 }
 
+/// The creation time a resource id carries: the 48-bit millisecond timestamp of its UUIDv7.
+fn millis_of(body: &str) -> u64 {
+    SORTABLE_BASE32
+        .decode(body.as_bytes())
+        .ok()
+        .filter(|bytes| bytes.len() == 16)
+        .map_or(0, |bytes| {
+            bytes[..6]
+                .iter()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+        })
+}
+
+/// The body of the least (`fill` 0x00) or greatest (`fill` 0xff) id of millisecond `ms`.
+fn body_at(ms: u64, fill: u8) -> String {
+    let mut bytes = [fill; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    SORTABLE_BASE32.encode(&bytes)
+}
+
 resource_id!(
     /// A partner (`prt_…`).
     PartnerId, "prt_", "partner");
@@ -119,6 +139,9 @@ resource_id!(
 resource_id!(
     /// A token signing key (`key_…`), published as the JWT `kid`.
     KeyId, "key_", "key");
+resource_id!(
+    /// An identity provider of a tenant (`idp_…`): an external OIDC or SAML sign-in.
+    IdentityProviderId, "idp_", "identity provider");
 
 #[cfg(test)]
 mod tests {
@@ -160,5 +183,54 @@ mod tests {
         ] {
             assert!(TenantId::parse(&raw).is_err(), "{raw} was accepted");
         }
+    }
+}
+
+impl EventId {
+    /// When the event was recorded (ms since the epoch), as its id says.
+    pub fn unix_millis(&self) -> u64 {
+        millis_of(&self.0[Self::PREFIX.len()..])
+    }
+
+    /// The least id an event of millisecond `ms` can have: ids sort as their time does, so a
+    /// time range of events is a range of ids.
+    pub fn lowest_at(ms: u64) -> String {
+        format!("{}{}", Self::PREFIX, body_at(ms, 0x00))
+    }
+
+    /// The greatest id an event of millisecond `ms` can have.
+    pub fn highest_at(ms: u64) -> String {
+        format!("{}{}", Self::PREFIX, body_at(ms, 0xff))
+    }
+}
+
+#[cfg(test)]
+mod time_bounds {
+    use super::*;
+
+    #[test]
+    fn an_event_id_lies_within_the_bounds_of_its_millisecond() {
+        let id = EventId::generate();
+        let ms = id.unix_millis();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(now.abs_diff(ms) < 5_000, "{ms} vs {now}");
+        assert!(EventId::lowest_at(ms).as_str() <= id.as_str());
+        assert!(id.as_str() <= EventId::highest_at(ms).as_str());
+        assert!(EventId::highest_at(ms - 1) < EventId::lowest_at(ms));
+        assert_eq!(
+            EventId::parse(&EventId::lowest_at(ms))
+                .unwrap()
+                .unix_millis(),
+            ms
+        );
+        assert_eq!(
+            EventId::parse(&EventId::highest_at(ms))
+                .unwrap()
+                .unix_millis(),
+            ms
+        );
     }
 }

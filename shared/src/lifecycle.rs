@@ -87,6 +87,17 @@ pub fn restored<T: Lifecycle>(before: &T, resource: &'static str) -> Result<T> {
     Ok(after)
 }
 
+/// Counts the attempts of one [`retry_stale`] write, so a retry knows that what the first
+/// attempt assumed (a partner hint) may be stale and reads it instead.
+#[derive(Default)]
+pub struct Attempts(std::sync::atomic::AtomicU32);
+
+impl Attempts {
+    pub fn next_is_retry(&self) -> bool {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
 /// Runs a read-check-write until it commits against the version it read. A write refused by
 /// its item's version (`Error::Stale`) is re-read and re-applied, so concurrent PATCHes of
 /// different fields both land; one that keeps losing becomes a 503.

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::access::{Principal, TenantReach};
 use crate::error::{Error, FieldProblem, Result};
 use crate::hierarchy::Tenant;
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, TenantId};
 use crate::pagination::{self, CursorPosition, Page, PageRequest, Pagination};
 use crate::state::AppState;
-use crate::store::{Key, QuerySpec, StartKey, keys};
+use crate::store::{Key, Loaded, QuerySpec, StartKey, keys};
 
 pub struct ListQuery {
     /// Names the list, the caller's reach and every filter; cursors are bound to it.
@@ -129,6 +130,7 @@ fn cursor_problem() -> Error {
 fn start_after(spec: &QuerySpec, item: Key, after: &str) -> StartKey {
     let (pk, sk) = match spec.index {
         Some(keys::GSI1) => (keys::GSI1PK, keys::GSI1SK),
+        Some(keys::GSI3) => (keys::GSI3PK, keys::GSI3SK),
         _ => (keys::GSI2PK, keys::GSI2SK),
     };
     StartKey(BTreeMap::from([
@@ -231,4 +233,154 @@ pub async fn merged_page<T: Merged>(
         items: rows,
         pagination: Pagination::new(page_no, request.per_page, total, next_cursor),
     })
+}
+
+/// A list of items that belong to a tenant (groups, identity providers, …), as every tier reads
+/// it: a tenant's own partition (a `tenant_id` filter, or a tenant admin), a partner's live
+/// tenants' partitions merged (a partner admin, or a `partner_id` filter), or the platform
+/// partition (a super admin). Totals come from the per-tenant and platform counters when
+/// unfiltered, from COUNT queries when filtered.
+pub struct TenantScopedList<'a> {
+    /// Names the list in its cursors' binding.
+    pub name: &'static str,
+    pub tenant_filter: Option<&'a TenantId>,
+    pub partner_filter: Option<&'a PartnerId>,
+    /// A tenant's partition (GSI1).
+    pub of_tenant: fn(&TenantId) -> String,
+    /// A tenant's live-item counter.
+    pub tenant_counter: fn(&TenantId) -> Key,
+    /// The platform partition (GSI2) and the counter shards of its total.
+    pub all: &'static str,
+    pub platform_counters: Vec<Key>,
+    /// Filters on the partition read (none: the counters give the total).
+    pub equals: Vec<(&'static str, String)>,
+    /// Lower-cased substring of `search_text`.
+    pub contains: Option<String>,
+}
+
+impl TenantScopedList<'_> {
+    /// The keys to read with the session check, from the token's claims alone (the decision
+    /// is taken again on the checked principal).
+    pub fn keys_to_check(&self, caller: &crate::session::Caller) -> Result<Vec<Key>> {
+        let claimed =
+            crate::access::tenants::list_reach(&caller.claimed_tier()?, self.partner_filter);
+        let mut extra = Vec::new();
+        if let Some(t) = self.tenant_filter {
+            extra.push(keys::tenant(t));
+            extra.push((self.tenant_counter)(t));
+        }
+        match &claimed {
+            Ok(TenantReach::All) => extra.extend(self.platform_counters.iter().cloned()),
+            Ok(TenantReach::One { tenant, .. }) => extra.push((self.tenant_counter)(tenant)),
+            // A partner's counters are its tenants', read once the tenants are known.
+            Ok(TenantReach::Partner(_)) | Err(_) => {}
+        }
+        Ok(extra)
+    }
+
+    fn filtered(&self) -> bool {
+        !self.equals.is_empty() || self.contains.is_some()
+    }
+
+    fn spec(&self, index: &'static str, partition: (&'static str, String)) -> QuerySpec {
+        QuerySpec {
+            index: Some(index),
+            partition,
+            equals: self.equals.clone(),
+            contains: self.contains.clone(),
+            compare: Vec::new(),
+        }
+    }
+
+    /// One page for the checked principal, `loaded` being the session check's batch (with
+    /// [`Self::keys_to_check`]). A filter outside reach → 403; an unknown tenant → 403, or an
+    /// empty page for a super admin.
+    pub async fn page<T: Merged>(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+        loaded: &Loaded,
+        request: &PageRequest,
+    ) -> Result<Page<T>> {
+        let reach = crate::access::tenants::list_reach(&principal.tier, self.partner_filter)?;
+        let empty = || Page {
+            items: Vec::new(),
+            pagination: Pagination::new(request.page, request.per_page, 0, None),
+        };
+        let tenant = match (&reach, self.tenant_filter) {
+            (_, Some(t)) => {
+                let found: Option<Tenant> = loaded.get(&keys::tenant(t))?;
+                match found {
+                    Some(tenant) => {
+                        crate::access::tenants::read(principal, &tenant.partner_id, &tenant.id)?;
+                        if self.partner_filter.is_some_and(|p| *p != tenant.partner_id) {
+                            return Ok(empty());
+                        }
+                        Some(t.clone())
+                    }
+                    // An unknown tenant has nothing; only the super admin may learn that.
+                    None if principal.is_super() => return Ok(empty()),
+                    None => return Err(Error::AccessDenied),
+                }
+            }
+            (TenantReach::One { tenant, .. }, None) => Some(tenant.clone()),
+            _ => None,
+        };
+        let filtered = self.filtered();
+        let binding = format!(
+            "{}|reach={reach:?}|tenant={}|equals={:?}|contains={:?}",
+            self.name,
+            self.tenant_filter.map_or("", |t| t.as_str()),
+            self.equals,
+            self.contains,
+        );
+        let count = |key: Key| (!filtered).then(|| loaded.number(&key, "count").max(0) as u64);
+        if let Some(t) = tenant {
+            let query = ListQuery {
+                binding,
+                spec: self.spec(keys::GSI1, (keys::GSI1PK, (self.of_tenant)(&t))),
+                known_total: count((self.tenant_counter)(&t)),
+            };
+            return page(state, &query, request).await;
+        }
+        match reach {
+            TenantReach::Partner(p) => {
+                // A partner's items are its tenants' items now: each live tenant's partition,
+                // merged, with the tenants' counters for the total.
+                let tenants = live_tenants_of(state, &p).await?;
+                let query = MergedQuery {
+                    binding,
+                    specs: tenants
+                        .iter()
+                        .map(|t| self.spec(keys::GSI1, (keys::GSI1PK, (self.of_tenant)(&t.id))))
+                        .collect(),
+                    total: if filtered {
+                        Total::Count
+                    } else {
+                        Total::Counters(
+                            tenants
+                                .iter()
+                                .map(|t| (self.tenant_counter)(&t.id))
+                                .collect(),
+                        )
+                    },
+                };
+                merged_page(state, &query, request).await
+            }
+            _ => {
+                let query = ListQuery {
+                    binding,
+                    spec: self.spec(keys::GSI2, (keys::GSI2PK, self.all.to_owned())),
+                    known_total: (!filtered).then(|| {
+                        self.platform_counters
+                            .iter()
+                            .map(|k| loaded.number(k, "count"))
+                            .sum::<i64>()
+                            .max(0) as u64
+                    }),
+                };
+                page(state, &query, request).await
+            }
+        }
+    }
 }

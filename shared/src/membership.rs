@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{GroupId, TenantId, UserId};
 use crate::store::{Expr, QuerySpec, Store, StoreError, Tx, decode, keys, n};
 use crate::time::Timestamp;
+use crate::validation::{self, Fields, Problem};
 use crate::values::Status;
 
 /// The `entity` of a membership item (`GROUP#<grp>` / `MEMBER#<usr|grp>`).
@@ -59,6 +60,45 @@ impl GroupNode {
     }
 }
 
+/// A user or a group named in a body by exactly one of `user_id` and `group_id` (a group's new
+/// member, an application's assignee).
+#[derive(Clone, Debug, PartialEq)]
+pub enum UserOrGroup {
+    User(UserId),
+    Group(GroupId),
+}
+
+impl TryFrom<Fields> for UserOrGroup {
+    type Error = crate::error::Error;
+
+    fn try_from(mut body: Fields) -> Result<Self, Self::Error> {
+        let user = body.optional("user_id", validation::user_ref);
+        let group = body.optional("group_id", validation::group_ref);
+        if user.is_some() == group.is_some() {
+            let problem = if user.is_some() {
+                Problem::value_error("give exactly one of user_id and group_id")
+            } else {
+                Problem::new("missing", "Field required")
+            };
+            body.reject("user_id", problem);
+        }
+        body.finish(|| match (user, group) {
+            (Some(u), None) => Some(Self::User(u)),
+            (None, Some(g)) => Some(Self::Group(g)),
+            _ => None,
+        })
+    }
+}
+
+impl UserOrGroup {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::User(u) => u.as_str(),
+            Self::Group(g) => g.as_str(),
+        }
+    }
+}
+
 /// How a user is in a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -73,6 +113,8 @@ pub enum MembershipKind {
 pub struct GroupOfUser {
     pub group: GroupNode,
     pub membership: MembershipKind,
+    /// The shortest path of group ids from this group down to the user's direct group.
+    pub path: Vec<GroupId>,
 }
 
 #[derive(Deserialize)]
@@ -201,42 +243,185 @@ pub fn detach_user(tx: &mut Tx, user: &UserId, groups: &[Attachment]) -> Result<
 /// of the user's memberships, then one BatchGetItem per nesting level above them.
 pub async fn groups_of_user(store: &Store, user: &UserId) -> Result<Vec<GroupOfUser>, StoreError> {
     let direct_ids = direct_group_ids(store, user).await?;
-    let mut seen: HashSet<GroupId> = direct_ids.iter().cloned().collect();
-    let mut out = Vec::new();
-    let mut level: Vec<GroupNode> = Vec::new();
     let loaded = load_groups(store, &direct_ids).await?;
-    for id in &direct_ids {
-        if let Some(node) = loaded.get(id).filter(|g| g.is_live()) {
-            level.push(node.clone());
-        }
-    }
-    // Newest group first within a level, as lists are.
-    level.sort_by(|a, b| b.id.cmp(&a.id));
-    let mut kind = MembershipKind::Direct;
+    let direct: Vec<GroupNode> = direct_ids
+        .iter()
+        .filter_map(|id| loaded.get(id).filter(|g| g.is_live()).cloned())
+        .collect();
+    Ok(ancestors(store, direct)
+        .await?
+        .into_iter()
+        .map(|(group, path)| GroupOfUser {
+            membership: if path.len() == 1 {
+                MembershipKind::Direct
+            } else {
+                MembershipKind::Inherited
+            },
+            group,
+            path,
+        })
+        .collect())
+}
+
+/// The live groups `start` and every group containing one of them at any depth, each once,
+/// breadth first (newest first within a level), each with the shortest path of group ids from
+/// it down to the group of `start` it contains (a group of `start`: itself alone). One
+/// BatchGetItem per level above `start`.
+pub async fn ancestors(
+    store: &Store,
+    start: Vec<GroupNode>,
+) -> Result<Vec<(GroupNode, Vec<GroupId>)>, StoreError> {
+    let mut seen: HashSet<GroupId> = start.iter().map(|g| g.id.clone()).collect();
+    let mut level: Vec<(GroupNode, Vec<GroupId>)> = start
+        .into_iter()
+        .filter(GroupNode::is_live)
+        .map(|g| {
+            let path = vec![g.id.clone()];
+            (g, path)
+        })
+        .collect();
+    level.sort_by(|a, b| b.0.id.cmp(&a.0.id));
+    let mut out = Vec::new();
     while !level.is_empty() {
-        let mut next_ids = Vec::new();
-        for node in &level {
+        let mut next: Vec<(GroupId, Vec<GroupId>)> = Vec::new();
+        for (node, path) in &level {
             for parent in &node.parent_groups {
                 if seen.insert(parent.clone()) {
-                    next_ids.push(parent.clone());
+                    let mut p = Vec::with_capacity(path.len() + 1);
+                    p.push(parent.clone());
+                    p.extend(path.iter().cloned());
+                    next.push((parent.clone(), p));
                 }
             }
         }
-        out.extend(level.drain(..).map(|group| GroupOfUser {
-            group,
-            membership: kind,
-        }));
-        kind = MembershipKind::Inherited;
-        let loaded = load_groups(store, &next_ids).await?;
-        level = next_ids
-            .iter()
-            .filter_map(|id| loaded.get(id).filter(|g| g.is_live()).cloned())
+        out.append(&mut level);
+        let ids: Vec<GroupId> = next.iter().map(|(id, _)| id.clone()).collect();
+        let loaded = load_groups(store, &ids).await?;
+        level = next
+            .into_iter()
+            .filter_map(|(id, path)| {
+                loaded
+                    .get(&id)
+                    .filter(|g| g.is_live())
+                    .map(|g| (g.clone(), path))
+            })
             .collect();
-        level.sort_by(|a, b| b.id.cmp(&a.id));
+        level.sort_by(|a, b| b.0.id.cmp(&a.0.id));
     }
     Ok(out)
 }
 
+/// The groups reached down from the live group `root` (itself included, live ones only; its
+/// direct `children` as read with it), breadth first, each with the shortest path of group ids
+/// from `root` to it (ties: through the lower group id). One consistent BatchGetItem per level
+/// below `root`.
+pub async fn descendants(
+    store: &Store,
+    root: &GroupId,
+    children: &[GroupId],
+) -> Result<Vec<(GroupId, Vec<GroupId>)>, StoreError> {
+    let mut out = vec![(root.clone(), vec![root.clone()])];
+    let mut seen: HashSet<GroupId> = HashSet::from([root.clone()]);
+    let mut frontier: Vec<(GroupId, Vec<GroupId>)> = sorted(children)
+        .into_iter()
+        .filter(|g| seen.insert(g.clone()))
+        .map(|g| (g.clone(), vec![root.clone(), g]))
+        .collect();
+    while !frontier.is_empty() {
+        let ids: Vec<GroupId> = frontier.iter().map(|(g, _)| g.clone()).collect();
+        let nodes = load_groups(store, &ids).await?;
+        let mut next = Vec::new();
+        for (id, path) in frontier {
+            let Some(node) = nodes.get(&id).filter(|n| n.is_live()) else {
+                continue;
+            };
+            for child in sorted(&node.child_groups) {
+                if seen.insert(child.clone()) {
+                    let mut p = path.clone();
+                    p.push(child.clone());
+                    next.push((child, p));
+                }
+            }
+            out.push((id, path));
+        }
+        frontier = next;
+    }
+    Ok(out)
+}
+
+fn sorted(ids: &[GroupId]) -> Vec<GroupId> {
+    let mut v = ids.to_vec();
+    v.sort();
+    v
+}
+
+#[derive(Deserialize)]
+struct MemberRecord {
+    member_id: String,
+}
+
+/// Every direct user member of one group, newest first (all pages of its partition).
+pub async fn direct_user_ids(store: &Store, group: &GroupId) -> Result<Vec<UserId>, StoreError> {
+    let spec = QuerySpec {
+        index: None,
+        partition: (keys::PK, keys::group(group).pk),
+        equals: vec![
+            ("entity", MEMBER_ENTITY.to_owned()),
+            ("member_type", "USER".to_owned()),
+        ],
+        contains: None,
+        compare: Vec::new(),
+    };
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store.query(&spec, start, QUERY_PAGE).await?;
+        for item in page.items {
+            let m: MemberRecord = decode(item)?;
+            if let Ok(u) = UserId::parse(&m.member_id) {
+                out.push(u);
+            }
+        }
+        match page.last_key {
+            Some(last) => start = Some(last),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Groups whose memberships one request reads at once.
+const CONCURRENT_GROUPS: usize = 16;
+
+/// The users of the given groups (`(group, path)` in the order the paths should win: shortest
+/// first), each user once with the path of the first group that holds it directly. The groups'
+/// partitions are read concurrently, 16 at a time, all pages each.
+pub async fn users_of_groups(
+    store: &Store,
+    groups: &[(GroupId, Vec<GroupId>)],
+    seen: &mut HashSet<UserId>,
+) -> Result<Vec<(UserId, Vec<GroupId>)>, StoreError> {
+    let mut users = Vec::new();
+    for chunk in groups.chunks(CONCURRENT_GROUPS) {
+        let mut reads = tokio::task::JoinSet::new();
+        for (i, (group, _)) in chunk.iter().enumerate() {
+            let (store, group) = (store.clone(), group.clone());
+            reads.spawn(async move { (i, direct_user_ids(&store, &group).await) });
+        }
+        let mut found: Vec<Vec<UserId>> = vec![Vec::new(); chunk.len()];
+        while let Some(joined) = reads.join_next().await {
+            let (i, read) = joined.map_err(|e| StoreError::Other(e.to_string()))?;
+            found[i] = read?;
+        }
+        for ((_, path), members) in chunk.iter().zip(found) {
+            for user in members {
+                if seen.insert(user.clone()) {
+                    users.push((user, path.clone()));
+                }
+            }
+        }
+    }
+    Ok(users)
+}
 #[cfg(test)]
 mod tests {
     use super::*;

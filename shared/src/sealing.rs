@@ -5,7 +5,9 @@
 //! opening a key takes `kms:Decrypt`, which only the functions that sign are granted.
 //!
 //! Both layers bind the key id (the KMS encryption context and the AES-GCM associated data):
-//! a sealed key moved to another key id does not open.
+//! a sealed key moved to another key id does not open. Other secrets (an identity provider's
+//! client secret) are sealed the same way under a `purpose` of their own (`seal_for`,
+//! `open_for`); `seal`/`open` are the signing keys' purpose, [`PURPOSE`].
 
 use std::fmt;
 use std::path::Path;
@@ -111,13 +113,31 @@ impl Kek {
 
     /// Seals `plaintext` (a private key) for key id `kid` under a fresh data key.
     pub async fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<Sealed, SealError> {
+        self.seal_for(PURPOSE, kid, plaintext).await
+    }
+
+    /// Opens a key sealed for `kid`: one `kms:Decrypt` with a KMS KEK.
+    pub async fn open(&self, kid: &str, sealed: &Sealed) -> Result<Vec<u8>, SealError> {
+        self.open_for(PURPOSE, kid, sealed).await
+    }
+
+    /// Seals `plaintext` for `purpose` and the id it belongs to (`kid`), under a fresh data
+    /// key. Both are bound in both layers: the KMS encryption context (`purpose`, `kid`) and
+    /// the AES-GCM associated data, so a value sealed for one purpose or id opens for no other,
+    /// and IAM can allow a function `kms:GenerateDataKey`/`kms:Decrypt` for its purpose only.
+    pub async fn seal_for(
+        &self,
+        purpose: &str,
+        kid: &str,
+        plaintext: &[u8],
+    ) -> Result<Sealed, SealError> {
         let (data_key, wrapped_key, kek) = match self {
             Self::Kms { client, key_id } => {
                 let out = client
                     .generate_data_key()
                     .key_id(key_id)
                     .key_spec(DataKeySpec::Aes256)
-                    .encryption_context("purpose", PURPOSE)
+                    .encryption_context("purpose", purpose)
                     .encryption_context("kid", kid)
                     .send()
                     .await
@@ -136,19 +156,24 @@ impl Kek {
             }
             Self::Local { key, fingerprint } => {
                 let data_key = crate::secrets::random_bytes::<32>().to_vec();
-                let wrapped = aead_seal(key.as_slice(), &data_key, kid)?;
+                let wrapped = aead_seal(key.as_slice(), &data_key, purpose, kid)?;
                 (data_key, wrapped, format!("local:{fingerprint}"))
             }
         };
         Ok(Sealed {
             kek,
             wrapped_key,
-            ciphertext: aead_seal(&data_key, plaintext, kid)?,
+            ciphertext: aead_seal(&data_key, plaintext, purpose, kid)?,
         })
     }
 
-    /// Opens a key sealed for `kid`: one `kms:Decrypt` with a KMS KEK.
-    pub async fn open(&self, kid: &str, sealed: &Sealed) -> Result<Vec<u8>, SealError> {
+    /// Opens a value sealed for `purpose` and `kid`: one `kms:Decrypt` with a KMS KEK.
+    pub async fn open_for(
+        &self,
+        purpose: &str,
+        kid: &str,
+        sealed: &Sealed,
+    ) -> Result<Vec<u8>, SealError> {
         let data_key = match self {
             Self::Kms { client, key_id } => {
                 if !sealed.kek.starts_with("kms:") {
@@ -160,7 +185,7 @@ impl Kek {
                     // (one this role could also decrypt with) is refused.
                     .key_id(key_id)
                     .ciphertext_blob(Blob::new(sealed.wrapped_key.clone()))
-                    .encryption_context("purpose", PURPOSE)
+                    .encryption_context("purpose", purpose)
                     .encryption_context("kid", kid)
                     .send()
                     .await
@@ -173,10 +198,10 @@ impl Kek {
                 if sealed.kek != format!("local:{fingerprint}") {
                     return Err(SealError::OtherKek(sealed.kek.clone()));
                 }
-                aead_open(key.as_slice(), &sealed.wrapped_key, kid)?
+                aead_open(key.as_slice(), &sealed.wrapped_key, purpose, kid)?
             }
         };
-        aead_open(&data_key, &sealed.ciphertext, kid)
+        aead_open(&data_key, &sealed.ciphertext, purpose, kid)
     }
 }
 
@@ -211,8 +236,8 @@ where
     }
 }
 
-fn associated_data(kid: &str) -> Vec<u8> {
-    format!("{PURPOSE}:{kid}").into_bytes()
+fn associated_data(purpose: &str, kid: &str) -> Vec<u8> {
+    format!("{purpose}:{kid}").into_bytes()
 }
 
 fn aead_key(key: &[u8]) -> Result<LessSafeKey, SealError> {
@@ -222,13 +247,13 @@ fn aead_key(key: &[u8]) -> Result<LessSafeKey, SealError> {
 }
 
 /// nonce ‖ ciphertext ‖ tag. A random nonce is safe: every data key seals one message.
-fn aead_seal(key: &[u8], plaintext: &[u8], kid: &str) -> Result<Vec<u8>, SealError> {
+fn aead_seal(key: &[u8], plaintext: &[u8], purpose: &str, kid: &str) -> Result<Vec<u8>, SealError> {
     let nonce = crate::secrets::random_bytes::<NONCE_LEN>();
     let mut in_out = plaintext.to_vec();
     aead_key(key)?
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::from(associated_data(kid)),
+            Aad::from(associated_data(purpose, kid)),
             &mut in_out,
         )
         .map_err(|_| SealError::DoesNotOpen("AES-GCM sealing failed".into()))?;
@@ -237,7 +262,7 @@ fn aead_seal(key: &[u8], plaintext: &[u8], kid: &str) -> Result<Vec<u8>, SealErr
     Ok(out)
 }
 
-fn aead_open(key: &[u8], sealed: &[u8], kid: &str) -> Result<Vec<u8>, SealError> {
+fn aead_open(key: &[u8], sealed: &[u8], purpose: &str, kid: &str) -> Result<Vec<u8>, SealError> {
     if sealed.len() < NONCE_LEN {
         return Err(SealError::DoesNotOpen("too short".into()));
     }
@@ -246,7 +271,7 @@ fn aead_open(key: &[u8], sealed: &[u8], kid: &str) -> Result<Vec<u8>, SealError>
         .map_err(|_| SealError::DoesNotOpen("bad nonce".into()))?;
     let mut in_out = rest.to_vec();
     let plaintext = aead_key(key)?
-        .open_in_place(nonce, Aad::from(associated_data(kid)), &mut in_out)
+        .open_in_place(nonce, Aad::from(associated_data(purpose, kid)), &mut in_out)
         .map_err(|_| SealError::DoesNotOpen("authentication failed".into()))?;
     Ok(plaintext.to_vec())
 }
@@ -287,6 +312,36 @@ mod tests {
                 Err(SealError::DoesNotOpen(_))
             ));
         }
+    }
+
+    #[tokio::test]
+    async fn a_value_sealed_for_one_purpose_opens_for_no_other() {
+        let kek = Kek::local([7; 32]);
+        let sealed = kek
+            .seal_for("scaikey-idp-secret", "idp-1", b"client secret")
+            .await
+            .unwrap();
+        assert_eq!(
+            kek.open_for("scaikey-idp-secret", "idp-1", &sealed)
+                .await
+                .unwrap(),
+            b"client secret"
+        );
+        // Not as a signing key (the signing purpose), nor for another id.
+        assert!(matches!(
+            kek.open("idp-1", &sealed).await,
+            Err(SealError::DoesNotOpen(_))
+        ));
+        assert!(matches!(
+            kek.open_for("scaikey-idp-secret", "idp-2", &sealed).await,
+            Err(SealError::DoesNotOpen(_))
+        ));
+        // And a signing key does not open as a secret of that purpose.
+        let key = kek.seal("kid-1", b"private key").await.unwrap();
+        assert!(matches!(
+            kek.open_for("scaikey-idp-secret", "kid-1", &key).await,
+            Err(SealError::DoesNotOpen(_))
+        ));
     }
 
     #[test]

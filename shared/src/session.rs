@@ -129,6 +129,7 @@ pub async fn check(
         return Err(Error::InvalidToken);
     }
     let tier = session.tier().ok_or(Error::InvalidToken)?;
+    touch(state, &session, now).await;
     let principal = Principal {
         acting: Acting::Admin(AdminSession {
             user_id: session.user_id.clone(),
@@ -140,6 +141,36 @@ pub async fn check(
         tier,
     };
     Ok((principal, loaded))
+}
+
+/// A session's `last_active_at` is moved at most once in this long: each session costs at most
+/// one extra write a minute, and none on the requests in between.
+pub const LAST_ACTIVE_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Moves an accepted session's `last_active_at` to `now` when it is absent or older than
+/// [`LAST_ACTIVE_RESOLUTION`]: one conditional UpdateItem, so of concurrent requests one writes
+/// and the others are refused by the condition (ignored). Never fails the request: an error is
+/// logged and the request goes on.
+async fn touch(state: &AppState, session: &Session, now: Timestamp) {
+    let due = now.minus(LAST_ACTIVE_RESOLUTION);
+    if session.last_active_at.is_some_and(|at| at >= due) {
+        return;
+    }
+    let touched = state
+        .store()
+        .update_if(
+            &keys::session(&session.id),
+            "SET last_active_at = :now",
+            "attribute_exists(PK) AND (attribute_not_exists(last_active_at) \
+             OR last_active_at < :due)",
+            crate::store::Expr::default()
+                .value(":now", crate::store::s(now.to_string()))
+                .value(":due", crate::store::s(due.to_string())),
+        )
+        .await;
+    if let Err(err) = touched {
+        tracing::warn!(error = %err, "session last activity not recorded");
+    }
 }
 
 /// A platform token's check: its application, read in the same batch as `extra`, is still a
@@ -239,6 +270,7 @@ mod tests {
             status: SessionStatus::Active,
             created_at: Timestamp::now(),
             expires_at: Timestamp::now(),
+            last_active_at: None,
             refresh_generation: 0,
             ip_address: None,
             user_agent: None,

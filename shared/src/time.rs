@@ -27,6 +27,11 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// Milliseconds since the epoch (0 before it).
+    pub fn unix_millis(&self) -> u64 {
+        u64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+    }
+
     pub fn plus(&self, by: Duration) -> Self {
         Self(self.0 + by)
     }

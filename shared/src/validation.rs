@@ -209,6 +209,16 @@ pub fn tenant_ref(value: &Value) -> Result<crate::ids::TenantId, Problem> {
     crate::ids::TenantId::parse(string(value)?).map_err(|_| Problem::value_error("not a tenant id"))
 }
 
+/// A user id in a body or query.
+pub fn user_ref(value: &Value) -> Result<crate::ids::UserId, Problem> {
+    crate::ids::UserId::parse(string(value)?).map_err(|_| Problem::value_error("not a user id"))
+}
+
+/// A group id in a body or query.
+pub fn group_ref(value: &Value) -> Result<crate::ids::GroupId, Problem> {
+    crate::ids::GroupId::parse(string(value)?).map_err(|_| Problem::value_error("not a group id"))
+}
+
 /// A partner id in a body or query.
 pub fn partner_ref(value: &Value) -> Result<crate::ids::PartnerId, Problem> {
     crate::ids::PartnerId::parse(string(value)?)

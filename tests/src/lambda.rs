@@ -184,6 +184,10 @@ impl LambdaFunction {
             .env("TABLE_NAME", &config.table_name)
             .env("SCAIKEY_TOKEN_ISSUER", &config.token_issuer)
             .env("SCAIKEY_TOKEN_AUDIENCE", &config.token_audience)
+            .env(
+                "SCAIKEY_SIGNING_ALGORITHM",
+                config.signing_algorithm.as_str(),
+            )
             .env("RUST_LOG", "warn")
             .env("AWS_REGION", &config.region)
             // What the Lambda service sets for every function.
@@ -202,7 +206,8 @@ impl LambdaFunction {
             Some(endpoint) => command.env("DYNAMODB_ENDPOINT", endpoint),
             None => command.env_remove("DYNAMODB_ENDPOINT"),
         };
-        // As in the template: only admin-auth and oauth hold the key-encryption key (they sign).
+        // As in the template: admin-auth and oauth hold the key-encryption key (they sign), and
+        // identity-providers (it seals client secrets).
         for name in [
             "SCAIKEY_KMS_KEY_ID",
             "KMS_ENDPOINT",
@@ -210,7 +215,7 @@ impl LambdaFunction {
         ] {
             command.env_remove(name);
         }
-        if name == "admin-auth" || name == "oauth" {
+        if name == "admin-auth" || name == "oauth" || name == "identity-providers" {
             match &config.key_encryption {
                 KeyEncryption::Kms { key_id, endpoint } => {
                     command.env("SCAIKEY_KMS_KEY_ID", key_id);

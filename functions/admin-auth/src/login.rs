@@ -315,6 +315,7 @@ pub async fn login(
             .map_or(now.plus(state.config().session_ttl), |until| {
                 until.min(now.plus(state.config().session_ttl))
             }),
+        last_active_at: Some(now),
         refresh_generation: 0,
         ip_address: meta.ip_address.clone(),
         user_agent: meta.user_agent.clone(),

@@ -9,7 +9,8 @@ use shared::time::Timestamp;
 /// Sessions and attempt counters outlive their expiry by a day before TTL purges them.
 const PURGE_GRACE_SECONDS: i64 = 86_400;
 
-/// The stored session: listed under its user, purged a day after it expires.
+/// The stored session: listed under its user (GSI1), its tenant (GSI2) and one shard of the
+/// platform-wide list (GSI3; `functions/sessions` lists them), purged a day after it expires.
 fn session_item(session: &Session) -> Result<Item, StoreError> {
     let mut item = session.to_item()?;
     item.insert(
@@ -17,6 +18,13 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
         s(keys::sessions_of_user(&session.user_id)),
     );
     item.insert(keys::GSI1SK.into(), s(session.id.to_string()));
+    item.insert(
+        keys::GSI2PK.into(),
+        s(keys::sessions_of_tenant(&session.tenant_id)),
+    );
+    item.insert(keys::GSI2SK.into(), s(session.id.to_string()));
+    item.insert(keys::GSI3PK.into(), s(keys::sessions_shard_of(&session.id)));
+    item.insert(keys::GSI3SK.into(), s(session.id.to_string()));
     item.insert(
         keys::TTL.into(),
         n(session.expires_at.unix() + PURGE_GRACE_SECONDS),
@@ -159,6 +167,7 @@ mod tests {
             status: SessionStatus::Active,
             created_at: at,
             expires_at: at,
+            last_active_at: Some(at),
             refresh_generation: 3,
             ip_address: Some("192.0.2.1".into()),
             user_agent: None,
@@ -170,6 +179,13 @@ mod tests {
                 "S:USER#usr_01kb2z8hqv3m4n5p6r7s8t9w1g#SESSIONS".to_owned(),
             ),
             ("GSI1SK", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
+            (
+                "GSI2PK",
+                "S:TENANT#tnt_01kb2z8hqv3m4n5p6r7s8t9w2g#SESSIONS".to_owned(),
+            ),
+            ("GSI2SK", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
+            ("GSI3PK", "S:SESSIONS#6".to_owned()),
+            ("GSI3SK", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
             ("PK", "S:SESSION#ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
             ("SK", "S:SESSION".to_owned()),
             ("created_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
@@ -178,6 +194,7 @@ mod tests {
             ("expires_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
             ("id", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
             ("ip_address", "S:192.0.2.1".to_owned()),
+            ("last_active_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
             ("partner_id", "S:prt_01kb2z8hqv3m4n5p6r7s8t9w3g".to_owned()),
             ("refresh_generation", "N:3".to_owned()),
             ("role", "S:partner_admin".to_owned()),

@@ -9,7 +9,7 @@ use shared::ids::{PartnerId, TenantId, UserId};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Problem};
-pub use shared::validation::{partner_ref, tenant_ref};
+pub use shared::validation::{partner_ref, tenant_ref, user_ref};
 use utoipa::ToSchema;
 
 use crate::operations::{AdminRoleGrant, NewGrant};
@@ -45,10 +45,6 @@ pub fn parse_role(value: &Value) -> std::result::Result<AdminRole, Problem> {
             ("TENANT_ADMIN", AdminRole::TenantAdmin),
         ],
     )
-}
-
-pub fn user_ref(value: &Value) -> std::result::Result<UserId, Problem> {
-    UserId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a user id"))
 }
 
 /// `true` / `false` in a query string.

@@ -12,11 +12,14 @@ use shared::session::Caller;
 use shared::validation::{self, Fields};
 use shared::{AppState, Result};
 
+use shared::membership::UserOrGroup;
+
+use crate::assignments;
 use crate::operations::{self as applications, ApplicationFilter, ApplicationPatch};
 use crate::wire::{
     ApplicationCreate, ApplicationCreated, ApplicationList, ApplicationResponse, ApplicationUpdate,
-    RotateSecret, SecretRotated, application_type, grace_period, new_application, partner_ref,
-    scope, tenant_ref,
+    AssignmentCreate, AssignmentList, AssignmentResponse, EffectiveUserList, RotateSecret,
+    SecretRotated, application_type, grace_period, new_application, partner_ref, scope, tenant_ref,
 };
 
 fn application_id(raw: &str) -> Result<ApplicationId> {
@@ -161,5 +164,99 @@ pub(crate) async fn rotate_secret(
         previous_secret_expires_at: app.previous_secret_expires_at,
         application: app.into(),
         client_secret: secret,
+    }))
+}
+
+/// List Application Assignments: the users and groups the application is assigned to, within
+/// the caller's reach (a tenant admin sees its own tenant's), newest first. **Whoever may read
+/// the application.** 200; 401; 403; 404.
+#[utoipa::path(get, path = "/api/v1/admin/applications/{application_id}/assignments", operation_id = "list_application_assignments", summary = "List Application Assignments", tag = "Applications",
+    params(("application_id" = String, Path),
+           ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)")),
+    responses((status = 200, body = AssignmentList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<AssignmentList>> {
+    let id = application_id(&raw)?;
+    let page = PageRequest::read(&mut query);
+    let page = query.finish(|| page)?;
+    let found = assignments::list(&state, &caller, &id, &page).await?;
+    Ok(Json(AssignmentList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
+}
+
+/// Assign Application: to a user or a group (`user_id` or `group_id`) within the caller's reach
+/// (else 404) and in a tenant the application covers — GLOBAL: any, PARTNER: its partner's,
+/// TENANT: its own (else 422). **Whoever may read the application, for assignees in its own
+/// reach.** 201; 401; 403; 404; 409 already assigned; 422.
+#[utoipa::path(post, path = "/api/v1/admin/applications/{application_id}/assignments", operation_id = "create_application_assignment", summary = "Assign Application", tag = "Applications",
+    params(("application_id" = String, Path)), request_body = AssignmentCreate,
+    responses((status = 201, body = AssignmentResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path(raw): Path<String>,
+    body: Result<Fields>,
+) -> Result<(StatusCode, Json<AssignmentResponse>)> {
+    let id = application_id(&raw)?;
+    let assignee = UserOrGroup::try_from(body?)?;
+    let made = assignments::add(&state, &caller, &id, &assignee, &meta).await?;
+    Ok((StatusCode::CREATED, Json(made.into())))
+}
+
+/// Remove Application Assignment (`assignment_id`: the assignee's user or group id). **As
+/// Assign.** 204; 401; 403; 404.
+#[utoipa::path(delete, path = "/api/v1/admin/applications/{application_id}/assignments/{assignment_id}", operation_id = "delete_application_assignment", summary = "Remove Application Assignment", tag = "Applications",
+    params(("application_id" = String, Path), ("assignment_id" = String, Path, description = "the assignee's id (`usr_…` or `grp_…`)")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: RequestMeta,
+    Path((raw, assignment_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let id = application_id(&raw)?;
+    assignments::remove(&state, &caller, &id, &assignment_id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// List Effective Users: every user the application reaches — assigned directly or in an
+/// assigned group at any nesting depth — each once, with `via` (`"direct"` or the group path),
+/// in the tenants it covers and the caller may see. **Whoever may read the application; the
+/// application itself with its own platform token, no admin scope needed.** Cost grows with the
+/// assigned groups' memberships (see docs/data-model.md). 200; 401; 403; 404; 422.
+#[utoipa::path(get, path = "/api/v1/admin/applications/{application_id}/effective-users", operation_id = "list_application_effective_users", summary = "List Effective Users", tag = "Applications",
+    params(("application_id" = String, Path),
+           ("tenant_id" = Option<String>, Query, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
+           ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)")),
+    responses((status = 200, body = EffectiveUserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_effective_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<EffectiveUserList>> {
+    let id = application_id(&raw)?;
+    let page = PageRequest::read(&mut query);
+    let tenant = query.optional("tenant_id", tenant_ref);
+    let page = query.finish(|| page)?;
+    let found = assignments::effective(&state, &caller, &id, tenant.as_ref(), &page).await?;
+    Ok(Json(EffectiveUserList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
     }))
 }

@@ -7,12 +7,13 @@
 //! rules of redirect URIs, origins, scopes and grant types, the items and transactions),
 //! `shared::client_secret`, `shared::hierarchy::Application`.
 
+mod assignments;
 mod handlers;
 pub mod operations;
 mod wire;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use shared::AppState;
 use utoipa::OpenApi;
 
@@ -29,7 +30,11 @@ const BASE: &str = "/api/v1/admin/applications";
     get_application,
     update_application,
     delete_application,
-    rotate_secret
+    rotate_secret,
+    list_assignments,
+    create_assignment,
+    delete_assignment,
+    list_effective_users
 ))]
 pub struct ApplicationsApi;
 
@@ -48,6 +53,18 @@ pub fn routes() -> Router<AppState> {
     .route(
         &format!("{BASE}/{{application_id}}/rotate-secret"),
         post(rotate_secret),
+    )
+    .route(
+        &format!("{BASE}/{{application_id}}/assignments"),
+        get(list_assignments).post(create_assignment),
+    )
+    .route(
+        &format!("{BASE}/{{application_id}}/assignments/{{assignment_id}}"),
+        delete(delete_assignment),
+    )
+    .route(
+        &format!("{BASE}/{{application_id}}/effective-users"),
+        get(list_effective_users),
     )
 }
 

@@ -11,7 +11,7 @@ use shared::client_secret;
 use shared::error::{Error, Result};
 use shared::hierarchy::Tenant;
 use shared::ids::{ApplicationId, PartnerId, TenantId};
-use shared::lifecycle::{self, Lifecycle, live};
+use shared::lifecycle::{self, Attempts, Lifecycle, live};
 use shared::lists::{self, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
@@ -30,7 +30,14 @@ pub const UPDATE: AuditAction = AuditAction::new("application.update", "applicat
 pub const DELETE: AuditAction = AuditAction::new("application.delete", "application");
 pub const ROTATE_SECRET: AuditAction = AuditAction::new("application.rotate_secret", "application");
 /// Every action this group records: its part of the audit catalogue.
-pub const ACTIONS: &[AuditAction] = &[CREATE, UPDATE, DELETE, ROTATE_SECRET];
+pub const ACTIONS: &[AuditAction] = &[
+    CREATE,
+    UPDATE,
+    DELETE,
+    ROTATE_SECRET,
+    crate::assignments::ASSIGN,
+    crate::assignments::UNASSIGN,
+];
 
 pub(crate) const RESOURCE: &str = "Application";
 const PUBLIC_HAS_NO_SECRET: &str = "Public applications have no client secret";
@@ -129,17 +136,6 @@ pub(crate) async fn may_read(
         Ok(())
     } else {
         Err(Error::AccessDenied)
-    }
-}
-
-/// Counts the attempts of one write, so a retry knows the TENANT app's partner hint may be
-/// stale.
-#[derive(Default)]
-struct Attempts(std::sync::atomic::AtomicU32);
-
-impl Attempts {
-    fn next_is_retry(&self) -> bool {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0
     }
 }
 

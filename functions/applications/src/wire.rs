@@ -12,8 +12,11 @@ pub use shared::validation::{partner_ref, tenant_ref};
 use shared::values::{Name, Status};
 use utoipa::ToSchema;
 
+use crate::assignments::{AssignmentView, EffectiveUserView};
 use crate::operations::{ApplicationPatch, NewApplication, Owner, Settings};
+use shared::applications::assignments::{AssigneeType, ViaResponse};
 use shared::applications::rules;
+use shared::hierarchy::UserStatus;
 use shared::hierarchy::{AppScope, AppType};
 
 pub const DESCRIPTION_MAX: usize = 1000;
@@ -258,4 +261,104 @@ pub fn grace_period(mut body: Fields) -> Result<i64> {
         validation::integer_in(v, 0, crate::operations::MAX_GRACE_SECONDS)
     });
     body.finish(|| Some(grace.unwrap_or(0)))
+}
+
+// ---- assignments and effective users -----------------------------------------------------------
+
+/// An assignment of the application to a user or a group. Its `id` is the assignee's id (an
+/// application is assigned to a user or group at most once).
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentResponse {
+    id: String,
+    application_id: String,
+    assignee_type: AssigneeType,
+    /// USER assignments.
+    user_id: Option<String>,
+    /// GROUP assignments.
+    group_id: Option<String>,
+    /// The assignee's tenant.
+    tenant_id: String,
+    /// The group's name or the user's display name.
+    name: Option<String>,
+    /// USER assignments.
+    email: Option<String>,
+    created_at: Timestamp,
+    /// The admin user (`usr_…`) or platform application (`app_…`) that assigned it.
+    created_by: String,
+}
+
+impl From<AssignmentView> for AssignmentResponse {
+    fn from(v: AssignmentView) -> Self {
+        let a = v.assignment;
+        let (user_id, group_id) = match a.assignee_type {
+            AssigneeType::User => (Some(a.assignee_id.clone()), None),
+            AssigneeType::Group => (None, Some(a.assignee_id.clone())),
+        };
+        Self {
+            id: a.assignee_id,
+            application_id: a.application_id.to_string(),
+            assignee_type: a.assignee_type,
+            user_id,
+            group_id,
+            tenant_id: a.tenant_id.to_string(),
+            name: v.name,
+            email: v.email,
+            created_at: a.created_at,
+            created_by: a.created_by,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentList {
+    pub items: Vec<AssignmentResponse>,
+    pub pagination: Pagination,
+}
+
+/// Body of Assign: exactly one of `user_id` and `group_id`.
+// The schema of the body; the handler parses it straight into a `UserOrGroup`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct AssignmentCreate {
+    #[schema(value_type = Option<String>, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
+    pub user_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
+    pub group_id: Option<String>,
+}
+
+/// A user the application reaches, once, with its tenant and how it is reached.
+#[derive(Serialize, ToSchema)]
+pub struct EffectiveUserResponse {
+    id: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+    #[schema(value_type = String, example = "ACTIVE")]
+    status: UserStatus,
+    tenant_id: String,
+    tenant_slug: String,
+    via: ViaResponse,
+}
+
+impl From<EffectiveUserView> for EffectiveUserResponse {
+    fn from(v: EffectiveUserView) -> Self {
+        Self {
+            id: v.user.id.to_string(),
+            email: v.user.email,
+            first_name: v.user.first_name,
+            last_name: v.user.last_name,
+            display_name: v.user.display_name,
+            status: v.user.status,
+            tenant_id: v.user.tenant_id.to_string(),
+            tenant_slug: v.tenant_slug,
+            via: v.via.into(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EffectiveUserList {
+    pub items: Vec<EffectiveUserResponse>,
+    pub pagination: Pagination,
 }

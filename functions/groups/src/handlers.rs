@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use shared::applications::assignments::ReachedApplicationList;
 use shared::audit::RequestMeta;
 use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
 use shared::ids::GroupId;
@@ -211,6 +212,32 @@ pub(crate) async fn list_effective_members(
     let page = query.finish(|| page)?;
     let found = members::effective(&state, &caller, &id, &page).await?;
     Ok(Json(EffectiveMemberList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
+}
+
+/// List Group Applications: the applications the group's members reach through it — assigned
+/// to the group itself (`via: "direct"`) or to a group containing it at any depth (`via`: the
+/// path from that group down to this one). **Within reach.** 200; 401; 403; 404; 422.
+#[utoipa::path(get, path = "/api/v1/admin/groups/{group_id}/applications", operation_id = "list_group_applications", summary = "List Group Applications", tag = "Groups",
+    params(("group_id" = String, Path),
+           ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; ignored with `cursor`"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged")),
+    responses((status = 200, body = ReachedApplicationList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_group_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<ReachedApplicationList>> {
+    let id = group_id(&raw)?;
+    let page = PageRequest::read(&mut query);
+    let page = query.finish(|| page)?;
+    let found = crate::applications::of_group(&state, &caller, &id, &page).await?;
+    Ok(Json(ReachedApplicationList {
         items: found.items.into_iter().map(Into::into).collect(),
         pagination: found.pagination,
     }))

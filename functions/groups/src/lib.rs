@@ -6,6 +6,7 @@
 //! `store` (items and transactions). What the users group needs (a user's groups) is in
 //! `shared::membership`.
 
+mod applications;
 mod handlers;
 pub mod members;
 pub mod operations;
@@ -33,7 +34,8 @@ const BASE: &str = "/api/v1/admin/groups";
     list_group_members,
     add_group_member,
     remove_group_member,
-    list_effective_members
+    list_effective_members,
+    list_group_applications
 ))]
 pub struct GroupsApi;
 
@@ -56,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{BASE}/{{group_id}}/effective-members"),
             get(list_effective_members),
+        )
+        .route(
+            &format!("{BASE}/{{group_id}}/applications"),
+            get(list_group_applications),
         )
 }
 

@@ -19,7 +19,7 @@ use shared::membership::{self, GroupNode, MEMBER_ENTITY};
 use shared::pagination::{self, Page, PageRequest};
 use shared::session::Caller;
 use shared::state::AppState;
-use shared::store::{Key, QuerySpec, decode, keys};
+use shared::store::{Key, QuerySpec, keys};
 use shared::time::Timestamp;
 
 use crate::operations::{Attempts, RESOURCE, checked_group, event_for, may_write, within_reach};
@@ -38,17 +38,9 @@ const ALREADY: &str = "Already a member of this group";
 const CYCLE: &str = "Adding this group would create a cycle";
 /// Groups per TransactGetItems of the cycle check (100 items at most, one is the version).
 const ISOLATED_GROUPS: usize = 99;
-/// Items asked of each Query call when a whole membership partition is read: DynamoDB answers
-/// at most 1 MB a call (≈ 4,000 memberships), so a 10,000-member group is read in 3 calls.
-const QUERY_PAGE: usize = 100_000;
-/// Groups whose memberships are read at once by one effective-members request.
-const CONCURRENT_GROUPS: usize = 16;
 
 /// Who is added.
-pub enum MemberRef {
-    User(UserId),
-    Group(GroupId),
-}
+pub use shared::membership::UserOrGroup as MemberRef;
 
 /// A direct member as the API shows it.
 pub struct Member {
@@ -388,74 +380,6 @@ pub async fn remove(
     .await
 }
 
-/// The groups reached from `root` (itself included, live ones only), breadth first, each with
-/// the shortest path of group ids to it. One consistent batch per level.
-async fn reached_groups(state: &AppState, root: &Group) -> Result<Vec<(GroupId, Vec<GroupId>)>> {
-    let mut out = vec![(root.id.clone(), vec![root.id.clone()])];
-    let mut seen: HashSet<GroupId> = HashSet::from([root.id.clone()]);
-    let mut frontier: Vec<(GroupId, Vec<GroupId>)> = sorted(&root.child_groups)
-        .into_iter()
-        .filter(|g| seen.insert(g.clone()))
-        .map(|g| (g.clone(), vec![root.id.clone(), g]))
-        .collect();
-    while !frontier.is_empty() {
-        let ids: Vec<GroupId> = frontier.iter().map(|(g, _)| g.clone()).collect();
-        let nodes: HashMap<GroupId, GroupNode> =
-            membership::load_groups(state.store(), &ids).await?;
-        let mut next = Vec::new();
-        for (id, path) in frontier {
-            let Some(node) = nodes.get(&id).filter(|n| n.is_live()) else {
-                continue;
-            };
-            for child in sorted(&node.child_groups) {
-                if seen.insert(child.clone()) {
-                    let mut p = path.clone();
-                    p.push(child.clone());
-                    next.push((child, p));
-                }
-            }
-            out.push((id, path));
-        }
-        frontier = next;
-    }
-    Ok(out)
-}
-
-fn sorted(ids: &[GroupId]) -> Vec<GroupId> {
-    let mut v = ids.to_vec();
-    v.sort();
-    v
-}
-
-/// Every direct user member of one group, newest first.
-async fn user_ids_of(state: &AppState, group: &GroupId) -> Result<Vec<UserId>> {
-    let spec = QuerySpec {
-        index: None,
-        partition: (keys::PK, keys::group(group).pk),
-        equals: vec![
-            ("entity", MEMBER_ENTITY.to_owned()),
-            ("member_type", "USER".to_owned()),
-        ],
-        contains: None,
-        compare: Vec::new(),
-    };
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = state.store().query(&spec, start, QUERY_PAGE).await?;
-        for item in page.items {
-            let m: Membership = decode(item)?;
-            if let Ok(u) = UserId::parse(&m.member_id) {
-                out.push(u);
-            }
-        }
-        match page.last_key {
-            Some(last) => start = Some(last),
-            None => return Ok(out),
-        }
-    }
-}
-
 /// List Effective Members: every user in the group or in a group nested in it at any depth,
 /// each once with the shortest path it came through (breadth first; among equally short paths,
 /// the one through the lower group id). Ordered by that path's length, then newest first.
@@ -473,30 +397,8 @@ pub async fn effective(
     within_reach(state, &principal, &group).await?;
     let binding = format!("group-effective|group={id}|user={}", principal.actor_id());
     let secret = state.keys().cursor_secret().await?;
-    let mut users: Vec<(UserId, Vec<GroupId>)> = Vec::new();
-    let mut seen: HashSet<UserId> = HashSet::new();
-    let reached = reached_groups(state, &group).await?;
-    for chunk in reached.chunks(CONCURRENT_GROUPS) {
-        // The groups' memberships are independent reads: concurrently, then merged in walk
-        // order so that each user keeps its shortest path.
-        let mut reads = tokio::task::JoinSet::new();
-        for (i, (group_id, _)) in chunk.iter().enumerate() {
-            let (state, group_id) = (state.clone(), group_id.clone());
-            reads.spawn(async move { (i, user_ids_of(&state, &group_id).await) });
-        }
-        let mut found: Vec<Vec<UserId>> = vec![Vec::new(); chunk.len()];
-        while let Some(joined) = reads.join_next().await {
-            let (i, read) = joined.map_err(Error::internal)?;
-            found[i] = read?;
-        }
-        for ((_, path), members) in chunk.iter().zip(found) {
-            for user in members {
-                if seen.insert(user.clone()) {
-                    users.push((user, path.clone()));
-                }
-            }
-        }
-    }
+    let reached = membership::descendants(state.store(), &group.id, &group.child_groups).await?;
+    let users = membership::users_of_groups(state.store(), &reached, &mut HashSet::new()).await?;
     let slice = pagination::page_of_computed(&secret, &binding, page, users)?;
     let wanted: Vec<Key> = slice.items.iter().map(|(u, _)| keys::user(u)).collect();
     let loaded = state.store().load(&wanted).await?;

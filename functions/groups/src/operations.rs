@@ -2,17 +2,17 @@
 //! all; partner_admin: its partner's tenants; tenant_admin: its own tenant). Members and the
 //! nesting rules are in `members`.
 
-use shared::access::{self, Principal, TenantReach, Tier};
+use shared::access::{self, Principal, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::Tenant;
 use shared::ids::{GroupId, PartnerId, TenantId};
 use shared::lifecycle::{self, Lifecycle, live};
-use shared::lists::{self, ListQuery, MergedQuery, Total};
-use shared::pagination::{Page, PageRequest, Pagination};
+use shared::lists::TenantScopedList;
+use shared::pagination::{Page, PageRequest};
 use shared::session::{self, Caller};
 use shared::state::AppState;
-use shared::store::{Key, QuerySpec, keys};
+use shared::store::{Key, keys};
 use shared::time::Timestamp;
 use shared::validation::Patch;
 use shared::values::{Name, Status};
@@ -99,16 +99,7 @@ pub(crate) async fn within_reach(
     }
 }
 
-/// Counts the attempts of one write, so a retry knows the group's partner hint may be stale.
-#[derive(Default)]
-pub(crate) struct Attempts(std::sync::atomic::AtomicU32);
-
-impl Attempts {
-    /// Whether this attempt is a retry (the previous one was refused as stale).
-    pub(crate) fn next_is_retry(&self) -> bool {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0
-    }
-}
+pub(crate) use shared::lifecycle::Attempts;
 
 /// A write to a group: within reach, or refused and recorded. Returns the partner the write
 /// assumes for the group — its event is filed under it, and its transaction checks that the
@@ -307,128 +298,28 @@ pub async fn delete(
     .await
 }
 
-/// Which partitions a list reads.
-enum Source {
-    Tenant(TenantId),
-    Partner(PartnerId),
-    All,
-    Nothing,
-}
-
+/// List Groups within the caller's reach, newest first (`shared::lists::TenantScopedList`).
 pub async fn list(
     state: &AppState,
     caller: &Caller,
     filter: &GroupFilter,
     page: &PageRequest,
 ) -> Result<Page<Group>> {
-    // The reach depends only on the token's claims, so the keys it needs join the session
-    // check's batch; the decision is taken again on the checked principal.
-    let claimed = access::tenants::list_reach(&caller.claimed_tier()?, filter.partner_id.as_ref());
-    let mut extra = Vec::new();
-    if let Some(t) = &filter.tenant_id {
-        extra.push(keys::tenant(t));
-        extra.push(keys::group_count_of_tenant(t));
-    }
-    match &claimed {
-        Ok(TenantReach::All) => extra.extend(store::platform_count_keys()),
-        Ok(TenantReach::One { tenant, .. }) => extra.push(keys::group_count_of_tenant(tenant)),
-        // A partner's counters are its tenants', read once the tenants are known.
-        Ok(TenantReach::Partner(_)) | Err(_) => {}
-    }
-    let (principal, loaded) = session::check(state, caller, &extra).await?;
-    let reach = access::tenants::list_reach(&principal.tier, filter.partner_id.as_ref())?;
-    let source = match (&reach, &filter.tenant_id) {
-        (_, Some(t)) => {
-            let tenant: Option<Tenant> = loaded.get(&keys::tenant(t))?;
-            match tenant {
-                Some(tenant) => {
-                    access::tenants::read(&principal, &tenant.partner_id, &tenant.id)?;
-                    let partner_matches = filter
-                        .partner_id
-                        .as_ref()
-                        .is_none_or(|p| *p == tenant.partner_id);
-                    if partner_matches {
-                        Source::Tenant(t.clone())
-                    } else {
-                        Source::Nothing
-                    }
-                }
-                // An unknown tenant has no groups; only the super admin may learn that.
-                None if principal.is_super() => Source::Nothing,
-                None => return Err(Error::AccessDenied),
-            }
-        }
-        (TenantReach::All, None) => Source::All,
-        (TenantReach::Partner(p), None) => Source::Partner(p.clone()),
-        (TenantReach::One { tenant, .. }, None) => Source::Tenant(tenant.clone()),
+    let list = TenantScopedList {
+        name: "groups",
+        tenant_filter: filter.tenant_id.as_ref(),
+        partner_filter: filter.partner_id.as_ref(),
+        of_tenant: keys::groups_of_tenant,
+        tenant_counter: keys::group_count_of_tenant,
+        all: keys::ALL_GROUPS,
+        platform_counters: store::platform_count_keys(),
+        equals: filter
+            .group_type
+            .iter()
+            .map(|t| ("group_type", t.as_str().to_owned()))
+            .collect(),
+        contains: filter.search.as_ref().map(|s| s.to_lowercase()),
     };
-    let filtered = filter.search.is_some() || filter.group_type.is_some();
-    let binding = format!(
-        "groups|reach={reach:?}|tenant={}|search={}|type={}",
-        filter.tenant_id.as_ref().map_or("", |t| t.as_str()),
-        filter.search.as_deref().unwrap_or(""),
-        filter.group_type.map_or("", |t| t.as_str()),
-    );
-    let equals: Vec<(&'static str, String)> = filter
-        .group_type
-        .iter()
-        .map(|t| ("group_type", t.as_str().to_owned()))
-        .collect();
-    let contains = filter.search.as_ref().map(|s| s.to_lowercase());
-    let count = |key: Key| (!filtered).then(|| loaded.number(&key, "count").max(0) as u64);
-    let spec = |index: &'static str, partition: (&'static str, String)| QuerySpec {
-        index: Some(index),
-        partition,
-        equals: equals.clone(),
-        contains: contains.clone(),
-        compare: Vec::new(),
-    };
-    let query = match source {
-        Source::Nothing => {
-            return Ok(Page {
-                items: Vec::new(),
-                pagination: Pagination::new(page.page, page.per_page, 0, None),
-            });
-        }
-        Source::Tenant(t) => ListQuery {
-            binding,
-            spec: spec(keys::GSI1, (keys::GSI1PK, keys::groups_of_tenant(&t))),
-            known_total: count(keys::group_count_of_tenant(&t)),
-        },
-        Source::All => ListQuery {
-            binding,
-            spec: spec(keys::GSI2, (keys::GSI2PK, keys::ALL_GROUPS.to_owned())),
-            known_total: (!filtered).then(|| {
-                store::platform_count_keys()
-                    .into_iter()
-                    .map(|k| loaded.number(&k, "count"))
-                    .sum::<i64>()
-                    .max(0) as u64
-            }),
-        },
-        // A partner's groups are its tenants' groups now: each live tenant's partition,
-        // merged, with the tenants' counters for the total.
-        Source::Partner(p) => {
-            let tenants = lists::live_tenants_of(state, &p).await?;
-            let query = MergedQuery {
-                binding,
-                specs: tenants
-                    .iter()
-                    .map(|t| spec(keys::GSI1, (keys::GSI1PK, keys::groups_of_tenant(&t.id))))
-                    .collect(),
-                total: if filtered {
-                    Total::Count
-                } else {
-                    Total::Counters(
-                        tenants
-                            .iter()
-                            .map(|t| keys::group_count_of_tenant(&t.id))
-                            .collect(),
-                    )
-                },
-            };
-            return lists::merged_page(state, &query, page).await;
-        }
-    };
-    lists::page(state, &query, page).await
+    let (principal, loaded) = session::check(state, caller, &list.keys_to_check(caller)?).await?;
+    list.page(state, &principal, &loaded, page).await
 }

@@ -22,7 +22,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
 use shared::ids::{GroupId, PartnerId, TenantId, UserId};
-use shared::lifecycle::Lifecycle;
 use shared::membership::MEMBER_ENTITY;
 use shared::store::write::{claim, lifecycle_item};
 use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s, with_keys};
@@ -118,30 +117,7 @@ impl Entity for Group {
     }
 }
 
-impl Lifecycle for Group {
-    type Status = Status;
-    fn status(&self) -> Status {
-        self.status
-    }
-    fn deleted_at(&self) -> Option<Timestamp> {
-        self.deleted_at
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn stamp(
-        &mut self,
-        status: Status,
-        deleted_at: Option<Timestamp>,
-        now: Timestamp,
-        version: u64,
-    ) {
-        self.status = status;
-        self.deleted_at = deleted_at;
-        self.updated_at = now;
-        self.version = version;
-    }
-}
+shared::lifecycle_fields!(Group);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

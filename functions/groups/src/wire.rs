@@ -12,7 +12,7 @@ pub use shared::validation::{partner_ref, tenant_ref};
 use shared::values::Name;
 use utoipa::ToSchema;
 
-use crate::members::{EffectiveMember, Member, MemberRef};
+use crate::members::{EffectiveMember, Member};
 use crate::operations::{GroupPatch, NewGroup};
 use crate::store::{Group, GroupType, MemberType};
 
@@ -106,14 +106,6 @@ impl From<EffectiveMember> for EffectiveMemberResponse {
 pub struct EffectiveMemberList {
     pub items: Vec<EffectiveMemberResponse>,
     pub pagination: Pagination,
-}
-
-fn user_ref(value: &Value) -> std::result::Result<UserId, Problem> {
-    UserId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a user id"))
-}
-
-fn group_ref(value: &Value) -> std::result::Result<GroupId, Problem> {
-    GroupId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a group id"))
 }
 
 pub fn group_type(value: &Value) -> std::result::Result<GroupType, Problem> {
@@ -217,26 +209,4 @@ pub struct MemberAdd {
     pub user_id: Option<UserId>,
     #[schema(value_type = Option<String>, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
     pub group_id: Option<GroupId>,
-}
-
-impl TryFrom<Fields> for MemberRef {
-    type Error = Error;
-
-    fn try_from(mut body: Fields) -> Result<Self> {
-        let user = body.optional("user_id", user_ref);
-        let group = body.optional("group_id", group_ref);
-        if user.is_some() == group.is_some() {
-            let problem = if user.is_some() {
-                Problem::value_error("give exactly one of user_id and group_id")
-            } else {
-                Problem::new("missing", "Field required")
-            };
-            body.reject("user_id", problem);
-        }
-        body.finish(|| match (user, group) {
-            (Some(u), None) => Some(Self::User(u)),
-            (None, Some(g)) => Some(Self::Group(g)),
-            _ => None,
-        })
-    }
 }

@@ -185,7 +185,17 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-fn discovery(state: &AppState, base: &str, token_path: &str, jwks_path: &str) -> Value {
+/// The discovery document. Its signing algorithms are those of the key set the JWKS publishes
+/// (RS256, ES256, or both while a deployment switches: `SCAIKEY_SIGNING_ALGORITHM`, then a
+/// rotation).
+async fn discovery(state: &AppState, base: &str, token_path: &str, jwks_path: &str) -> Value {
+    let algorithms: Vec<&str> = state
+        .keys()
+        .algorithms()
+        .await
+        .into_iter()
+        .map(|a| a.as_str())
+        .collect();
     json!({
         "issuer": state.keys().issuer(),
         "token_endpoint": format!("{base}{token_path}"),
@@ -194,8 +204,8 @@ fn discovery(state: &AppState, base: &str, token_path: &str, jwks_path: &str) ->
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "token_endpoint_auth_signing_alg_values_supported": algorithms,
         "scopes_supported": PLATFORM_SCOPES,
         "claims_supported": ["iss", "aud", "sub", "client_id", "scope", "app_scope", "platform_token", "token_type", "tenant_id", "iat", "nbf", "exp", "jti"],
     })
@@ -206,12 +216,7 @@ fn discovery(state: &AppState, base: &str, token_path: &str, jwks_path: &str) ->
 #[utoipa::path(get, path = "/api/v1/platform/oauth/.well-known/openid-configuration", operation_id = "platform_openid_configuration", summary = "Platform OpenID Configuration", tag = "OAuth",
     responses((status = 200, body = Object)), security(()))]
 async fn platform_discovery(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    Json(discovery(
-        &state,
-        &base_url(&headers),
-        PLATFORM_TOKEN,
-        PLATFORM_JWKS,
-    ))
+    Json(discovery(&state, &base_url(&headers), PLATFORM_TOKEN, PLATFORM_JWKS).await)
 }
 
 /// Tenant OpenID Configuration. 200; 404 no active tenant with this slug.
@@ -230,12 +235,14 @@ async fn tenant_discovery(
         &base_url(&headers),
         &format!("{base}/oauth/token"),
         &format!("{base}/.well-known/jwks.json"),
-    );
+    )
+    .await;
     document["scopes_supported"] = json!([]);
     Ok(Json(document))
 }
 
-/// Tenant JWKS: the public keys that verify the tenant's tokens (the deployment's key set).
+/// Tenant JWKS: the public keys that verify the tenant's tokens (the deployment's key set), each
+/// with its own `kty` and `alg` (`RSA`/RS256: `n`, `e`; `EC`/ES256: `crv` P-256, `x`, `y`).
 /// 200; 404 no active tenant with this slug.
 #[utoipa::path(get, path = "/api/v1/auth/tenants/{slug}/.well-known/jwks.json", operation_id = "tenant_jwks", summary = "Tenant JWKS", tag = "OAuth",
     params(("slug" = String, Path)),

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use shared::applications::assignments::ReachedApplicationList;
 use shared::audit::RequestMeta;
 use shared::hierarchy::UserStatus;
 use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
@@ -189,6 +190,33 @@ pub(crate) async fn list_user_groups(
     let page = query.finish(|| page)?;
     let found = crate::groups::of_user(&state, &caller, &id, &page).await?;
     Ok(Json(UserGroupList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        pagination: found.pagination,
+    }))
+}
+
+/// List User Applications: the applications the user reaches — assigned to the user itself or
+/// to a group it is in, at any nesting depth — each once, with `via` (`"direct"` or the group
+/// path from the assigned group down to the user's own group). **Whoever may read the user.**
+/// 200; 401; 403 outside reach; 404; 422.
+#[utoipa::path(get, path = "/api/v1/admin/users/{user_id}/applications", operation_id = "list_user_applications", summary = "List User Applications", tag = "Users",
+    params(("user_id" = String, Path),
+           ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; ignored with `cursor`"),
+           ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+           ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged")),
+    responses((status = 200, body = ReachedApplicationList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_user_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    QueryFields(mut query): QueryFields,
+) -> Result<Json<ReachedApplicationList>> {
+    let id = user_id(&raw)?;
+    let page = PageRequest::read(&mut query);
+    let page = query.finish(|| page)?;
+    let found = crate::applications::of_user(&state, &caller, &id, &page).await?;
+    Ok(Json(ReachedApplicationList {
         items: found.items.into_iter().map(Into::into).collect(),
         pagination: found.pagination,
     }))

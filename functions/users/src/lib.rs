@@ -6,6 +6,7 @@
 //! `operations` (rules, with the session check), `store` (items and transactions; the CLI
 //! creates its admins through `operations::create_as`).
 
+mod applications;
 mod groups;
 mod handlers;
 pub mod operations;
@@ -32,7 +33,8 @@ const BASE: &str = "/api/v1/admin/users";
     delete_user,
     restore_user,
     reset_user_password,
-    list_user_groups
+    list_user_groups,
+    list_user_applications
 ))]
 pub struct UsersApi;
 
@@ -49,6 +51,10 @@ pub fn routes() -> Router<AppState> {
             post(reset_user_password),
         )
         .route(&format!("{BASE}/{{user_id}}/groups"), get(list_user_groups))
+        .route(
+            &format!("{BASE}/{{user_id}}/applications"),
+            get(list_user_applications),
+        )
 }
 
 pub fn router(state: AppState) -> Router {

@@ -35,7 +35,7 @@ pub const ACTIONS: &[AuditAction] = &[CREATE, UPDATE, DELETE, RESTORE, RESET_PAS
 /// `custom_attributes` is at most this large once serialised.
 pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 16 * 1024;
 
-const RESOURCE: &str = "User";
+pub(crate) const RESOURCE: &str = "User";
 const EMAIL_TAKEN: &str = "Email already in use in this tenant";
 const ADMIN_EMAIL_TAKEN: &str = "Email already in use by another admin";
 const LIMIT_REACHED: &str = "User limit reached for tenant";

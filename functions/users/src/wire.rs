@@ -11,7 +11,7 @@ use shared::membership::{GroupOfUser, MembershipKind};
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
 use shared::validation::{self, Fields, Patch, Problem};
-pub use shared::validation::{partner_ref, tenant_ref};
+pub use shared::validation::{partner_ref, tenant_ref, user_ref};
 use shared::values::{Email, JsonObject};
 use utoipa::ToSchema;
 
@@ -102,11 +102,6 @@ impl From<GroupOfUser> for UserGroup {
 pub struct UserGroupList {
     pub items: Vec<UserGroup>,
     pub pagination: Pagination,
-}
-
-/// A user id in a body.
-pub fn user_ref(value: &Value) -> std::result::Result<UserId, Problem> {
-    UserId::parse(validation::string(value)?).map_err(|_| Problem::value_error("not a user id"))
 }
 
 fn name_text(value: &Value) -> std::result::Result<String, Problem> {

@@ -20,6 +20,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(applications::ApplicationsApi::openapi());
     doc.merge(oauth::OAuthApi::openapi());
     doc.merge(registration_requests::RegistrationRequestsApi::openapi());
+    doc.merge(identity_providers::IdentityProvidersApi::openapi());
+    doc.merge(audit::AuditApi::openapi());
+    doc.merge(sessions::SessionsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -62,6 +65,9 @@ pub fn app(state: AppState) -> Router {
         .merge(applications::routes())
         .merge(oauth::routes())
         .merge(registration_requests::routes())
+        .merge(identity_providers::routes())
+        .merge(audit::routes())
+        .merge(sessions::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -96,6 +102,8 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         applications::ACTIONS,
         oauth::ACTIONS,
         registration_requests::ACTIONS,
+        identity_providers::ACTIONS,
+        sessions::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

@@ -62,7 +62,8 @@ enum TableAction {
 
 #[derive(Subcommand)]
 enum KeysAction {
-    /// A new signing key is published now and signs once every instance can have seen it
+    /// A new signing key, in SCAIKEY_SIGNING_ALGORITHM (RS256 or ES256; rotating is how a
+    /// deployment switches), is published now and signs once every instance can have seen it
     /// (about 6 minutes); old ones sign until then and stay published until unused.
     Rotate,
     /// Revokes a signing key at once: tokens it signed are refused on their next request and
@@ -221,7 +222,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             action: KeysAction::Rotate,
         } => {
             let (kid, signs_from) = ops::rotate_keys(&state).await?;
-            println!("new signing key {kid}: published now, signs from {signs_from}");
+            println!(
+                "new {} signing key {kid}: published now, signs from {signs_from}",
+                state.config().signing_algorithm
+            );
         }
         Command::Keys {
             action: KeysAction::Revoke { kid },

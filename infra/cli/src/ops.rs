@@ -161,7 +161,9 @@ pub async fn seal_plaintext_keys(state: &AppState) -> Result<Vec<String>, Error>
 
 /// A signing key and the cursor secret, if there are none yet; keys stored in plaintext by an
 /// earlier version are sealed first. A signing key counts only if its private part is sealed
-/// under this KEK: otherwise a new one is made.
+/// under this KEK: otherwise a new one is made, in the deployment's algorithm
+/// (`SCAIKEY_SIGNING_ALGORITHM`). A key that signs in another algorithm is kept (switching
+/// algorithm is `scaikey keys rotate`, so its tokens keep verifying): a warning says so.
 pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
     let store = state.store();
     let mut created: Vec<String> = seal_plaintext_keys(state)
@@ -172,17 +174,27 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
     let kek = kek(state)?;
     let (records, _) = store.find_signing_material().await?;
     let sealed = store.find_sealed_signing_keys().await?;
-    let mut signs = false;
+    let algorithm = state.config().signing_algorithm;
+    let mut signs = Vec::new();
     for record in records
         .iter()
         .filter(|r| r.retired_at.is_none() && r.revoked_at.is_none())
     {
-        if let Some(part) = sealed.iter().find(|s| s.kid == record.kid) {
-            signs |= shared::tokens::opens(kek, part).await;
+        if let Some(part) = sealed.iter().find(|s| s.kid == record.kid)
+            && shared::tokens::opens(kek, record, part).await
+        {
+            signs.push(record.alg);
         }
     }
-    if !signs {
-        let (record, part) = shared::tokens::generate_signing_key(kek).await?;
+    if !signs.is_empty() && !signs.contains(&algorithm) {
+        tracing::warn!(
+            configured = %algorithm,
+            signing = %signs[0],
+            "the signing key's algorithm is not SCAIKEY_SIGNING_ALGORITHM: run `scaikey keys rotate` to switch"
+        );
+    }
+    if signs.is_empty() {
+        let (record, part) = shared::tokens::generate_signing_key(kek, algorithm).await?;
         store.add_signing_key(&record, &part, &[], &[], 0).await?;
         created.push(format!("signing key {}", record.kid));
     }
@@ -193,7 +205,9 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
     Ok(created)
 }
 
-/// Rotates the signing key: the new key is published (JWKS) at once and signs only after
+/// Rotates the signing key: a new key in the deployment's algorithm
+/// (`SCAIKEY_SIGNING_ALGORITHM`; rotating is how a deployment switches between RS256 and
+/// ES256) is published (JWKS) at once and signs only after
 /// `tokens::KEY_PUBLISH_DELAY` — once every instance's key cache can have seen it, so no
 /// verifier meets a token signed by a key it does not know yet. The old keys sign until then
 /// and stay published until no token they signed can be live. Returns the key and when it
@@ -220,7 +234,8 @@ pub async fn rotate_keys_after(
         .filter(|s| replaced.iter().any(|r| r.kid == s.kid))
         .map(|s| s.kid.clone())
         .collect();
-    let (mut record, part) = shared::tokens::generate_signing_key(kek).await?;
+    let (mut record, part) =
+        shared::tokens::generate_signing_key(kek, state.config().signing_algorithm).await?;
     let signs_from = Timestamp::now().plus(delay);
     record.signs_from = Some(signs_from);
     store
@@ -264,7 +279,9 @@ pub async fn revoke_key(state: &AppState, kid: &str) -> Result<Vec<String>, Erro
         .iter()
         .any(|r| r.kid.as_str() != kid && r.signs_at(now));
     if !others_sign {
-        let (fresh, part) = shared::tokens::generate_signing_key(kek(state)?).await?;
+        let (fresh, part) =
+            shared::tokens::generate_signing_key(kek(state)?, state.config().signing_algorithm)
+                .await?;
         store.add_signing_key(&fresh, &part, &[], &[], 0).await?;
         done.push(format!("new signing key {} signs now", fresh.kid));
     }

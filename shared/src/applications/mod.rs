@@ -6,6 +6,7 @@
 //! `rules` (redirect URIs, origins, scopes, grant types), `store` (the application's items and
 //! transactions).
 
+pub mod assignments;
 pub mod rules;
 pub mod store;
 

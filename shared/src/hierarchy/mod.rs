@@ -2,10 +2,12 @@
 //! session and application. They live in the kernel because the session check of every request decodes them;
 //! the operations on them belong to their groups' functions.
 
-/// The `Lifecycle` of a stored form with `status`, `deleted_at`, `updated_at` and `version`.
+/// The `Lifecycle` of a stored form with `status`, `deleted_at`, `updated_at` and `version`
+/// (the hierarchy's, and any group's: `shared::lifecycle_fields!(Group)`).
+#[macro_export]
 macro_rules! lifecycle_fields {
     ($entity:ty) => {
-        $crate::hierarchy::lifecycle_fields!($entity, $crate::values::Status);
+        $crate::lifecycle_fields!($entity, $crate::values::Status);
     };
     ($entity:ty, $status:ty) => {
         impl $crate::lifecycle::Lifecycle for $entity {
@@ -35,7 +37,7 @@ macro_rules! lifecycle_fields {
         }
     };
 }
-use lifecycle_fields;
+use crate::lifecycle_fields;
 
 mod application;
 mod partner;

@@ -31,6 +31,11 @@ pub struct Session {
     pub status: SessionStatus,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When the session last served a request, to within a minute: set at login, then moved by
+    /// the session check at most once a minute (`session::LAST_ACTIVE_RESOLUTION`). Absent on
+    /// sessions created before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<Timestamp>,
     /// How many times the session was refreshed: the refresh token of generation `g` is
     /// `<id>.<g>.<HMAC(server key, id, g)>`, so every token the session ever issued can be
     /// recognised without storing it, and one older than this generation is a reuse.

@@ -4,9 +4,10 @@ use super::entity::{encode, with_keys};
 use super::tx::{Guard, Tx, n, s};
 use super::{Item, Store, StoreError, keys};
 use crate::audit::AuditEvent;
+use aws_sdk_dynamodb::types::AttributeValue;
 
-/// The stored event: listed under its tenant (GSI1) and its partner (GSI2), expiring after
-/// the retention period.
+/// The stored event: listed under its tenant (GSI1), its partner (GSI2) and its day's shard of
+/// the platform-wide index (GSI3), expiring after the retention period.
 fn event_item(event: &AuditEvent, retention_seconds: i64) -> Result<Item, StoreError> {
     let mut item = with_keys(encode(event)?, &keys::event(&event.id), "AUDIT_EVENT");
     if let Some(tenant) = &event.tenant_id {
@@ -17,6 +18,8 @@ fn event_item(event: &AuditEvent, retention_seconds: i64) -> Result<Item, StoreE
         item.insert(keys::GSI2PK.into(), s(keys::audit_of_partner(partner)));
         item.insert(keys::GSI2SK.into(), s(event.id.to_string()));
     }
+    item.insert(keys::GSI3PK.into(), s(keys::audit_shard_of(&event.id)));
+    item.insert(keys::GSI3SK.into(), s(event.id.to_string()));
     item.insert(
         keys::TTL.into(),
         n(event.timestamp.unix() + retention_seconds),
@@ -39,6 +42,114 @@ impl Store {
         let mut tx = Tx::new(self.table());
         self.add_event(&mut tx, event)?;
         self.transact(tx).await
+    }
+}
+
+/// One index partition of events to read newest first: the ids in `from..=upto` (time bounds
+/// as ids: ids sort as their time does), `upto` itself excluded when `upto_exclusive`, and
+/// only events whose attributes equal the filters (a filter's name may be a path:
+/// `actor.id`).
+#[derive(Clone, Debug)]
+pub struct EventScan {
+    pub index: &'static str,
+    pub partition: String,
+    pub from: String,
+    pub upto: String,
+    pub upto_exclusive: bool,
+    pub filters: Vec<(&'static str, String)>,
+}
+
+/// What one scan of a partition read.
+#[derive(Debug, Default)]
+pub struct EventScanPage {
+    /// The matching events, newest first.
+    pub items: Vec<Item>,
+    /// Where the scan stopped with more of the range unread: the id of the last event it
+    /// examined (every event above it, down to and including it, was examined).
+    pub stopped_at: Option<String>,
+}
+
+impl Store {
+    /// Reads matching events of one partition, newest first: at most `want` of them, in at
+    /// most `max_calls` Query calls, each examining at most `per_call` events (and 1 MB). A
+    /// rare filter therefore costs a bounded read per request, and the caller resumes below
+    /// `stopped_at`.
+    #[tracing::instrument(skip_all, fields(partition = %scan.partition, want))]
+    pub async fn scan_events(
+        &self,
+        scan: &EventScan,
+        want: usize,
+        max_calls: u32,
+        per_call: usize,
+    ) -> Result<EventScanPage, StoreError> {
+        let (pk_name, sk_name) = match scan.index {
+            keys::GSI1 => (keys::GSI1PK, keys::GSI1SK),
+            keys::GSI2 => (keys::GSI2PK, keys::GSI2SK),
+            _ => (keys::GSI3PK, keys::GSI3SK),
+        };
+        let mut page = EventScanPage::default();
+        let mut start: Option<Item> = None;
+        for _ in 0..max_calls {
+            self.count_call();
+            let mut q = self
+                .client
+                .query()
+                .table_name(self.table())
+                .index_name(scan.index)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :upto")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", AttributeValue::S(scan.partition.clone()))
+                .expression_attribute_values(":from", AttributeValue::S(scan.from.clone()))
+                .expression_attribute_values(":upto", AttributeValue::S(scan.upto.clone()))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take());
+            let mut conditions = Vec::new();
+            for (i, (path, value)) in scan.filters.iter().enumerate() {
+                let mut names = Vec::new();
+                for (j, part) in path.split('.').enumerate() {
+                    let name = format!("#f{i}_{j}");
+                    q = q.expression_attribute_names(&name, part);
+                    names.push(name);
+                }
+                q = q.expression_attribute_values(
+                    format!(":f{i}"),
+                    AttributeValue::S(value.clone()),
+                );
+                conditions.push(format!("{} = :f{i}", names.join(".")));
+            }
+            if scan.upto_exclusive {
+                q = q.expression_attribute_names("#id", "id");
+                conditions.push("#id <> :upto".to_owned());
+            }
+            // DynamoDB's `Limit` counts the events it examines, before the filter.
+            let missing = (want - page.items.len()).max(1);
+            if conditions.is_empty() {
+                q = q.limit(missing.min(per_call) as i32);
+            } else {
+                q = q.filter_expression(conditions.join(" AND "));
+                q = q.limit(per_call as i32);
+            }
+            let out = q.send().await.map_err(StoreError::from_sdk)?;
+            page.items.extend(out.items.unwrap_or_default());
+            let sort_key = |item: &Item| item.get(sk_name).and_then(|v| v.as_s().ok()).cloned();
+            if page.items.len() >= want {
+                page.items.truncate(want);
+                page.stopped_at = page.items.last().and_then(sort_key);
+                return Ok(page);
+            }
+            match out.last_evaluated_key {
+                Some(last) => {
+                    page.stopped_at = sort_key(&last);
+                    start = Some(last);
+                }
+                None => {
+                    page.stopped_at = None;
+                    return Ok(page);
+                }
+            }
+        }
+        Ok(page)
     }
 }
 
@@ -85,6 +196,8 @@ mod tests {
                 "S:PARTNER#prt_01kb2z8hqv3m4n5p6r7s8t9w1g#AUDIT".to_owned(),
             ),
             ("GSI2SK", format!("S:{evt}")),
+            ("GSI3PK", "S:AUDIT#8".to_owned()),
+            ("GSI3SK", format!("S:{evt}")),
             ("PK", format!("S:EVENT#{evt}")),
             ("SK", "S:EVENT".to_owned()),
             ("action", "S:tenant.update".to_owned()),

@@ -10,6 +10,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::keys::{self, Key};
 use super::{Item, StoreError, corrupt};
+use crate::config::SigningAlgorithm;
 use crate::ids::KeyId;
 use crate::time::Timestamp;
 
@@ -107,6 +108,7 @@ impl StartKey {
         match index {
             Some(keys::GSI1) => names.extend([keys::GSI1PK, keys::GSI1SK]),
             Some(keys::GSI2) => names.extend([keys::GSI2PK, keys::GSI2SK]),
+            Some(keys::GSI3) => names.extend([keys::GSI3PK, keys::GSI3SK]),
             _ => {}
         }
         Self(
@@ -163,10 +165,22 @@ impl Loaded {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SigningKeyRecord {
     pub kid: KeyId,
-    /// The public part (JWK `n`, `e`, base64url); the private part is sealed in its own item
-    /// ([`SealedSigningKeyRecord`]).
-    pub n: String,
-    pub e: String,
+    /// RS256 or ES256. Absent on records written before ES256 existed: RS256.
+    #[serde(default)]
+    pub alg: SigningAlgorithm,
+    /// The public part of an RS256 key (JWK `n`, `e`, base64url); the private part, whatever
+    /// the algorithm, is sealed in its own item ([`SealedSigningKeyRecord`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// The public part of an ES256 key (JWK `crv` = `P-256`, `x`, `y`, base64url).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
     pub created_at: Timestamp,
     /// When it starts signing: a rotated-in key is published (JWKS) first and signs only once
     /// every instance's key cache can have seen it. None: at once.
@@ -266,5 +280,49 @@ mod tests {
         );
         let read: WithSettings = decode(item).unwrap();
         assert_eq!(Value::Object(read.settings), json!({"a": 1}));
+    }
+    /// A key record written before ES256 (no `alg`) is an RS256 key; a new record always
+    /// names its algorithm, and an ES256 one carries `crv`/`x`/`y` instead of `n`/`e`.
+    #[test]
+    fn signing_key_records_carry_their_algorithm_absent_meaning_rs256() {
+        let kid = KeyId::generate().to_string();
+        let mut old = Item::new();
+        for (name, value) in [
+            ("kid", kid.as_str()),
+            ("n", "modulus"),
+            ("e", "AQAB"),
+            ("created_at", "2026-01-01T00:00:00Z"),
+        ] {
+            old.insert(name.into(), AttributeValue::S(value.into()));
+        }
+        let read: SigningKeyRecord = decode(old).unwrap();
+        assert_eq!(read.alg, SigningAlgorithm::Rs256);
+        assert_eq!(read.n.as_deref(), Some("modulus"));
+        assert!(read.x.is_none());
+
+        let ec = SigningKeyRecord {
+            alg: SigningAlgorithm::Es256,
+            n: None,
+            e: None,
+            crv: Some("P-256".into()),
+            x: Some("xx".into()),
+            y: Some("yy".into()),
+            ..read
+        };
+        let item = encode(&ec).unwrap();
+        assert!(matches!(item.get("alg"), Some(AttributeValue::S(a)) if a == "ES256"));
+        for absent in ["n", "e", "private_pkcs8_b64", "signs_from"] {
+            assert!(!item.contains_key(absent), "{absent}");
+        }
+        let back: SigningKeyRecord = decode(item).unwrap();
+        assert_eq!(
+            (back.alg, back.crv, back.x, back.y),
+            (
+                SigningAlgorithm::Es256,
+                Some("P-256".into()),
+                Some("xx".into()),
+                Some("yy".into())
+            )
+        );
     }
 }

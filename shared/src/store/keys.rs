@@ -16,6 +16,10 @@ pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
+/// The platform-wide audit index: events by shard (`AUDIT#<0..15>`).
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
 pub const TTL: &str = "ttl";
 
 /// A table key (partition and sort key).
@@ -163,6 +167,20 @@ pub fn audit_of_partner(partner: &PartnerId) -> String {
     format!("PARTNER#{partner}#AUDIT")
 }
 
+/// Events are spread over this many GSI3 partitions, so no index partition takes every write
+/// of the platform (one partition accepts about 1,000 writes a second: 16 shards, ≈ 16,000).
+pub const AUDIT_SHARDS: u64 = 16;
+
+/// One shard of the platform-wide audit index (GSI3).
+pub fn audit_shard(shard: u64) -> String {
+    format!("AUDIT#{shard}")
+}
+
+/// The GSI3 partition of an event: a shard its id picks.
+pub fn audit_shard_of(event: &crate::ids::EventId) -> String {
+    audit_shard(fnv1a(event.as_str()) % AUDIT_SHARDS)
+}
+
 /// Every admin-role grant (GSI2), and those held by users of one tenant (GSI1; a partner's
 /// are its tenants' as they are now, merged).
 pub const ALL_ADMIN_ROLES: &str = "ADMIN_ROLES";
@@ -177,15 +195,15 @@ pub const USER_SHARDS: u64 = 8;
 
 /// The platform-wide user list shard a user is filed under: a stable hash of its id, so a
 /// rewrite of the item keeps it in the same shard.
+/// FNV-1a: stable across builds and platforms (unlike std's randomly keyed hasher).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 pub fn users_shard_of(user: &UserId) -> String {
-    // FNV-1a: stable across builds and platforms (unlike std's randomly keyed hasher).
-    let hash = user
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-    users_shard(hash % USER_SHARDS)
+    users_shard(fnv1a(user.as_str()) % USER_SHARDS)
 }
 
 pub fn users_shard(shard: u64) -> String {
@@ -196,6 +214,17 @@ pub fn users_shard(shard: u64) -> String {
 
 pub fn application(id: &ApplicationId) -> Key {
     Key::new(format!("APP#{id}"), "APP")
+}
+
+/// An application's assignment to one user or group (`usr_…` / `grp_…`), in the application's
+/// partition: at most one per assignee.
+pub fn app_assignment(app: &ApplicationId, assignee: &str) -> Key {
+    Key::new(format!("APP#{app}"), format!("ASSIGNEE#{assignee}"))
+}
+
+/// GSI1 partition of the assignments of one user or group: the applications it is assigned to.
+pub fn apps_of_assignee(assignee: &str) -> String {
+    format!("ASSIGNEE#{assignee}#APPS")
 }
 
 /// GSI1 partitions of applications, by owner.
@@ -289,4 +318,54 @@ pub fn groups_of_tenant(tenant: &TenantId) -> String {
 /// The groups a user is a direct member of (GSI1 of its membership items).
 pub fn groups_of_user(user: &UserId) -> String {
     format!("USER#{user}#GROUPS")
+}
+
+// ---- identity providers (`functions/identity-providers`) -------------------------------------
+
+pub fn identity_provider(id: &crate::ids::IdentityProviderId) -> Key {
+    Key::new(format!("IDP#{id}"), "IDP")
+}
+
+/// An email domain routed to one identity provider of a tenant (`domain` lower-cased): at most
+/// one per tenant.
+pub fn idp_domain(tenant: &TenantId, domain: &str) -> Key {
+    Key::new(format!("UNIQUE#IDP_DOMAIN#{tenant}#{domain}"), "UNIQUE")
+}
+
+/// Live identity providers of a tenant.
+pub fn idp_count_of_tenant(tenant: &TenantId) -> Key {
+    Key::new(format!("COUNTER#IDPS#{tenant}"), "COUNT")
+}
+
+/// One shard of the platform-wide identity provider total.
+pub fn idp_count_shard(shard: u64) -> Key {
+    Key::new("COUNTER#IDPS", format!("SHARD#{shard}"))
+}
+
+/// Every live identity provider (GSI2 of the identity provider items).
+pub const ALL_IDPS: &str = "IDPS";
+
+pub fn idps_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#IDPS")
+}
+
+// ---- sessions (`functions/sessions`; the items are admin-auth's) ------------------------------
+
+/// The sessions of the users of one tenant (GSI2 of the session items: a session's tenant is
+/// its holder's home tenant).
+pub fn sessions_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#SESSIONS")
+}
+
+/// How many GSI3 partitions every session is spread over (`SESSIONS#<n>`): the platform-wide
+/// list merges them, and no index partition takes every login of the platform.
+pub const SESSION_SHARDS: u64 = 8;
+
+pub fn sessions_shard(shard: u64) -> String {
+    format!("SESSIONS#{shard}")
+}
+
+/// The GSI3 partition of a session: a stable hash of its id.
+pub fn sessions_shard_of(session: &SessionId) -> String {
+    sessions_shard(fnv1a(session.as_str()) % SESSION_SHARDS)
 }

@@ -1,7 +1,7 @@
 //! The DynamoDB single table: one client, every call counted, items (de)serialized here and
 //! nowhere else. `docs/data-model.md` lists every key and access pattern.
 
-mod audit;
+pub mod audit;
 pub mod counters;
 mod entity;
 pub mod keys;
@@ -420,6 +420,40 @@ impl Store {
                 Some(last) => start = Some(last),
                 None => return Ok(total),
             }
+        }
+    }
+
+    /// Updates one item outside any transaction (a write with no audit event of its own: a
+    /// session's last activity), if `condition` holds. `Ok(false)`: it did not.
+    pub async fn update_if(
+        &self,
+        key: &Key,
+        update: &str,
+        condition: &str,
+        expr: Expr,
+    ) -> Result<bool, StoreError> {
+        self.count_call();
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key.to_item()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(StoreError::from_sdk(err)),
         }
     }
 

@@ -49,10 +49,10 @@ impl Expr {
         self.values.insert(placeholder.to_owned(), value);
         self
     }
-    fn names(&self) -> Option<HashMap<String, String>> {
+    pub(super) fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }
-    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+    pub(super) fn values(&self) -> Option<HashMap<String, AttributeValue>> {
         (!self.values.is_empty()).then(|| self.values.clone())
     }
 }
@@ -176,6 +176,18 @@ impl Tx {
             .delete(built(builder.build())?)
             .build();
         Ok(self.push(action, Guard::None))
+    }
+
+    /// Deletes an item that must exist (refused by `guard` when it is gone already).
+    pub fn delete_existing(&mut self, key: &Key, guard: Guard) -> Result<&mut Self, StoreError> {
+        let builder = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .condition_expression("attribute_exists(PK)");
+        let action = TransactWriteItem::builder()
+            .delete(built(builder.build())?)
+            .build();
+        Ok(self.push(action, guard))
     }
 
     /// Requires `condition` of an item the transaction does not write.

@@ -3,7 +3,7 @@
 //! scopes and grant types, client secrets and their rotation, the per-tenant limit (also under
 //! a race), lists, round trips and audit events.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use api_tests::*;
 use axum::http::{Method, StatusCode};
@@ -108,73 +108,6 @@ fn fields_and(extra: &[&str]) -> BTreeSet<String> {
         .iter()
         .chain(extra)
         .map(|f| (*f).to_owned())
-        .collect()
-}
-
-/// A client secret as the contract gives it: 256 random bits, URL-safe text.
-fn assert_client_secret(secret: &Value) -> String {
-    let secret = secret
-        .as_str()
-        .unwrap_or_else(|| panic!("a client secret: {secret}"));
-    assert!(secret.len() >= 43, "{secret} is short");
-    assert!(
-        secret
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-        "{secret} is not URL-safe"
-    );
-    secret.to_owned()
-}
-
-/// The locations a 422 names.
-fn locs(reply: &Reply) -> Vec<Value> {
-    reply.body["detail"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a validation error: {}", reply.body))
-        .iter()
-        .map(|d| d["loc"].clone())
-        .collect()
-}
-
-/// Sends a write that must be refused with 422 naming `field` (`loc[1]`), and proves it
-/// wrote nothing.
-async fn assert_invalid(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Value,
-    field: &str,
-) -> Reply {
-    let before = app.snapshot().await;
-    let reply = app
-        .call(method, path, Some(token), Some(body.clone()))
-        .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{body}: {}",
-        reply.body
-    );
-    assert!(
-        locs(&reply).iter().any(|l| l[0] == "body" && l[1] == field),
-        "{body}: expected a problem at {field}, got {}",
-        reply.body
-    );
-    assert_eq!(app.snapshot().await, before, "{body} wrote something");
-    reply
-}
-
-/// The items written since `before`, after proving no item of `before` changed or went.
-async fn added_since(app: &TestApp, before: &BTreeMap<String, Value>) -> Vec<Value> {
-    let after = app.snapshot().await;
-    for (key, value) in before {
-        assert_eq!(after.get(key), Some(value), "{key} changed");
-    }
-    after
-        .into_iter()
-        .filter(|(k, _)| !before.contains_key(k))
-        .map(|(_, v)| v)
         .collect()
 }
 

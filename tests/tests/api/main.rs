@@ -3,11 +3,14 @@
 
 mod admin_roles;
 mod applications;
+mod assignments;
+mod audit;
 mod auth;
 mod cli;
 mod docs_page;
 mod dynamodb_local;
 mod groups;
+mod identity_providers;
 mod integrity;
 mod lambda;
 mod oauth;
@@ -15,6 +18,7 @@ mod openapi;
 mod partners;
 mod registration_requests;
 mod scale;
+mod sessions;
 mod signing_keys;
 mod tenants;
 mod users;

@@ -605,6 +605,10 @@ async fn discovery_documents_describe_the_platform_and_each_tenant() {
         doc["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post"])
     );
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
     let tenant = get("/api/v1/auth/tenants/acme-hq/.well-known/openid-configuration".into()).await;
     assert_eq!(
         tenant.body["token_endpoint"],
@@ -612,6 +616,70 @@ async fn discovery_documents_describe_the_platform_and_each_tenant() {
     );
     let missing = get("/api/v1/auth/tenants/nowhere/.well-known/openid-configuration".into()).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+/// In a deployment made with `SCAIKEY_SIGNING_ALGORITHM=ES256`, bootstrap makes a P-256 key:
+/// platform tokens are ES256, the platform and tenant JWKS publish that one EC key, discovery
+/// names ES256 only, and the admin API accepts the token.
+#[tokio::test]
+async fn an_es256_deployment_issues_es256_tokens() {
+    let Some(app) = spawn_app_with(&[("SCAIKEY_SIGNING_ALGORITHM", "ES256")]).await else {
+        return;
+    };
+    let root = app.root_token().await;
+    assert_eq!(claims(&root).0["alg"], "ES256");
+    app.create_tenant(&root, app.platform_partner.as_str(), "acme-hq")
+        .await;
+    let (id, secret) = service_app(&app, &root, &["admin:read"]).await;
+    let reply = platform_token(&app, &id, &secret, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let token = reply.body["access_token"].as_str().unwrap();
+    let (header, body) = claims(token);
+    assert_eq!(header["alg"], "ES256");
+
+    let jwks = app.jwks().await.body;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{jwks}");
+    let key = &keys[0];
+    assert_eq!(
+        (&key["kid"], &key["kty"], &key["alg"], &key["crv"]),
+        (
+            &header["kid"],
+            &json!("EC"),
+            &json!("ES256"),
+            &json!("P-256")
+        )
+    );
+    let decoding =
+        DecodingKey::from_ec_components(key["x"].as_str().unwrap(), key["y"].as_str().unwrap())
+            .unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[body["aud"].as_str().unwrap()]);
+    jsonwebtoken::decode::<Value>(token, &decoding, &validation).expect("verifies");
+    let tenant_jwks = app
+        .call(
+            Method::GET,
+            "/api/v1/auth/tenants/acme-hq/.well-known/jwks.json",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(tenant_jwks.body, jwks);
+    for path in [
+        "/api/v1/platform/oauth/.well-known/openid-configuration",
+        "/api/v1/auth/tenants/acme-hq/.well-known/openid-configuration",
+    ] {
+        let doc = app.call(Method::GET, path, None, None).await;
+        assert_eq!(
+            doc.body["id_token_signing_alg_values_supported"],
+            json!(["ES256"]),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/admin/tenants", token).await.status,
+        StatusCode::OK
+    );
 }
 
 /// The `oauth` binary under a Lambda Runtime API answers a token request as the local server

@@ -2,20 +2,31 @@
 //! moto's emulator or LocalStack), in a partition of their own; only a process holding the KEK
 //! signs; every other one verifies with the public parts.
 
+use std::time::Duration;
+
 use api_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, local_kek_file, spawn_app};
 use aws_lc_rs::rsa::KeyPair;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use data_encoding::{BASE64, BASE64URL_NOPAD};
-use serde_json::Value;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
 use shared::AppState;
-use shared::config::{Config, KeyEncryption};
+use shared::config::{Config, KeyEncryption, SigningAlgorithm};
 use shared::sealing::Kek;
 use shared::store::keys::SIGNING_KEYS_PRIVATE_PARTITION;
 
 /// The same table and config, as another instance (a cold start) with the given KEK.
 async fn instance(app: &TestApp, kek: Option<Kek>) -> TestApp {
-    let config: Config = app.state.config().clone();
+    instance_with(app, app.state.config().clone(), kek).await
+}
+
+/// Another instance over the same table with its own configuration.
+async fn instance_with(app: &TestApp, config: Config, kek: Option<Kek>) -> TestApp {
     let store = shared::store::connect(&config).await;
     let state = AppState::new(config, store, kek);
     let _ = state.keys().reload().await;
@@ -352,4 +363,266 @@ async fn revocation_deletes_the_sealed_part_and_rotation_expires_it() {
         .unwrap();
     assert!(sealed_item(&app, &first).await.is_none());
     assert!(sealed_item(&app, &second).await.is_some());
+}
+
+/// A JWT's header and claims, decoded (not verified).
+fn parts(token: &str) -> (Value, Value) {
+    let part = |i: usize| -> Value {
+        serde_json::from_slice(
+            &BASE64URL_NOPAD
+                .decode(token.split('.').nth(i).unwrap().as_bytes())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    (part(0), part(1))
+}
+
+/// The private key (PKCS#8) of `kid`, opened from its sealed part as only a signing process can.
+async fn private_key(app: &TestApp, kid: &str) -> Vec<u8> {
+    let sealed = sealed_item(app, kid).await.expect("sealed part");
+    let field = |name: &str| {
+        BASE64
+            .decode(sealed[name].as_s().unwrap().as_bytes())
+            .unwrap()
+    };
+    app.state
+        .kek()
+        .unwrap()
+        .open(
+            kid,
+            &shared::sealing::Sealed {
+                kek: sealed["kek"].as_s().unwrap().clone(),
+                wrapped_key: field("wrapped_key"),
+                ciphertext: field("ciphertext"),
+            },
+        )
+        .await
+        .expect("the sealed part opens")
+}
+
+/// A JWS over `header` and `claims`, signed by `sign`.
+fn forge(header: Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+    let message = format!(
+        "{}.{}",
+        BASE64URL_NOPAD.encode(header.to_string().as_bytes()),
+        BASE64URL_NOPAD.encode(claims.to_string().as_bytes())
+    );
+    let signature = sign(message.as_bytes());
+    format!("{message}.{}", BASE64URL_NOPAD.encode(&signature))
+}
+
+fn rsa_signer(pkcs8: &[u8], padding: &'static dyn RsaEncoding) -> impl Fn(&[u8]) -> Vec<u8> {
+    let pair = KeyPair::from_pkcs8(pkcs8).expect("an RSA key");
+    move |message| {
+        let mut signature = vec![0; pair.public_modulus_len()];
+        pair.sign(
+            padding,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            message,
+            &mut signature,
+        )
+        .unwrap();
+        signature
+    }
+}
+
+fn ec_signer(pkcs8: &[u8]) -> impl Fn(&[u8]) -> Vec<u8> {
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).expect("a P-256 key");
+    move |message| {
+        pair.sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+            .unwrap()
+            .as_ref()
+            .to_vec()
+    }
+}
+
+async fn discovered_algorithms(app: &TestApp) -> Value {
+    let request = Request::builder()
+        .uri("/api/v1/platform/oauth/.well-known/openid-configuration")
+        .body(Body::empty())
+        .unwrap();
+    let doc = app.send(request).await.body;
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        doc["token_endpoint_auth_signing_alg_values_supported"]
+    );
+    doc["id_token_signing_alg_values_supported"].clone()
+}
+
+/// A deployment switches from RS256 to ES256 by a rotation under
+/// `SCAIKEY_SIGNING_ALGORITHM=ES256`: the new key is a P-256 key (public part `crv`/`x`/`y`,
+/// private part sealed like an RSA one), tokens are ES256 and verify through the JWKS as any
+/// relying party would, discovery names both algorithms, and a token signed by the RSA key
+/// before the switch keeps working until that key is retired — then only ES256 is left.
+#[tokio::test]
+async fn a_deployment_switches_to_es256_by_a_rotation() {
+    let Some(app) = spawn_app().await else { return };
+    let rs_token = app.root_token().await;
+    let (rs_header, _) = parts(&rs_token);
+    assert_eq!(rs_header["alg"], "RS256");
+    let rs_kid = rs_header["kid"].as_str().unwrap().to_owned();
+    assert_eq!(discovered_algorithms(&app).await, json!(["RS256"]));
+
+    let mut config = app.state.config().clone();
+    config.signing_algorithm = SigningAlgorithm::Es256;
+    let es = instance_with(&app, config, app.state.kek().cloned()).await;
+    let (es_kid, _) = scaikey_cli::ops::rotate_keys_after(&es.state, Duration::ZERO)
+        .await
+        .unwrap();
+
+    // Stored: the algorithm and the P-256 public part; the private part sealed, as for RSA.
+    let items = app.snapshot().await;
+    let public = &items[&format!("CONFIG SIGNING_KEY#{es_kid}")];
+    assert_eq!(public["alg"], "ES256");
+    assert_eq!(public["crv"], "P-256");
+    assert!(public.get("n").is_none() && public.get("private_pkcs8_b64").is_none());
+    assert_eq!(
+        items[&format!("CONFIG SIGNING_KEY#{rs_kid}")]["alg"],
+        "RS256"
+    );
+    let sealed = sealed_item(&app, &es_kid).await.expect("sealed part");
+    let ciphertext = BASE64
+        .decode(sealed["ciphertext"].as_s().unwrap().as_bytes())
+        .unwrap();
+    for bytes in [&ciphertext[..], &ciphertext[12..]] {
+        assert!(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, bytes).is_err());
+    }
+
+    let es_token = es.root_token().await;
+    let (header, claims) = parts(&es_token);
+    assert_eq!(
+        (&header["alg"], &header["kid"]),
+        (&json!("ES256"), &json!(es_kid))
+    );
+    assert_eq!(
+        es_token.split('.').nth(2).unwrap().len(),
+        86,
+        "r ‖ s, 64 bytes"
+    );
+
+    // The JWKS lists each key with its own type and algorithm; the EC key verifies the token.
+    let jwks = es.jwks().await.body;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{jwks}");
+    let ec = keys.iter().find(|k| k["kid"] == es_kid.as_str()).unwrap();
+    assert_eq!(
+        (&ec["kty"], &ec["alg"], &ec["crv"], &ec["use"]),
+        (
+            &json!("EC"),
+            &json!("ES256"),
+            &json!("P-256"),
+            &json!("sig")
+        )
+    );
+    assert!(ec.get("n").is_none());
+    let rsa = keys.iter().find(|k| k["kid"] == rs_kid.as_str()).unwrap();
+    assert_eq!((&rsa["kty"], &rsa["alg"]), (&json!("RSA"), &json!("RS256")));
+    let decoding =
+        DecodingKey::from_ec_components(ec["x"].as_str().unwrap(), ec["y"].as_str().unwrap())
+            .unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[claims["aud"].as_str().unwrap()]);
+    jsonwebtoken::decode::<Value>(&es_token, &decoding, &validation).expect("verifies");
+    assert_eq!(discovered_algorithms(&es).await, json!(["RS256", "ES256"]));
+
+    // Both tokens work, on the signing instance and on one that only verifies.
+    let verifier = instance(&app, None).await;
+    for at in [&es, &verifier] {
+        for token in [&rs_token, &es_token] {
+            let me = at.get("/api/v1/admin/auth/me", token).await;
+            assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        }
+    }
+
+    // Once no token the RSA key signed can be live, it leaves the key set.
+    let long_ago = shared::time::Timestamp::from_unix(
+        shared::time::Timestamp::now().unix()
+            - app.state.config().access_token_ttl.as_secs() as i64
+            - 120,
+    )
+    .unwrap();
+    let store = app.state.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S("CONFIG".into()))
+        .key("SK", AttributeValue::S(format!("SIGNING_KEY#{rs_kid}")))
+        .update_expression("SET retired_at = :r")
+        .expression_attribute_values(":r", AttributeValue::S(long_ago.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let later = instance(&es, es.state.kek().cloned()).await;
+    let refused = later.get("/api/v1/admin/auth/me", &rs_token).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let me = later.get("/api/v1/admin/auth/me", &es_token).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(later.jwks().await.body["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(discovered_algorithms(&later).await, json!(["ES256"]));
+}
+
+/// A key verifies only the algorithm recorded for it: a token genuinely signed by one of our
+/// keys but whose header names another algorithm than its `kid`'s key has — ES256 over the RSA
+/// key's kid, RS256 over the EC key's, PS256 (same RSA key, other padding) — is refused, while
+/// the same claims signed as recorded pass.
+#[tokio::test]
+async fn a_token_whose_header_alg_differs_from_its_keys_is_refused() {
+    let Some(app) = spawn_app().await else { return };
+    let rs_token = app.root_token().await;
+    let rs_kid = parts(&rs_token).0["kid"].as_str().unwrap().to_owned();
+    let mut config = app.state.config().clone();
+    config.signing_algorithm = SigningAlgorithm::Es256;
+    let es = instance_with(&app, config, app.state.kek().cloned()).await;
+    let (es_kid, _) = scaikey_cli::ops::rotate_keys_after(&es.state, Duration::ZERO)
+        .await
+        .unwrap();
+    let (_, claims) = parts(&es.root_token().await);
+    let rsa_key = private_key(&app, &rs_kid).await;
+    let ec_key = private_key(&app, &es_kid).await;
+    let header = |alg: &str, kid: &str| json!({"alg": alg, "typ": "JWT", "kid": kid});
+
+    // As recorded: accepted (the forged tokens below differ only in their header).
+    for token in [
+        forge(header("ES256", &es_kid), &claims, ec_signer(&ec_key)),
+        forge(
+            header("RS256", &rs_kid),
+            &claims,
+            rsa_signer(&rsa_key, &RSA_PKCS1_SHA256),
+        ),
+    ] {
+        let me = es.get("/api/v1/admin/auth/me", &token).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    }
+    for (what, token) in [
+        (
+            "ES256 over the RSA key's kid",
+            forge(header("ES256", &rs_kid), &claims, ec_signer(&ec_key)),
+        ),
+        (
+            "RS256 over the EC key's kid",
+            forge(
+                header("RS256", &es_kid),
+                &claims,
+                rsa_signer(&rsa_key, &RSA_PKCS1_SHA256),
+            ),
+        ),
+        (
+            "PS256 over the RSA key's kid",
+            forge(
+                header("PS256", &rs_kid),
+                &claims,
+                rsa_signer(&rsa_key, &RSA_PSS_SHA256),
+            ),
+        ),
+        (
+            "ES384 over the EC key's kid",
+            forge(header("ES384", &es_kid), &claims, ec_signer(&ec_key)),
+        ),
+    ] {
+        let me = es.get("/api/v1/admin/auth/me", &token).await;
+        assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{what}: {}", me.body);
+    }
 }

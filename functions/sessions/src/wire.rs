@@ -1,0 +1,113 @@
+//! Wire types of the sessions API: what a client sends and sees. Nothing of a token — no
+//! access or refresh token, no hash, no refresh generation, no grant id — ever appears here.
+
+use serde::Serialize;
+use shared::error::{Error, Result};
+use shared::hierarchy::{Session, SessionStatus as Stored};
+use shared::ids::{TenantId, UserId};
+use shared::pagination::Pagination;
+use shared::time::Timestamp;
+use shared::validation::{self, Fields, Problem};
+pub use shared::validation::{partner_ref, tenant_ref, user_ref};
+use utoipa::ToSchema;
+
+use crate::operations::Holder;
+
+/// `EXPIRED`: stored active, but past its `expires_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+/// An admin session as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    id: String,
+    user_id: String,
+    user_email: String,
+    /// The holder's home tenant.
+    tenant_id: String,
+    /// The partner of that tenant when the session was created.
+    partner_id: String,
+    created_at: Timestamp,
+    /// The last request the session served, to within a minute (`created_at` for sessions
+    /// from before it was kept).
+    last_active_at: Timestamp,
+    expires_at: Timestamp,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    status: SessionStatus,
+}
+
+impl SessionResponse {
+    /// The session as seen at `now` (its status computed: an active one past its expiry is
+    /// `EXPIRED`).
+    pub fn at(s: Session, now: Timestamp) -> Self {
+        let status = match s.status {
+            Stored::Revoked => SessionStatus::Revoked,
+            Stored::Active if s.expires_at <= now => SessionStatus::Expired,
+            Stored::Active => SessionStatus::Active,
+        };
+        Self {
+            id: s.id.to_string(),
+            user_id: s.user_id.to_string(),
+            user_email: s.email,
+            tenant_id: s.tenant_id.to_string(),
+            partner_id: s.partner_id.to_string(),
+            created_at: s.created_at,
+            last_active_at: s.last_active_at.unwrap_or(s.created_at),
+            expires_at: s.expires_at,
+            ip_address: s.ip_address,
+            user_agent: s.user_agent,
+            status,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionResponse>,
+    pub pagination: Pagination,
+}
+
+// The schema of the body; the handler parses it straight into a `Holder` (one of the two).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct RevokeAll {
+    #[schema(value_type = Option<String>, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
+    pub user_id: Option<UserId>,
+    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
+    pub tenant_id: Option<TenantId>,
+}
+
+/// Exactly one of `user_id` and `tenant_id`.
+impl TryFrom<Fields> for Holder {
+    type Error = Error;
+
+    fn try_from(mut body: Fields) -> Result<Self> {
+        let user = body.optional("user_id", validation::user_ref);
+        let tenant = body.optional("tenant_id", validation::tenant_ref);
+        if user.is_some() == tenant.is_some() {
+            let problem = if user.is_some() {
+                Problem::value_error("give exactly one of user_id and tenant_id")
+            } else {
+                Problem::new("missing", "Field required")
+            };
+            body.reject("user_id", problem);
+        }
+        body.finish(|| match (user, tenant) {
+            (Some(u), None) => Some(Self::User(u)),
+            (None, Some(t)) => Some(Self::Tenant(t)),
+            _ => None,
+        })
+    }
+}
+
+/// How many sessions a revoke-all ended.
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    pub revoked: u64,
+}
