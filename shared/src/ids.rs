@@ -142,6 +142,9 @@ resource_id!(
 resource_id!(
     /// An identity provider of a tenant (`idp_…`): an external OIDC or SAML sign-in.
     IdentityProviderId, "idp_", "identity provider");
+resource_id!(
+    /// An AI agent of a tenant (`agt_…`), also its OAuth `client_id`.
+    AgentId, "agt_", "agent");
 
 #[cfg(test)]
 mod tests {

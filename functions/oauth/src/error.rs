@@ -20,6 +20,13 @@ pub enum OAuthError {
     UnsupportedGrantType,
     /// A scope beyond the client's `allowed_scopes`.
     InvalidScope,
+    /// Token exchange: the subject token is not a live token of the client's tenant.
+    InvalidGrant(&'static str),
+    /// An agent's `rate_limit_rpm` is used up for this minute: 429 with `Retry-After` (the
+    /// seconds to the next minute).
+    SlowDown {
+        retry_after: u64,
+    },
     /// An unknown or inactive tenant in the path.
     UnknownTenant,
     /// The table or KMS is unreachable: worth retrying.
@@ -67,6 +74,12 @@ impl IntoResponse for OAuthError {
                 "invalid_scope",
                 Some("a requested scope is not allowed for this client"),
             ),
+            Self::InvalidGrant(why) => (StatusCode::BAD_REQUEST, "invalid_grant", Some(*why)),
+            Self::SlowDown { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                Some("the client's token requests per minute (rate_limit_rpm) are used up"),
+            ),
             Self::UnknownTenant => (
                 StatusCode::NOT_FOUND,
                 "invalid_request",
@@ -92,6 +105,9 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"scaikey\""),
             );
+        }
+        if let Self::SlowDown { retry_after } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         if matches!(self, Self::TemporarilyUnavailable) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -6,6 +6,7 @@
 //! `token` (the grant), `error` (RFC 6749 error bodies). The platform JWKS is admin-auth's
 //! (`/api/v1/platform/.well-known/jwks.json`); one key set signs every token of a deployment.
 
+pub mod agent;
 mod error;
 pub mod token;
 
@@ -71,12 +72,17 @@ pub fn router(state: AppState) -> Router {
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the form; `TokenRequest` reads it.
 struct TokenForm {
-    /// `client_credentials`.
+    /// `client_credentials`; at a tenant's endpoint, agents allowed it may also use
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693).
     grant_type: String,
     /// Space-separated; a subset of the client's `allowed_scopes` (default: all of them).
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// Token exchange: an admin access token of a user of the agent's tenant.
+    subject_token: Option<String>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`.
+    subject_token_type: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,14 +92,18 @@ struct TokenResponse {
     token_type: &'static str,
     expires_in: u32,
     scope: String,
+    /// Token exchange only: `urn:ietf:params:oauth:token-type:access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 /// RFC 6749 §5.2.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // The schema of `OAuthError`'s body.
 struct OAuthErrorBody {
-    /// `invalid_request`, `invalid_client`, `unauthorized_client`, `unsupported_grant_type`,
-    /// `invalid_scope`, `temporarily_unavailable` or `server_error`.
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`, `slow_down` (429: an agent's rate limit),
+    /// `temporarily_unavailable` or `server_error`.
     error: String,
     error_description: Option<String>,
 }
@@ -104,6 +114,7 @@ fn granted(grant: token::Granted) -> Response {
         token_type: "Bearer",
         expires_in: grant.expires_in,
         scope: grant.scope,
+        issued_token_type: grant.issued_token_type,
     })
     .into_response();
     let headers = response.headers_mut();
@@ -137,12 +148,18 @@ async fn platform_token(
 }
 
 /// Tenant Token: `client_credentials` for the tenant's TENANT applications and its partner's
-/// PARTNER applications (their tokens carry `tenant_id` and are refused by the admin API).
-/// 200; 400; 401; 404 no active tenant with this slug; 503.
+/// PARTNER applications (their tokens carry `tenant_id` and are refused by the admin API), and
+/// for the tenant's agents (`client_id` = the agent id): `client_credentials` (claims `sub` =
+/// the agent, `scope`, `tools`, `rate_limit_rpm`, `tenant_id`) or, when the agent has
+/// `token_exchange_allowed`, RFC 8693 token exchange of a user's admin access token of the
+/// tenant (`sub` = the user, `act.sub` = the agent). An agent with `rate_limit_rpm` gets at
+/// most that many tokens per minute across all instances: beyond, 429 `slow_down` with
+/// `Retry-After`. 200; 400 (also `invalid_grant`); 401; 404 no active tenant with this slug;
+/// 429; 503.
 #[utoipa::path(post, path = "/api/v1/auth/tenants/{slug}/oauth/token", operation_id = "tenant_token", summary = "Tenant Token", tag = "OAuth",
     params(("slug" = String, Path)),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody), (status = 503, body = OAuthErrorBody)),
+    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody), (status = 429, body = OAuthErrorBody), (status = 503, body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
 async fn tenant_token(
     State(state): State<AppState>,
@@ -152,7 +169,26 @@ async fn tenant_token(
 ) -> Response {
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
-        let tenant = token::tenant_by_slug(&state, &slug).await?;
+        // An agent (`agt_…` client id) is read in the same batch as the tenant.
+        let agent = request
+            .credentials()
+            .ok()
+            .and_then(|(id, _, _)| shared::ids::AgentId::parse(id).ok());
+        let extra: Vec<_> = agent.iter().map(shared::store::keys::agent).collect();
+        let (tenant, loaded) = token::tenant_by_slug_with(&state, &slug, &extra).await?;
+        let (client_id, secret, basic) = request.credentials()?;
+        if client_id.starts_with(shared::ids::AgentId::PREFIX) {
+            let stored = match &agent {
+                Some(id) => loaded.get(&shared::store::keys::agent(id))?,
+                None => None,
+            };
+            let client = agent::Client {
+                stored,
+                secret,
+                basic,
+            };
+            return agent::grant(&state, &tenant, &request, client).await;
+        }
         token::grant(&state, &Issuer::tenant(tenant), &request).await
     }
     .await;

@@ -62,12 +62,12 @@ impl TokenRequest {
         Ok(Self { params, basic })
     }
 
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }
 
     /// The client id and secret, from exactly one method.
-    fn credentials(&self) -> Result<(&str, &str, bool), OAuthError> {
+    pub(crate) fn credentials(&self) -> Result<(&str, &str, bool), OAuthError> {
         match (
             &self.basic,
             self.param("client_id"),
@@ -131,10 +131,22 @@ pub struct Granted {
     pub access_token: String,
     pub expires_in: u32,
     pub scope: String,
+    /// Token exchange only (RFC 8693 §2.2.1).
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// An active tenant by its slug (two reads: the slug claim, then the tenant).
 pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAuthError> {
+    Ok(tenant_by_slug_with(state, slug, &[]).await?.0)
+}
+
+/// An active tenant by its slug, and `extra` keys read in the same batch as the tenant (two
+/// reads: the slug claim, then the tenant with `extra`).
+pub async fn tenant_by_slug_with(
+    state: &AppState,
+    slug: &str,
+    extra: &[shared::store::Key],
+) -> Result<(Tenant, shared::store::Loaded), OAuthError> {
     let marker = keys::tenant_slug(&slug.to_lowercase());
     let loaded = state.store().load(std::slice::from_ref(&marker)).await?;
     let owner: Option<serde_json::Value> = loaded.get(&marker)?;
@@ -145,14 +157,14 @@ pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAut
         .and_then(|id| TenantId::parse(id).ok())
         .ok_or(OAuthError::UnknownTenant)?;
     let key = keys::tenant(&id);
-    let tenant: Option<Tenant> = state
-        .store()
-        .load(std::slice::from_ref(&key))
-        .await?
-        .get(&key)?;
-    tenant
+    let mut wanted = vec![key.clone()];
+    wanted.extend_from_slice(extra);
+    let loaded = state.store().load(&wanted).await?;
+    let tenant: Option<Tenant> = loaded.get(&key)?;
+    let tenant = tenant
         .filter(|t| t.status == Status::Active)
-        .ok_or(OAuthError::UnknownTenant)
+        .ok_or(OAuthError::UnknownTenant)?;
+    Ok((tenant, loaded))
 }
 
 /// Whether `secret` is the client's current secret, or its previous one within the rotation's
@@ -262,6 +274,7 @@ pub async fn grant(
         access_token,
         expires_in: app.token_lifetime,
         scope,
+        issued_token_type: None,
     })
 }
 

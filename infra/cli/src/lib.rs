@@ -23,6 +23,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(identity_providers::IdentityProvidersApi::openapi());
     doc.merge(audit::AuditApi::openapi());
     doc.merge(sessions::SessionsApi::openapi());
+    doc.merge(agents::AgentsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(identity_providers::routes())
         .merge(audit::routes())
         .merge(sessions::routes())
+        .merge(agents::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -104,6 +106,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         registration_requests::ACTIONS,
         identity_providers::ACTIONS,
         sessions::ACTIONS,
+        agents::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

@@ -369,3 +369,32 @@ pub fn sessions_shard(shard: u64) -> String {
 pub fn sessions_shard_of(session: &SessionId) -> String {
     sessions_shard(fnv1a(session.as_str()) % SESSION_SHARDS)
 }
+
+// ---- agents (`functions/agents`; the token endpoint in `functions/oauth` reads them) --------
+
+pub fn agent(id: &crate::ids::AgentId) -> Key {
+    Key::new(format!("AGENT#{id}"), "AGENT")
+}
+
+/// The token requests of an agent in one minute (`minute` = unix seconds ÷ 60): its
+/// `rate_limit_rpm`, enforced with one conditional `ADD` per request; expires by TTL.
+pub fn agent_rate(id: &crate::ids::AgentId, minute: i64) -> Key {
+    Key::new(format!("AGENT#{id}"), format!("RATE#{minute}"))
+}
+
+/// Live agents of a tenant.
+pub fn agent_count_of_tenant(tenant: &TenantId) -> Key {
+    Key::new(format!("COUNTER#AGENTS#{tenant}"), "COUNT")
+}
+
+/// One shard of the platform-wide agent total.
+pub fn agent_count_shard(shard: u64) -> Key {
+    Key::new("COUNTER#AGENTS", format!("SHARD#{shard}"))
+}
+
+/// Every live agent (GSI2 of the agent items).
+pub const ALL_AGENTS: &str = "AGENTS";
+
+pub fn agents_of_tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#AGENTS")
+}

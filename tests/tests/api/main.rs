@@ -2,6 +2,7 @@
 //! harness in `api_tests` (one DynamoDB per run, a fresh table per test, tests in parallel).
 
 mod admin_roles;
+mod agents;
 mod applications;
 mod assignments;
 mod audit;
