@@ -98,6 +98,11 @@ impl Fields {
         self.map.contains_key(name)
     }
 
+    /// Whether the field is present with a value other than `null`.
+    pub fn given(&self, name: &str) -> bool {
+        self.map.get(name).is_some_and(|v| !v.is_null())
+    }
+
     fn record(&mut self, name: &str, problem: Problem) {
         let mut loc = vec![json!(self.origin), json!(name)];
         loc.extend(problem.below);

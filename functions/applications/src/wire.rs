@@ -153,12 +153,13 @@ pub fn new_application(mut body: Fields) -> Result<NewApplication> {
             body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
         }
         Some(AppScope::Partner) => {
-            if !body.has("partner_id") {
+            // Required: absent or null is missing (an invalid value has its own problem).
+            if !body.given("partner_id") {
                 body.reject("partner_id", missing());
             }
             body.forbid("tenant_id", "PARTNER applications belong to no tenant");
         }
-        Some(AppScope::Tenant) if !body.has("tenant_id") => body.reject("tenant_id", missing()),
+        Some(AppScope::Tenant) if !body.given("tenant_id") => body.reject("tenant_id", missing()),
         _ => {}
     }
     let settings = match (name, application_type) {

@@ -693,6 +693,17 @@ async fn invalid_create_bodies_are_refused_naming_the_field_and_write_nothing() 
         "partner_id",
     )
     .await;
+    // A required owner given as null is missing too (it was a 500, found by schemathesis).
+    post(
+        json!({"name": "X", "scope": "PARTNER", "application_type": "SPA", "partner_id": null}),
+        "partner_id",
+    )
+    .await;
+    post(
+        json!({"name": "X", "scope": "TENANT", "application_type": "SPA", "tenant_id": null}),
+        "tenant_id",
+    )
+    .await;
     post(
         with(
             partner_app("X", &w.acme, "WEB"),

@@ -637,6 +637,23 @@ async fn invalid_requests_are_refused_naming_the_field_and_write_nothing() {
         "partner_id",
     )
     .await;
+    // A required owner given as null is missing too.
+    post(
+        with(
+            global("X", "WEB"),
+            json!({"scope": "PARTNER", "partner_id": null}),
+        ),
+        "partner_id",
+    )
+    .await;
+    post(
+        with(
+            global("X", "WEB"),
+            json!({"scope": "TENANT", "tenant_id": null}),
+        ),
+        "tenant_id",
+    )
+    .await;
     post(
         with(global("X", "WEB"), json!({"tenant_id": w.acme_hq})),
         "tenant_id",
