@@ -30,6 +30,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tenant_owned;
 pub mod time;
 pub mod tokens;
 pub mod validation;

@@ -4,7 +4,7 @@
 //! agent's settings (`tools`, `rate_limit`), which the wire types share.
 
 use serde_json::{Value, json};
-use shared::access::{self, Principal, Tier};
+use shared::access::{self, Principal};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::client_secret;
 use shared::error::{Error, FieldProblem, Result};
@@ -148,23 +148,20 @@ pub struct AgentFilter {
     pub agent_type: Option<AgentType>,
 }
 
-/// The partner of the agent's tenant as it is now, read from the tenant (one round trip).
-async fn partner_now(state: &AppState, agent: &Agent) -> Result<PartnerId> {
-    Tenant::partner_now(state, &agent.tenant_id, RESOURCE).await
+/// What the tenant-owned tier rules (`shared::tenant_owned`) judge.
+fn owned(agent: &Agent) -> shared::tenant_owned::Owned<'_> {
+    shared::tenant_owned::Owned {
+        id: agent.id.as_str(),
+        tenant: &agent.tenant_id,
+        partner_hint: &agent.partner_id,
+        resource: RESOURCE,
+    }
 }
 
 /// The tier rule for reads: the rule of the tenant the agent belongs to, judged by the tenant's
 /// partner as it is now (read from the tenant for a partner admin).
 async fn within_reach(state: &AppState, principal: &Principal, agent: &Agent) -> Result<()> {
-    match &principal.tier {
-        Tier::Super => Ok(()),
-        Tier::Tenant { tenant, .. } if *tenant == agent.tenant_id => Ok(()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        Tier::Partner(_) => {
-            let partner = partner_now(state, agent).await?;
-            access::tenants::read(principal, &partner, &agent.tenant_id)
-        }
-    }
+    shared::tenant_owned::within_reach(state, principal, owned(agent)).await
 }
 
 /// A write to an agent: within reach, or refused and recorded (DENIED). Returns the partner
@@ -179,36 +176,7 @@ async fn may_write(
     meta: &RequestMeta,
     retry: bool,
 ) -> Result<PartnerId> {
-    let attempt = Attempt {
-        action,
-        resource_id: Some(agent.id.to_string()),
-    };
-    let decided = match &principal.tier {
-        Tier::Tenant { partner, tenant } if *tenant == agent.tenant_id => Ok(partner.clone()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        _ => {
-            let hinted = if retry {
-                None
-            } else {
-                Some(agent.partner_id.clone())
-                    .filter(|p| access::tenants::read(principal, p, &agent.tenant_id).is_ok())
-            };
-            match hinted {
-                Some(p) => Ok(p),
-                None => partner_now(state, agent).await.and_then(|p| {
-                    access::tenants::read(principal, &p, &agent.tenant_id).map(|()| p)
-                }),
-            }
-        }
-    };
-    // A failed read of the tenant (database down, corrupt item) is that failure, not a refusal.
-    let decided = match decided {
-        Err(err) if !matches!(err, Error::AccessDenied | Error::NotFound(_)) => return Err(err),
-        other => other,
-    };
-    let verdict = decided.as_ref().map(drop).map_err(|_| Error::AccessDenied);
-    audit::check_write(state, principal, verdict, attempt, meta).await?;
-    decided
+    shared::tenant_owned::may_write(state, principal, owned(agent), action, meta, retry).await
 }
 
 /// A live agent within the caller's session check (one round trip), with `extra` keys.

@@ -2,7 +2,7 @@
 //! all; partner_admin: its partner's tenants; tenant_admin: its own tenant). Members and the
 //! nesting rules are in `members`.
 
-use shared::access::{self, Principal, Tier};
+use shared::access::{self, Principal};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::Tenant;
@@ -75,9 +75,14 @@ pub struct GroupFilter {
     pub group_type: Option<GroupType>,
 }
 
-/// The partner of the group's tenant as it is now, read from the tenant (one round trip).
-async fn partner_now(state: &AppState, group: &Group) -> Result<PartnerId> {
-    Tenant::partner_now(state, &group.tenant_id, RESOURCE).await
+/// What the tenant-owned tier rules (`shared::tenant_owned`) judge.
+fn owned(group: &Group) -> shared::tenant_owned::Owned<'_> {
+    shared::tenant_owned::Owned {
+        id: group.id.as_str(),
+        tenant: &group.tenant_id,
+        partner_hint: &group.partner_id,
+        resource: RESOURCE,
+    }
 }
 
 /// The tier rule of groups for reads: the rule of the tenant they belong to (groups are "all
@@ -88,15 +93,7 @@ pub(crate) async fn within_reach(
     principal: &Principal,
     group: &Group,
 ) -> Result<()> {
-    match &principal.tier {
-        Tier::Super => Ok(()),
-        Tier::Tenant { tenant, .. } if *tenant == group.tenant_id => Ok(()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        Tier::Partner(_) => {
-            let partner = partner_now(state, group).await?;
-            access::tenants::read(principal, &partner, &group.tenant_id)
-        }
-    }
+    shared::tenant_owned::within_reach(state, principal, owned(group)).await
 }
 
 pub(crate) use shared::lifecycle::Attempts;
@@ -115,36 +112,7 @@ pub(crate) async fn may_write(
     meta: &RequestMeta,
     retry: bool,
 ) -> Result<PartnerId> {
-    let attempt = Attempt {
-        action,
-        resource_id: Some(group.id.to_string()),
-    };
-    let decided = match &principal.tier {
-        Tier::Tenant { partner, tenant } if *tenant == group.tenant_id => Ok(partner.clone()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        _ => {
-            let hinted = if retry {
-                None
-            } else {
-                Some(group.partner_id.clone())
-                    .filter(|p| access::tenants::read(principal, p, &group.tenant_id).is_ok())
-            };
-            match hinted {
-                Some(p) => Ok(p),
-                None => partner_now(state, group).await.and_then(|p| {
-                    access::tenants::read(principal, &p, &group.tenant_id).map(|()| p)
-                }),
-            }
-        }
-    };
-    // A failed read of the tenant (database down, corrupt item) is that failure, not a refusal.
-    let decided = match decided {
-        Err(err) if !matches!(err, Error::AccessDenied | Error::NotFound(_)) => return Err(err),
-        other => other,
-    };
-    let verdict = decided.as_ref().map(drop).map_err(|_| Error::AccessDenied);
-    audit::check_write(state, principal, verdict, attempt, meta).await?;
-    decided
+    shared::tenant_owned::may_write(state, principal, owned(group), action, meta, retry).await
 }
 
 /// A live group within the caller's reach, read with the session check (one round trip), and

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Value, json};
-use shared::access::{self, Principal, Tier};
+use shared::access::{self, Principal};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::Tenant;
@@ -410,9 +410,14 @@ async fn sealed_secret(
     .cloned()
 }
 
-/// The partner of the provider's tenant as it is now, read from the tenant (one round trip).
-async fn partner_now(state: &AppState, idp: &IdentityProvider) -> Result<PartnerId> {
-    Tenant::partner_now(state, &idp.tenant_id, RESOURCE).await
+/// What the tenant-owned tier rules (`shared::tenant_owned`) judge.
+fn owned(idp: &IdentityProvider) -> shared::tenant_owned::Owned<'_> {
+    shared::tenant_owned::Owned {
+        id: idp.id.as_str(),
+        tenant: &idp.tenant_id,
+        partner_hint: &idp.partner_id,
+        resource: RESOURCE,
+    }
 }
 
 /// The tier rule for reads: the rule of the tenant the provider belongs to, judged by the
@@ -423,15 +428,7 @@ async fn within_reach(
     principal: &Principal,
     idp: &IdentityProvider,
 ) -> Result<()> {
-    match &principal.tier {
-        Tier::Super => Ok(()),
-        Tier::Tenant { tenant, .. } if *tenant == idp.tenant_id => Ok(()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        Tier::Partner(_) => {
-            let partner = partner_now(state, idp).await?;
-            access::tenants::read(principal, &partner, &idp.tenant_id)
-        }
-    }
+    shared::tenant_owned::within_reach(state, principal, owned(idp)).await
 }
 
 /// A write to a provider: within reach, or refused and recorded (DENIED). Returns the partner
@@ -446,36 +443,7 @@ async fn may_write(
     meta: &RequestMeta,
     retry: bool,
 ) -> Result<PartnerId> {
-    let attempt = Attempt {
-        action,
-        resource_id: Some(idp.id.to_string()),
-    };
-    let decided = match &principal.tier {
-        Tier::Tenant { partner, tenant } if *tenant == idp.tenant_id => Ok(partner.clone()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        _ => {
-            let hinted = if retry {
-                None
-            } else {
-                Some(idp.partner_id.clone())
-                    .filter(|p| access::tenants::read(principal, p, &idp.tenant_id).is_ok())
-            };
-            match hinted {
-                Some(p) => Ok(p),
-                None => partner_now(state, idp)
-                    .await
-                    .and_then(|p| access::tenants::read(principal, &p, &idp.tenant_id).map(|()| p)),
-            }
-        }
-    };
-    // A failed read of the tenant (database down, corrupt item) is that failure, not a refusal.
-    let decided = match decided {
-        Err(err) if !matches!(err, Error::AccessDenied | Error::NotFound(_)) => return Err(err),
-        other => other,
-    };
-    let verdict = decided.as_ref().map(drop).map_err(|_| Error::AccessDenied);
-    audit::check_write(state, principal, verdict, attempt, meta).await?;
-    decided
+    shared::tenant_owned::may_write(state, principal, owned(idp), action, meta, retry).await
 }
 
 /// A live provider within the caller's session check (one round trip).
