@@ -251,3 +251,60 @@ mod tests {
         assert!(!changes.contains_key("updated_at"));
     }
 }
+
+// ---- the wire form of an event (the audit group's list and get, the dashboard's activity) ----
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ActorResponse {
+    /// `admin`, `service` (a platform application), `agent` or `system`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "admin")]
+    kind: ActorType,
+    id: Option<String>,
+    email: Option<String>,
+}
+
+/// An audit event. `changes` (updates): `{field: {from, to}}`, secrets redacted.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEventResponse {
+    id: String,
+    timestamp: Timestamp,
+    actor: ActorResponse,
+    /// `<resource>.<verb>`, e.g. `tenant.update`.
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    tenant_id: Option<String>,
+    partner_id: Option<String>,
+    #[schema(value_type = String, example = "SUCCESS")]
+    result: AuditResult,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    changes: Option<Map<String, Value>>,
+}
+
+impl From<AuditEvent> for AuditEventResponse {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            id: e.id.to_string(),
+            timestamp: e.timestamp,
+            actor: ActorResponse {
+                kind: e.actor.kind,
+                id: e.actor.id,
+                email: e.actor.email,
+            },
+            action: e.action,
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
+            tenant_id: e.tenant_id.map(|t| t.to_string()),
+            partner_id: e.partner_id.map(|p| p.to_string()),
+            result: e.result,
+            ip_address: e.ip_address,
+            user_agent: e.user_agent,
+            request_id: e.request_id,
+            changes: e.changes,
+        }
+    }
+}

@@ -123,6 +123,8 @@ impl From<StoreError> for Error {
             Self::Unavailable(err)
         } else if err.refused_by() == Some(Guard::Item) {
             Self::Stale
+        } else if let StoreError::TooLarge(what) = err {
+            Self::Conflict(what.to_owned())
         } else {
             Self::Internal(err.to_string())
         }

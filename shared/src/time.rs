@@ -32,6 +32,11 @@ impl Timestamp {
         u64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
     }
 
+    /// Whether this is a whole second (no fraction).
+    pub fn is_whole_second(&self) -> bool {
+        self.0.nanosecond() == 0
+    }
+
     pub fn plus(&self, by: Duration) -> Self {
         Self(self.0 + by)
     }

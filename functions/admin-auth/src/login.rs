@@ -8,9 +8,11 @@ use shared::hierarchy::{
     AdminEmailOwner, Partner, Session, SessionStatus, Tenant, User, UserStatus,
 };
 use shared::ids::{PartnerId, SessionId};
+use shared::lifecycle;
 use shared::session::{self, Caller};
 use shared::state::AppState;
-use shared::store::{Key, keys};
+use shared::store::tally::{self, TenantNow};
+use shared::store::{Key, StoreError, keys};
 use shared::time::Timestamp;
 use shared::tokens::AdminClaims;
 use shared::values::{Email, Status};
@@ -261,7 +263,14 @@ pub async fn login(
     )
     .await;
     let grant = user.as_ref().and_then(|u| u.effective_role(now)).cloned();
-    let mut allowed = password_ok
+    // A session ends on the whole minute at or before its lifetime or its grant is up (never
+    // later): the minute the tallies count it until. A grant up within the minute leaves none.
+    let expires_at = grant.as_ref().map(|g| {
+        let lifetime = now.plus(state.config().session_ttl);
+        tally::minute_at_or_before(g.expires_at.map_or(lifetime, |until| until.min(lifetime)))
+    });
+    let mut allowed = expires_at.is_some_and(|at| at > now)
+        && password_ok
         && user
             .as_ref()
             .is_some_and(|u| u.status == UserStatus::Active)
@@ -283,7 +292,9 @@ pub async fn login(
             .get::<Partner>(&keys::partner(scope))?;
         allowed = scoped.is_some_and(|p| p.status == Status::Active);
     }
-    let (Some(user), Some(grant), Some(owner), true) = (user, grant, owner.clone(), allowed) else {
+    let (Some(user), Some(grant), Some(owner), Some(expires_at), true) =
+        (user, grant, owner.clone(), expires_at, allowed)
+    else {
         // The failure keeps the slot it took.
         if recorded {
             let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
@@ -310,11 +321,7 @@ pub async fn login(
         status: SessionStatus::Active,
         created_at: now,
         // A session never outlives the grant it was issued under.
-        expires_at: grant
-            .expires_at
-            .map_or(now.plus(state.config().session_ttl), |until| {
-                until.min(now.plus(state.config().session_ttl))
-            }),
+        expires_at,
         last_active_at: Some(now),
         refresh_generation: 0,
         ip_address: meta.ip_address.clone(),
@@ -326,7 +333,20 @@ pub async fn login(
         ..event
     };
     let taken: Vec<Key> = slots.into_iter().map(|(key, _)| key).collect();
-    store::create_session(store, &session, &user.id, now, &taken, &event).await?;
+    match store::create_session(store, &session, &user.id, now, &taken, &event).await {
+        Ok(()) => {}
+        // A transfer or delete of the tenant landed since the login read it (during argon2,
+        // most likely): the login was judged on a tenant that is no longer there. Nothing was
+        // written; a 503 (Retry-After) has the client sign in again, judged afresh. Re-judging
+        // here would repeat every check of the gate above for a race this rare; the attempt
+        // keeps its slot, as a failure does.
+        Err(err) if err.refused_by() == Some(store::TENANT_MOVED) => {
+            return Err(Error::Unavailable(StoreError::Unavailable(
+                "the tenant moved or was deleted during sign-in".into(),
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    }
     let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
     Ok(LoginOutcome {
         tokens: IssuedTokens {
@@ -373,7 +393,7 @@ pub async fn refresh(
         .filter(|s| s.is_live(now))
         .ok_or(Error::InvalidRefreshToken)?;
     if generation < session.refresh_generation {
-        revoke_for_reuse(state, &session, meta).await?;
+        revoke_for_reuse(state, &session, None, meta).await?;
         return Err(Error::InvalidRefreshToken);
     }
     if generation != session.refresh_generation {
@@ -391,8 +411,9 @@ pub async fn refresh(
     if !shared::session::grant_holds(gate.get(&keys::user(&session.user_id))?, &session, now) {
         return Err(Error::InvalidRefreshToken);
     }
-    let tenant_live = gate
-        .get::<Tenant>(&keys::tenant(&session.tenant_id))?
+    let tenant = gate.get::<Tenant>(&keys::tenant(&session.tenant_id))?;
+    let tenant_live = tenant
+        .as_ref()
         .is_some_and(|t| t.status == Status::Active && t.partner_id == session.partner_id);
     let partner_live = gate
         .get::<Partner>(&keys::partner(&session.partner_id))?
@@ -404,7 +425,8 @@ pub async fn refresh(
         Ok(()) => {}
         // Another refresh with the same token won the race: that is reuse.
         Err(err) if err.refused_by().is_some() => {
-            revoke_for_reuse(state, &session, meta).await?;
+            let tenant = TenantNow::of(tenant.as_ref());
+            revoke_for_reuse(state, &session, Some(tenant), meta).await?;
             return Err(Error::InvalidRefreshToken);
         }
         Err(err) => return Err(err.into()),
@@ -418,7 +440,16 @@ pub async fn refresh(
     })
 }
 
-async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMeta) -> Result<()> {
+/// Ends a session whose refresh token came back: revoked while ACTIVE, and taken off the
+/// tallies with its tenant's partner now. `tenant`: the session's tenant as the caller just read
+/// it, if it did (else it is read, when the session counts). A refusal (ended meanwhile, or the
+/// tenant moved) reads both again.
+async fn revoke_for_reuse(
+    state: &AppState,
+    session: &Session,
+    tenant: Option<TenantNow>,
+    meta: &RequestMeta,
+) -> Result<()> {
     let actor = Actor {
         kind: ActorType::Admin,
         id: Some(session.user_id.to_string()),
@@ -427,8 +458,37 @@ async fn revoke_for_reuse(state: &AppState, session: &Session, meta: &RequestMet
     let event = AuditEvent::new(actor, REFRESH_REUSE, Some(session.id.to_string()), meta)
         .in_tenant(&session.partner_id, &session.tenant_id)
         .with_result(AuditResult::Denied);
-    store::revoke_session(state.store(), &session.id, &event).await?;
-    Ok(())
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let store = state.store();
+    lifecycle::retry_stale("session", || async {
+        let now = Timestamp::now();
+        let (session, tenant) = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            (session.clone(), tenant.clone())
+        } else {
+            let key = keys::session(&session.id);
+            let again: Option<Session> = store.load(std::slice::from_ref(&key)).await?.get(&key)?;
+            match again {
+                Some(again) => (again, None),
+                None => return Ok(()),
+            }
+        };
+        if !session.is_live(now) {
+            return Ok(());
+        }
+        let tenant = match tenant {
+            Some(t) => Some(t),
+            None if tally::session_counts_at(session.expires_at, now) => {
+                let key = keys::tenant(&session.tenant_id);
+                let found: Option<Tenant> =
+                    store.load(std::slice::from_ref(&key)).await?.get(&key)?;
+                Some(TenantNow::of(found.as_ref()))
+            }
+            None => None,
+        };
+        store::revoke_session(store, &session, tenant.as_ref(), now, &event).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Ends the caller's session, if it has a live one: logging out twice, or with an expired token,
@@ -437,14 +497,28 @@ pub async fn logout(state: &AppState, caller: Option<&Caller>, meta: &RequestMet
     let Some(caller) = caller else {
         return Ok(());
     };
-    let principal = match session::check(state, caller, &[]).await {
-        Ok((principal, _)) => principal,
+    // A refusal (the session ended meanwhile, or its tenant moved): checked again, it is over.
+    lifecycle::retry_stale("session", || logout_once(state, caller, meta)).await
+}
+
+async fn logout_once(state: &AppState, caller: &Caller, meta: &RequestMeta) -> Result<()> {
+    let (principal, loaded) = match session::check(state, caller, &[]).await {
+        Ok(checked) => checked,
         // Already revoked or expired (or its tenant suspended): nothing is left to end.
         Err(Error::InvalidToken) => return Ok(()),
         Err(err) => return Err(err),
     };
     // A platform token has no session to end: Access denied, as on every admin-only route.
     let admin = principal.admin()?;
+    let session: Session = loaded
+        .get(&keys::session(&admin.session_id))?
+        .ok_or(Error::InvalidToken)?;
+    // The session check read the tenant with the session (live, the session's partner's).
+    let now = Timestamp::now();
+    let tenant = tally::session_counts_at(session.expires_at, now)
+        .then(|| loaded.get::<Tenant>(&keys::tenant(&session.tenant_id)))
+        .transpose()?
+        .map(|t| TenantNow::of(t.as_ref()));
     let event = AuditEvent::new(
         Actor::admin(&principal),
         LOGOUT,
@@ -452,7 +526,7 @@ pub async fn logout(state: &AppState, caller: Option<&Caller>, meta: &RequestMet
         meta,
     )
     .in_tenant(&admin.home_partner, &admin.home_tenant);
-    store::revoke_session(state.store(), &admin.session_id, &event).await?;
+    store::revoke_session(state.store(), &session, tenant.as_ref(), now, &event).await?;
     Ok(())
 }
 

@@ -1,9 +1,13 @@
-//! Sessions and login attempt slots: the transactions that sign admins in and out.
+//! Sessions and login attempt slots: the transactions that sign admins in and out. A session
+//! counts in the active-session tallies (`shared::store::tally`) of its tenant, the tenant's
+//! partner and the platform from its login until its `expires_at` (a whole minute), or until the
+//! one write that revokes it while it is ACTIVE.
 
 use shared::audit::AuditEvent;
 use shared::hierarchy::Session;
-use shared::ids::{SessionId, UserId};
-use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, keys, n, s};
+use shared::ids::UserId;
+use shared::store::tally::{self, EndedSessions, TallyDeltas, TenantNow};
+use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
 use shared::time::Timestamp;
 
 /// Sessions and attempt counters outlive their expiry by a day before TTL purges them.
@@ -32,8 +36,13 @@ fn session_item(session: &Session) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// Session (new, listed under its user), user's `last_login_at`, the attempt slots given
-/// back, audit.
+/// A login raced a transfer or a delete of its tenant: the session would count under a partner
+/// that is no longer the tenant's.
+pub const TENANT_MOVED: Guard = Guard::Parent("tenant");
+
+/// Session (new, listed under its user) counted in the tallies of its tenant, of the tenant's
+/// partner as the login read it (the tenant held there: [`TENANT_MOVED`]) and of the platform,
+/// the tenant's fence moved; user's `last_login_at`, the attempt slots given back, audit.
 pub async fn create_session(
     store: &Store,
     session: &Session,
@@ -44,6 +53,22 @@ pub async fn create_session(
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(session_item(session)?, Guard::Item)?;
+    let mut deltas = TallyDeltas::default();
+    tally::session_delta(
+        &mut deltas,
+        &session.tenant_id,
+        Some(&session.partner_id),
+        session.expires_at,
+        1,
+    );
+    deltas.apply(&mut tx)?;
+    tally::hold_tenant(
+        &mut tx,
+        &session.tenant_id,
+        Some(&session.partner_id),
+        TENANT_MOVED,
+    )?;
+    tally::fence(&mut tx, &session.tenant_id)?;
     // A success gives its attempt slots back: only failures count toward the limits.
     for key in slots {
         tx.update(
@@ -121,23 +146,34 @@ pub async fn rotate_refresh(store: &Store, session: &Session) -> Result<(), Stor
     store.transact(tx).await
 }
 
-/// Session revoked, audit.
+/// The session revoked, only while it is ACTIVE (refused with `Guard::Item` otherwise: it
+/// ended meanwhile), and taken off the tallies when it counts now (`tally::session_counts_at`): `tenant`
+/// says where its tenant counts as just read (held so in the same write, `Guard::Item` when a
+/// transfer, delete or restore came between), `None` when the session does not count.
+fn end_session(
+    tx: &mut Tx,
+    session: &Session,
+    tenant: Option<&TenantNow>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    session.revoke_in(tx, None, now, Guard::Item)?;
+    let mut ended = EndedSessions::default();
+    if let Some(tenant) = tenant {
+        ended.add(&session.tenant_id, tenant, session.expires_at, now);
+    }
+    ended.apply(tx, Guard::Item)
+}
+
+/// Session revoked (only if still ACTIVE) and taken off the tallies ([`end_session`]), audit.
 pub async fn revoke_session(
     store: &Store,
-    id: &SessionId,
+    session: &Session,
+    tenant: Option<&TenantNow>,
+    now: Timestamp,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
-    tx.update_if(
-        &keys::session(id),
-        "SET #status = :revoked, revoked_at = :now",
-        Guard::Item,
-        Some("attribute_exists(PK)"),
-        Expr::default()
-            .name("#status", "status")
-            .value(":revoked", s("REVOKED"))
-            .value(":now", s(Timestamp::now().to_string())),
-    )?;
+    end_session(&mut tx, session, tenant, now)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
@@ -147,7 +183,7 @@ mod tests {
     use super::*;
     use shared::access::AdminRole;
     use shared::hierarchy::SessionStatus;
-    use shared::ids::{PartnerId, TenantId};
+    use shared::ids::{PartnerId, SessionId, TenantId};
     use shared::store::describe;
 
     /// The stored form is a contract with sessions already in tables: a renamed field or a
@@ -212,5 +248,41 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         assert_eq!(item, expected);
+    }
+
+    fn session_until(expires_at: Timestamp) -> Session {
+        Session {
+            id: SessionId::generate(),
+            user_id: UserId::generate(),
+            email: "ann@acme.test".into(),
+            tenant_id: TenantId::generate(),
+            partner_id: PartnerId::generate(),
+            role: AdminRole::TenantAdmin,
+            scope_partner_id: None,
+            role_id: None,
+            status: SessionStatus::Active,
+            created_at: expires_at,
+            expires_at,
+            last_active_at: None,
+            refresh_generation: 0,
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn an_ended_session_leaves_its_tenant_its_partner_now_and_the_platform() {
+        let now = Timestamp::from_unix(1_800_000_000).unwrap();
+        let session = session_until(Timestamp::from_unix(1_800_003_600).unwrap());
+        let actions = |tenant: Option<&TenantNow>| {
+            let mut tx = Tx::new("t");
+            end_session(&mut tx, &session, tenant, now).unwrap();
+            tx.len()
+        };
+        let moved = TenantNow::Live(PartnerId::generate());
+        assert_eq!(actions(Some(&moved)), 1 + 3 + 2, "windows, hold, fence");
+        assert_eq!(actions(Some(&TenantNow::Deleted)), 1 + 2 + 2);
+        assert_eq!(actions(Some(&TenantNow::Gone)), 1 + 2 + 1);
+        assert_eq!(actions(None), 1, "not counted");
     }
 }

@@ -440,12 +440,38 @@ pub async fn delete(
     let attempts = Attempts::default();
     lifecycle::retry_stale("agent", || async {
         let (principal, before, _) = checked(state, caller, id, None).await?;
-        let retry = attempts.next_is_retry();
-        let partner = may_write(state, &principal, &before, DELETE, meta, retry).await?;
+        // The first attempt assumes the tenant live under the agent's hint (its transaction
+        // holds that); a retry reads the tenant, which may have been deleted (the agent may
+        // still go, counted under no partner) or moved.
+        let tenant = match attempts.next_is_retry() {
+            true => Some(Tenant::now(state, &before.tenant_id, RESOURCE).await?),
+            false => None,
+        };
+        let partner = match &tenant {
+            Some(t) => {
+                let owned = shared::tenant_owned::Owned {
+                    partner_hint: &t.partner_id,
+                    ..owned(&before)
+                };
+                shared::tenant_owned::may_write(state, &principal, owned, DELETE, meta, false)
+                    .await?
+            }
+            None => may_write(state, &principal, &before, DELETE, meta, false).await?,
+        };
+        let live = tenant.as_ref().is_none_or(|t| !t.is_deleted());
         let (mut after, purge_at) = lifecycle::deleted(&before);
         after.partner_id = partner.clone();
         let event = event_for(&principal, DELETE, &before, &partner, meta);
-        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+        let counted_under = live.then_some(&partner);
+        Ok(store::delete(
+            state.store(),
+            &before,
+            &after,
+            purge_at,
+            counted_under,
+            &event,
+        )
+        .await?)
     })
     .await
 }

@@ -3,7 +3,9 @@
 //! - the agent: `AGENT#<agt>` / `AGENT`, listed per tenant (GSI1 `TENANT#<tnt>#AGENTS`) and
 //!   platform-wide (GSI2 `AGENTS`), live only; its client secret only as a keyed hash
 //!   (`secret_hash`, and `previous_secret_hash` during a rotation's grace period);
-//! - counters of live agents per tenant (`COUNTER#AGENTS#<tnt>`) and (8 shards) platform-wide;
+//! - counters of live agents per tenant (`COUNTER#AGENTS#<tnt>`) and (8 shards) platform-wide,
+//!   and the partner's count of its live tenants' agents (`tally::PartnerCount::Agents`, with
+//!   the tenant's fence);
 //! - the token endpoint (`functions/oauth`) also writes in the agent's partition: its
 //!   `last_used_at` (at most once a minute) and the per-minute rate counters
 //!   `AGENT#<agt>` / `RATE#<minute>` (TTL), never through these transactions.
@@ -15,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
 use shared::ids::{AgentId, PartnerId, TenantId, UserId};
+use shared::store::tally::{self, PartnerCount};
 use shared::store::write::lifecycle_item;
 use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
 use shared::time::Timestamp;
@@ -135,8 +138,15 @@ pub fn agent_item(agent: &Agent, purge_at: Option<Timestamp>) -> Result<Item, St
     Ok(item)
 }
 
-/// Live-agent counters of the tenant and the platform.
-fn count_agents(tx: &mut Tx, agent: &Agent, delta: i64) -> Result<(), StoreError> {
+/// Live-agent counters of the tenant and the platform, and of the tenant's partner as the write
+/// read it (`None`: the tenant is deleted, its share counted nowhere); the tenant's fence moved.
+/// The caller holds the tenant as read in the same transaction.
+fn count_agents(
+    tx: &mut Tx,
+    agent: &Agent,
+    partner: Option<&PartnerId>,
+    delta: i64,
+) -> Result<(), StoreError> {
     let shard = shared::secrets::random_below(SHARDS);
     for key in [
         keys::agent_count_of_tenant(&agent.tenant_id),
@@ -150,7 +160,10 @@ fn count_agents(tx: &mut Tx, agent: &Agent, delta: i64) -> Result<(), StoreError
                 .value(":delta", n(delta)),
         )?;
     }
-    Ok(())
+    if let Some(p) = partner {
+        PartnerCount::Agents.add(tx, p, delta)?;
+    }
+    tally::fence(tx, &agent.tenant_id)
 }
 
 /// The keys holding the platform-wide total.
@@ -175,7 +188,7 @@ fn check_owner(tx: &mut Tx, agent: &Agent) -> Result<(), StoreError> {
 }
 
 /// Agent (new), tenant (exists, not deleted, the partner's), [owner live in the tenant],
-/// counters, audit.
+/// counters (the partner's too), audit.
 pub async fn create(store: &Store, agent: &Agent, event: &AuditEvent) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(agent_item(agent, None)?, Guard::Item)?;
@@ -189,7 +202,7 @@ pub async fn create(store: &Store, agent: &Agent, event: &AuditEvent) -> Result<
             .value(":partner", s(agent.partner_id.to_string())),
     )?;
     check_owner(&mut tx, agent)?;
-    count_agents(&mut tx, agent, 1)?;
+    count_agents(&mut tx, agent, Some(&agent.partner_id), 1)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
@@ -214,17 +227,22 @@ pub async fn update(
 
 /// Agent (versioned) out of the lists with its purge time, counters, audit. Its tokens are
 /// refused from then on (the token endpoint reads the agent on every grant).
+///
+/// `counted_under` is the tenant as the write read it: live under that partner (whose count
+/// the agent leaves too), or `None`, deleted (its share is out of every partner already). A
+/// tenant otherwise since refuses the write (`Guard::Item`: re-read, re-decided).
 pub async fn delete(
     store: &Store,
     before: &Agent,
     after: &Agent,
     purge_at: Timestamp,
+    counted_under: Option<&PartnerId>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_versioned(agent_item(after, Some(purge_at))?, before.version)?;
-    tenant_still_with(&mut tx, &after.tenant_id, &after.partner_id)?;
-    count_agents(&mut tx, before, -1)?;
+    tally::hold_tenant(&mut tx, &after.tenant_id, counted_under, Guard::Item)?;
+    count_agents(&mut tx, before, counted_under, -1)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }

@@ -317,14 +317,38 @@ pub async fn delete(
     let attempts = Attempts::default();
     lifecycle::retry_stale("application", || async {
         let (principal, before) = checked_app(state, caller, id).await?;
-        let retry = attempts.next_is_retry();
-        let partner = may_write(state, &principal, &before, DELETE, meta, retry).await?;
+        // The first attempt assumes a TENANT app's tenant live under the app's hint (its
+        // transaction holds that); a retry reads the tenant, which may have been deleted (the
+        // app may still go, counted under no partner) or moved — and judges by it.
+        let tenant = match (before.scope, &before.tenant_id, attempts.next_is_retry()) {
+            (AppScope::Tenant, Some(t), true) => Some(Tenant::now(state, t, RESOURCE).await?),
+            _ => None,
+        };
+        let judged = match &tenant {
+            Some(t) => Application {
+                partner_id: Some(t.partner_id.clone()),
+                ..before.clone()
+            },
+            None => before.clone(),
+        };
+        let partner = may_write(state, &principal, &judged, DELETE, meta, false).await?;
+        let tenant_live = tenant.as_ref().is_none_or(|t| !t.is_deleted());
         let (mut after, purge_at) = lifecycle::deleted(&before);
         if before.scope == AppScope::Tenant {
             after.partner_id = partner.clone();
         }
         let event = event_for(&principal, DELETE, &before, partner.as_ref(), meta);
-        write_outcome(store::delete(state.store(), &before, &after, purge_at, &event).await)
+        write_outcome(
+            store::delete(
+                state.store(),
+                &before,
+                &after,
+                purge_at,
+                tenant_live,
+                &event,
+            )
+            .await,
+        )
     })
     .await
 }

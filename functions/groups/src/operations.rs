@@ -256,14 +256,52 @@ pub async fn delete(
     let attempts = Attempts::default();
     lifecycle::retry_stale("group", || async {
         let (principal, before, _) = checked_group(state, caller, id, &[]).await?;
-        let retry = attempts.next_is_retry();
-        let partner = may_write(state, &principal, &before, DELETE, meta, retry).await?;
+        // The first attempt assumes the tenant live under the group's hint (its transaction
+        // holds that); a retry reads the tenant, which may have been deleted (the group may
+        // still go, counted under no partner) or moved.
+        let tenant = match attempts.next_is_retry() {
+            true => Some(Tenant::now(state, &before.tenant_id, RESOURCE).await?),
+            false => None,
+        };
+        let partner = match &tenant {
+            Some(t) => {
+                may_write_under(state, &principal, &before, &t.partner_id, DELETE, meta).await?
+            }
+            None => may_write(state, &principal, &before, DELETE, meta, false).await?,
+        };
+        let live = tenant.as_ref().is_none_or(|t| !t.is_deleted());
         let (mut after, purge_at) = lifecycle::deleted(&before);
         after.partner_id = partner.clone();
         let event = event_for(&principal, DELETE, &before, &partner, meta);
-        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+        let counted_under = live.then_some(&partner);
+        Ok(store::delete(
+            state.store(),
+            &before,
+            &after,
+            purge_at,
+            counted_under,
+            &event,
+        )
+        .await?)
     })
     .await
+}
+
+/// [`may_write`] judged by the partner the tenant was just read with, not the group's hint
+/// (so the tenant is not read twice).
+async fn may_write_under(
+    state: &AppState,
+    principal: &Principal,
+    group: &Group,
+    partner: &PartnerId,
+    action: AuditAction,
+    meta: &RequestMeta,
+) -> Result<PartnerId> {
+    let owned = shared::tenant_owned::Owned {
+        partner_hint: partner,
+        ..owned(group)
+    };
+    shared::tenant_owned::may_write(state, principal, owned, action, meta, false).await
 }
 
 /// List Groups within the caller's reach, newest first (`shared::lists::TenantScopedList`).

@@ -8,7 +8,8 @@
 //!   `USER#<usr>#GROUPS` (its groups, for `groups_of_user`);
 //! - the name claim `UNIQUE#GROUP_NAME#<tnt>#<lower-cased name>`;
 //! - the tenant's nesting version `GROUP_NESTING#<tnt>` / `VERSION`;
-//! - counters of live groups per tenant and (8 shards) platform-wide.
+//! - counters of live groups per tenant and (8 shards) platform-wide, and the partner's count of
+//!   its live tenants' groups (`tally::PartnerCount::Groups`, with the tenant's fence).
 //!
 //! No index names the group's partner: a partner's groups are its tenants' groups as they are
 //! now (a tenant transfer moves them with the tenant, in its own transaction). The group's
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
 use shared::ids::{GroupId, PartnerId, TenantId, UserId};
 use shared::membership::MEMBER_ENTITY;
+use shared::store::tally::{self, PartnerCount};
 use shared::store::write::{claim, lifecycle_item};
 use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s, with_keys};
 use shared::time::Timestamp;
@@ -209,8 +211,15 @@ fn one_id(id: &GroupId) -> AttributeValue {
     AttributeValue::Ss(vec![id.to_string()])
 }
 
-/// Live-group counters of the tenant and the platform.
-fn count_groups(tx: &mut Tx, group: &Group, delta: i64) -> Result<(), StoreError> {
+/// Live-group counters of the tenant and the platform, and of the tenant's partner as the write
+/// read it (`None`: the tenant is deleted, its share counted nowhere); the tenant's fence moved.
+/// The caller holds the tenant as read in the same transaction.
+fn count_groups(
+    tx: &mut Tx,
+    group: &Group,
+    partner: Option<&PartnerId>,
+    delta: i64,
+) -> Result<(), StoreError> {
     let shard = shared::secrets::random_below(SHARDS);
     for key in [
         keys::group_count_of_tenant(&group.tenant_id),
@@ -224,7 +233,10 @@ fn count_groups(tx: &mut Tx, group: &Group, delta: i64) -> Result<(), StoreError
                 .value(":delta", n(delta)),
         )?;
     }
-    Ok(())
+    if let Some(p) = partner {
+        PartnerCount::Groups.add(tx, p, delta)?;
+    }
+    tally::fence(tx, &group.tenant_id)
 }
 
 /// The keys holding the platform-wide total.
@@ -232,7 +244,8 @@ pub fn platform_count_keys() -> Vec<Key> {
     (0..SHARDS).map(keys::group_count_shard).collect()
 }
 
-/// Group (new), name claim, tenant (exists, not deleted), counters, audit.
+/// Group (new), name claim, tenant (exists, not deleted, still the partner's), counters (the
+/// partner's too), audit.
 pub async fn create(store: &Store, group: &Group, event: &AuditEvent) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(group_item(group, None)?, Guard::Item)?;
@@ -246,7 +259,7 @@ pub async fn create(store: &Store, group: &Group, event: &AuditEvent) -> Result<
             .value(":deleted", s("DELETED"))
             .value(":partner", s(group.partner_id.to_string())),
     )?;
-    count_groups(&mut tx, group, 1)?;
+    count_groups(&mut tx, group, Some(&group.partner_id), 1)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
@@ -273,17 +286,35 @@ pub async fn update(
 /// Group (versioned) out of the lists with its purge time, name claim gone
 /// (groups have no restore), detached from every parent (membership deleted, `member_count`
 /// −1, `child_groups` without it) and child (`parent_groups` without it), counters, audit. The
-/// caps on both sets keep this within one transaction's 100 actions.
+/// caps on both sets keep this within one transaction's 100 actions (98 at most).
+///
+/// `counted_under` is the tenant as the write read it: live under that partner (which the
+/// group's count leaves too), or `None`, deleted (its share is out of every partner already).
+/// A tenant otherwise since refuses the write (`Guard::Item`: re-read, re-decided).
 pub async fn delete(
     store: &Store,
     before: &Group,
     after: &Group,
     purge_at: Timestamp,
+    counted_under: Option<&PartnerId>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
+    add_delete(&mut tx, before, after, purge_at, counted_under)?;
+    store.add_event(&mut tx, event)?;
+    store.transact(tx).await
+}
+
+/// The actions of [`delete`] but its event.
+fn add_delete(
+    tx: &mut Tx,
+    before: &Group,
+    after: &Group,
+    purge_at: Timestamp,
+    counted_under: Option<&PartnerId>,
+) -> Result<(), StoreError> {
     tx.put_versioned(group_item(after, Some(purge_at))?, before.version)?;
-    tenant_still_with(&mut tx, &after.tenant_id, &after.partner_id)?;
+    tally::hold_tenant(tx, &after.tenant_id, counted_under, Guard::Item)?;
     tx.delete(&name_key(before))?;
     for parent in &before.parent_groups {
         tx.delete(&keys::group_member(parent, before.id.as_str()))?;
@@ -305,9 +336,7 @@ pub async fn delete(
                 .value(":me", one_id(&before.id)),
         )?;
     }
-    count_groups(&mut tx, before, -1)?;
-    store.add_event(&mut tx, event)?;
-    store.transact(tx).await
+    count_groups(tx, before, counted_under, -1)
 }
 
 /// The group's tenant still belongs to `partner` — the partner the write assumed and files its
@@ -571,6 +600,31 @@ mod tests {
         for index_key in ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
             assert!(!item.contains_key(index_key), "{index_key}");
         }
+    }
+
+    /// DynamoDB takes at most 100 actions in one transaction: the largest delete (every
+    /// nesting set full, the tenant live) with its event stays within them.
+    #[test]
+    fn the_largest_delete_fits_one_transaction() {
+        let mut before = group();
+        before.parent_groups = (0..crate::members::MAX_PARENT_GROUPS)
+            .map(|_| GroupId::generate())
+            .collect();
+        before.child_groups = (0..crate::members::MAX_CHILD_GROUPS)
+            .map(|_| GroupId::generate())
+            .collect();
+        let purge = Timestamp::from_unix(1_800_000_000).unwrap();
+        let mut tx = Tx::new("t");
+        add_delete(&mut tx, &before, &before, purge, Some(&before.partner_id)).unwrap();
+        let with_event = tx.len() + 1;
+        assert_eq!(with_event, 98);
+        let mut tx = Tx::new("t");
+        add_delete(&mut tx, &before, &before, purge, None).unwrap();
+        assert_eq!(
+            tx.len() + 1,
+            97,
+            "a deleted tenant's partner counts nothing"
+        );
     }
 
     #[test]

@@ -11,17 +11,17 @@ use shared::applications::{self, NewApplication, Owner, Settings};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::{AppScope, Application, Tenant};
-use shared::ids::RegistrationRequestId;
-use shared::lifecycle;
+use shared::ids::{RegistrationRequestId, TenantId};
+use shared::lifecycle::{self, Lifecycle};
 use shared::lists::{self, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
 use shared::state::AppState;
-use shared::store::{Comparison, Guard, QuerySpec, keys};
+use shared::store::{Comparison, Guard, Loaded, QuerySpec, StoreError, keys};
 use shared::time::Timestamp;
 use shared::values::{Name, Status};
 
-use crate::store::{self, Decision, RegistrationRequest};
+use crate::store::{self, Decision, RegistrationRequest, Standing};
 
 pub const CREATE: AuditAction =
     AuditAction::new("registration_request.create", "registration_request");
@@ -66,7 +66,9 @@ fn application_asked(request: &RegistrationRequest) -> Result<NewApplication> {
     let owner = match (request.scope, &request.partner_id, &request.tenant_id) {
         (AppScope::Global, _, _) => Owner::Global,
         (AppScope::Partner, Some(p), _) => Owner::Partner(p.clone()),
-        (AppScope::Tenant, p, Some(t)) => Owner::Tenant(t.clone(), p.clone()),
+        // The request's partner is the tenant's when it was filed, a hint: the tenant's
+        // partner now owns the application (a transfer since must not make it a 422).
+        (AppScope::Tenant, _, Some(t)) => Owner::Tenant(t.clone(), None),
         _ => return Err(Error::internal("a request without its owner")),
     };
     let name = Name::parse(&serde_json::Value::String(request.name.clone()))
@@ -134,11 +136,13 @@ async fn may_read(
 }
 
 /// The decision rule (cancel, reject): whoever could create the application asked for;
-/// refusals recorded.
+/// refusals recorded. `tenant`: a TENANT request's tenant as it is now (None: not found), read
+/// for a partner admin (its reach is the tenant's partner now).
 async fn may_decide(
     state: &AppState,
     principal: &Principal,
     request: &RegistrationRequest,
+    tenant: Option<&Tenant>,
     action: AuditAction,
     meta: &RequestMeta,
 ) -> Result<()> {
@@ -156,13 +160,9 @@ async fn may_decide(
                 Err(Error::AccessDenied)
             }
         }
-        (Tier::Partner(own), AppScope::Tenant) => match &request.tenant_id {
-            Some(t) => match Tenant::partner_now(state, t, RESOURCE).await {
-                Ok(p) if p == *own => Ok(()),
-                Ok(_) | Err(Error::NotFound(_)) => Err(Error::AccessDenied),
-                Err(err) => return Err(err),
-            },
-            None => Err(Error::AccessDenied),
+        (Tier::Partner(own), AppScope::Tenant) => match tenant {
+            Some(t) if t.partner_id == *own => Ok(()),
+            _ => Err(Error::AccessDenied),
         },
     };
     let attempt = Attempt {
@@ -172,24 +172,76 @@ async fn may_decide(
     audit::check_write(state, principal, verdict, attempt, meta).await
 }
 
-/// A request with the session check (one round trip), and whatever `extra` names.
+/// A request with the session check (one round trip), and what that batch read (the caller's
+/// own tenant among it).
 async fn checked_request(
     state: &AppState,
     caller: &Caller,
     id: &RegistrationRequestId,
-) -> Result<(Principal, RegistrationRequest)> {
+) -> Result<(Principal, RegistrationRequest, Loaded)> {
     let key = keys::registration_request(id);
     let (principal, loaded) = session::check(state, caller, std::slice::from_ref(&key)).await?;
     let request: RegistrationRequest = loaded.get(&key)?.ok_or(Error::NotFound(RESOURCE))?;
-    Ok((principal, request))
+    Ok((principal, request, loaded))
+}
+
+/// A tenant as it is now (None: not found, i.e. purged), from the session check's batch when
+/// it was there (a tenant admin's own), else read.
+async fn tenant_now(state: &AppState, loaded: &Loaded, id: &TenantId) -> Result<Option<Tenant>> {
+    let key = keys::tenant(id);
+    if loaded.has(&key) {
+        return Ok(loaded.get(&key)?);
+    }
+    Ok(state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?)
+}
+
+/// Where a tenant's tally counts, as read.
+fn standing(tenant: Option<&Tenant>) -> Standing {
+    match tenant {
+        Some(t) if t.is_deleted() => Standing::Deleted,
+        Some(t) => Standing::Live(t.partner_id.clone()),
+        None => Standing::Purged,
+    }
+}
+
+/// Now, to the millisecond: the tally's expiry minute of a `created_at` so cut is exactly the
+/// minute it reads EXPIRED from (`RegistrationRequest::pending_since`).
+fn now_to_the_millisecond() -> Timestamp {
+    let now = Timestamp::now();
+    Timestamp::from_unix(now.unix())
+        .map(|second| second.plus(std::time::Duration::from_millis(now.unix_millis() % 1000)))
+        .unwrap_or(now)
+}
+
+/// A refused write whose request or tenant changed since it was read: read again.
+fn stale_or(err: StoreError) -> Error {
+    match err.refused_by() {
+        Some(Guard::Item) | Some(store::TENANT) => Error::Stale,
+        _ => err.into(),
+    }
 }
 
 /// Files a request, by an admin who could create the application itself (the same owner
-/// checks, without the limit: the limit applies when it is approved).
+/// checks, without the limit: the limit applies when it is approved). Counted in the pending
+/// tallies until it expires or is decided: a TENANT request under its tenant's partner as read,
+/// held (a transfer or delete between the read and the write: read again).
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     new: NewRequest,
+    meta: &RequestMeta,
+) -> Result<RegistrationRequest> {
+    lifecycle::retry_stale("tenant", || create_once(state, caller, &new, meta)).await
+}
+
+async fn create_once(
+    state: &AppState,
+    caller: &Caller,
+    new: &NewRequest,
     meta: &RequestMeta,
 ) -> Result<RegistrationRequest> {
     let wanted = applications::keys_to_create(caller, &new.owner);
@@ -201,7 +253,12 @@ pub async fn create(
         Owner::Partner(_) => AppScope::Partner,
         Owner::Tenant(..) => AppScope::Tenant,
     };
-    let now = Timestamp::now();
+    // A TENANT request's tenant is live (checked): its tally counts under its partner.
+    let standing = match (scope, &partner_id) {
+        (AppScope::Tenant, Some(p)) => Some(Standing::Live(p.clone())),
+        _ => None,
+    };
+    let now = now_to_the_millisecond();
     let settings = &new.settings;
     let request = RegistrationRequest {
         id: RegistrationRequestId::generate(),
@@ -230,10 +287,13 @@ pub async fn create(
         rejection_reason: None,
         application_id: None,
         version: 1,
+        tallied: true,
     };
     let event = event_for(&principal, CREATE, &request, meta)
         .with_changes(&serde_json::json!({}), &audit::snapshot(&request));
-    store::create(state.store(), &request, &event).await?;
+    store::create(state.store(), &request, standing.as_ref(), &event)
+        .await
+        .map_err(stale_or)?;
     Ok(request)
 }
 
@@ -242,7 +302,7 @@ pub async fn get(
     caller: &Caller,
     id: &RegistrationRequestId,
 ) -> Result<RegistrationRequest> {
-    let (principal, request) = checked_request(state, caller, id).await?;
+    let (principal, request, _) = checked_request(state, caller, id).await?;
     may_read(state, &principal, &request).await?;
     Ok(request)
 }
@@ -264,9 +324,13 @@ fn decided(
     }
 }
 
-/// Still PENDING and not expired, or the 409 that says why not.
-fn still_pending(request: &RegistrationRequest, pending_only: &'static str) -> Result<()> {
-    if request.is_expired(Timestamp::now()) {
+/// Still PENDING and not expired at `now`, or the 409 that says why not.
+fn still_pending(
+    request: &RegistrationRequest,
+    now: Timestamp,
+    pending_only: &'static str,
+) -> Result<()> {
+    if request.is_expired(now) {
         return Err(Error::conflict(EXPIRED));
     }
     if request.status != Decision::Pending {
@@ -276,28 +340,45 @@ fn still_pending(request: &RegistrationRequest, pending_only: &'static str) -> R
 }
 
 /// A decision without an application (cancel, reject), versioned: a concurrent decision wins
-/// or loses as a whole.
+/// or loses as a whole, so only the one that ends a counted request takes it off its tallies
+/// (a TENANT request's under its tenant's partner now, held).
 async fn decide_alone(
     state: &AppState,
     caller: &Caller,
     id: &RegistrationRequestId,
     action: AuditAction,
     meta: &RequestMeta,
-    apply: impl Fn(&RegistrationRequest, &Principal) -> Result<RegistrationRequest>,
+    apply: impl Fn(&RegistrationRequest, &Principal, Timestamp) -> Result<RegistrationRequest>,
 ) -> Result<RegistrationRequest> {
     lifecycle::retry_stale("registration request", || async {
-        let (principal, before) = checked_request(state, caller, id).await?;
-        may_decide(state, &principal, &before, action, meta).await?;
-        let after = apply(&before, &principal)?;
+        let (principal, before, loaded) = checked_request(state, caller, id).await?;
+        let tenant_id = match (before.scope, &before.tenant_id) {
+            (AppScope::Tenant, Some(t)) => Some(t),
+            _ => None,
+        };
+        // The tenant is read for a partner admin's reach, and — once the decision is allowed
+        // — for where a counted request's tally is held.
+        let mut tenant = match (tenant_id, &principal.tier) {
+            (Some(t), Tier::Partner(_)) => Some(tenant_now(state, &loaded, t).await?),
+            _ => None,
+        };
+        let tenant_read = tenant.as_ref().and_then(Option::as_ref);
+        may_decide(state, &principal, &before, tenant_read, action, meta).await?;
+        let now = Timestamp::now();
+        let after = apply(&before, &principal, now)?;
         let event = event_for(&principal, action, &after, meta)
             .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
         let mut tx = state.store().tx();
         store::decide(state.store(), &mut tx, &before, &after, &event)?;
-        match state.store().transact(tx).await {
-            Ok(()) => Ok(after),
-            Err(err) if err.refused_by() == Some(Guard::Item) => Err(Error::Stale),
-            Err(err) => Err(err.into()),
+        if before.counted(now) {
+            if let (Some(t), None) = (tenant_id, &tenant) {
+                tenant = Some(tenant_now(state, &loaded, t).await?);
+            }
+            let standing = tenant.as_ref().map(|t| standing(t.as_ref()));
+            store::uncount(&mut tx, &before, standing.as_ref())?;
         }
+        state.store().transact(tx).await.map_err(stale_or)?;
+        Ok(after)
     })
     .await
 }
@@ -309,8 +390,8 @@ pub async fn cancel(
     id: &RegistrationRequestId,
     meta: &RequestMeta,
 ) -> Result<RegistrationRequest> {
-    decide_alone(state, caller, id, CANCEL, meta, |before, principal| {
-        still_pending(before, NOT_PENDING)?;
+    decide_alone(state, caller, id, CANCEL, meta, |before, principal, now| {
+        still_pending(before, now, NOT_PENDING)?;
         Ok(decided(before, principal, Decision::Cancelled))
     })
     .await
@@ -323,8 +404,8 @@ pub async fn reject(
     reason: &str,
     meta: &RequestMeta,
 ) -> Result<RegistrationRequest> {
-    decide_alone(state, caller, id, REJECT, meta, |before, principal| {
-        still_pending(before, DECIDED)?;
+    decide_alone(state, caller, id, REJECT, meta, |before, principal, now| {
+        still_pending(before, now, DECIDED)?;
         let mut after = decided(before, principal, Decision::Rejected);
         after.rejection_reason = Some(reason.to_owned());
         Ok(after)
@@ -334,7 +415,8 @@ pub async fn reject(
 
 /// Approves a PENDING request: the application is created exactly as an admin create would
 /// (same owner checks, limit, secret, `application.create` event) in one transaction with the
-/// decision, so of any number of concurrent approvals exactly one creates it.
+/// decision, so of any number of concurrent approvals exactly one creates it — and takes the
+/// request off its tallies (a TENANT request's under the partner the create read and holds).
 pub async fn approve(
     state: &AppState,
     caller: &Caller,
@@ -344,7 +426,7 @@ pub async fn approve(
 ) -> Result<(RegistrationRequest, Application, Option<String>)> {
     let notes = &notes;
     lifecycle::retry_stale("registration request", || async move {
-        let (principal, before) = checked_request(state, caller, id).await?;
+        let (principal, before, _) = checked_request(state, caller, id).await?;
         let new = application_asked(&before)?;
         let owner_keys = applications::keys_to_create(caller, &new.owner);
         let loaded = state.store().load(&owner_keys).await?;
@@ -352,7 +434,8 @@ pub async fn approve(
         // a decided or expired request come after that check, so they tell outsiders nothing.
         let prepared =
             applications::prepare(state, &principal, &loaded, &new, APPROVE, meta).await?;
-        still_pending(&before, DECIDED)?;
+        let now = Timestamp::now();
+        still_pending(&before, now, DECIDED)?;
         let mut after = decided(&before, &principal, Decision::Approved);
         after.decision_notes = notes.clone();
         after.application_id = Some(prepared.app.id.clone());
@@ -360,6 +443,9 @@ pub async fn approve(
             .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
         let mut tx = prepared.transaction(state.store())?;
         store::decide(state.store(), &mut tx, &before, &after, &event)?;
+        if before.counted(now) {
+            store::uncount_approved(&mut tx, &before, prepared.app.partner_id.as_ref())?;
+        }
         match state.store().transact(tx).await {
             Ok(()) => {
                 let (app, secret) = prepared.created();
@@ -421,10 +507,9 @@ pub async fn list(
     {
         equals.push(("scope", scope.as_str().to_owned()));
     }
-    // EXPIRED is PENDING created 30 days ago or more; PENDING excludes those.
-    let cutoff = Timestamp::now()
-        .minus(std::time::Duration::from_secs(store::PENDING_DAYS * 86_400))
-        .to_string();
+    // EXPIRED is PENDING created before `pending_since` (as a request read says); PENDING
+    // excludes those.
+    let cutoff = RegistrationRequest::pending_since(Timestamp::now()).to_string();
     match filter.status.as_deref() {
         Some("EXPIRED") => {
             equals.push(("status", "PENDING".into()));

@@ -20,6 +20,13 @@
 //! `session.revoke_all` event (`changes: {"revoked": n}`, `resource_id` the user or tenant id),
 //! none per session, even when n = 0. The caller's own session may be among those revoked: its
 //! next request is then a 401.
+//!
+//! Each session a revocation moves from ACTIVE to REVOKED leaves the active-session tallies of
+//! its tenant, of the tenant's partner now and of the platform in the same write (`store`),
+//! the tenant held where the request read it. That read is the one the reach already needs
+//! (a partner admin's; a revoke-all's; the caller's own tenant, read by the session check); a
+//! super admin's single revoke reads nothing more: it takes the tenant to be where the session
+//! signed in, which the write checks (a refusal re-reads it).
 
 use serde_json::json;
 use shared::access::{self, Principal, TenantReach, Tier};
@@ -32,10 +39,10 @@ use shared::lists::{self, ListQuery, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
 use shared::state::AppState;
-use shared::store::{QuerySpec, keys};
+use shared::store::{Loaded, QuerySpec, keys};
 use shared::time::Timestamp;
 
-use crate::store::{self, Listed};
+use crate::store::{self, Listed, TenantNow, Tenants};
 
 pub const REVOKE: AuditAction = AuditAction::new("session.revoke", "session");
 pub const REVOKE_ALL: AuditAction = AuditAction::new("session.revoke_all", "session");
@@ -67,39 +74,66 @@ impl Holder {
     }
 }
 
-/// The partner `tenant` belongs to now: `known` when the request read the tenant already, a
-/// tenant admin's own (its session check read its tenant; another tenant is refused without a
-/// read), else one read of the tenant.
+/// A session's tenant as the request found it: its partner now (the reach is judged on it, a
+/// write files its event under it) and, when it was read, where its sessions count on the
+/// tallies (`None`: a super admin's known partner, nothing read).
+struct Reached {
+    partner: PartnerId,
+    tenant: Option<TenantNow>,
+}
+
+/// The tenant `tenant` as it is now: from `loaded` when the request read it already (the
+/// caller's own tenant, which the session check reads; a revoke-all's tenant), else `known` (a
+/// super admin's, from the session), else one read — but a tenant admin's other tenant is
+/// refused without a read.
 async fn partner_now(
     state: &AppState,
     principal: &Principal,
     tenant: &TenantId,
     known: Option<PartnerId>,
-) -> Result<PartnerId> {
+    loaded: &Loaded,
+) -> Result<Reached> {
+    let read = |found: Tenant| Reached {
+        partner: found.partner_id.clone(),
+        tenant: Some(TenantNow::of(Some(&found))),
+    };
+    if let Some(found) = loaded.get::<Tenant>(&keys::tenant(tenant))? {
+        return Ok(read(found));
+    }
     if let Some(partner) = known {
-        return Ok(partner);
-    }
-    match &principal.tier {
-        Tier::Tenant {
+        return Ok(Reached {
             partner,
-            tenant: own,
-        } if own == tenant => Ok(partner.clone()),
-        Tier::Tenant { .. } => Err(Error::AccessDenied),
-        _ => Tenant::partner_now(state, tenant, RESOURCE).await,
+            tenant: None,
+        });
     }
+    if let Tier::Tenant { .. } = &principal.tier {
+        return Err(Error::AccessDenied);
+    }
+    let found = read_tenant(state, tenant).await?;
+    found.map(read).ok_or(Error::NotFound(RESOURCE))
 }
 
-/// The tier rule of a tenant's sessions, judged on the tenant's partner now. Returns that
-/// partner (the one a write files its event under).
+async fn read_tenant(state: &AppState, tenant: &TenantId) -> Result<Option<Tenant>> {
+    let key = keys::tenant(tenant);
+    Ok(state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?)
+}
+
+/// The tier rule of a tenant's sessions, judged on the tenant's partner now. Returns the tenant
+/// as found (its partner: the one a write files its event under).
 async fn within_reach(
     state: &AppState,
     principal: &Principal,
     tenant: &TenantId,
     known: Option<PartnerId>,
-) -> Result<PartnerId> {
-    let partner = partner_now(state, principal, tenant, known).await?;
-    access::tenants::read(principal, &partner, tenant)?;
-    Ok(partner)
+    loaded: &Loaded,
+) -> Result<Reached> {
+    let reached = partner_now(state, principal, tenant, known, loaded).await?;
+    access::tenants::read(principal, &reached.partner, tenant)?;
+    Ok(reached)
 }
 
 /// A write to the sessions of `tenant`: within reach, or refused (403) and recorded as a
@@ -109,10 +143,11 @@ async fn may_write(
     principal: &Principal,
     tenant: &TenantId,
     known: Option<PartnerId>,
+    loaded: &Loaded,
     attempt: Attempt,
     meta: &RequestMeta,
-) -> Result<PartnerId> {
-    let decided = within_reach(state, principal, tenant, known).await;
+) -> Result<Reached> {
+    let decided = within_reach(state, principal, tenant, known, loaded).await;
     // A failed read of the tenant (database down, corrupt item) is that failure, not a refusal.
     let decided = match decided {
         Err(err) if !matches!(err, Error::AccessDenied | Error::NotFound(_)) => return Err(err),
@@ -136,7 +171,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: &SessionId) -> Result<Se
     let (principal, loaded) = session::check(state, caller, std::slice::from_ref(&key)).await?;
     let found: Session = loaded.get(&key)?.ok_or(Error::NotFound(RESOURCE))?;
     let known = known_partner(&principal, &found);
-    within_reach(state, &principal, &found.tenant_id, known).await?;
+    within_reach(state, &principal, &found.tenant_id, known, &loaded).await?;
     Ok(found)
 }
 
@@ -147,7 +182,9 @@ pub async fn revoke(
     id: &SessionId,
     meta: &RequestMeta,
 ) -> Result<()> {
+    let first = std::sync::atomic::AtomicBool::new(true);
     lifecycle::retry_stale("session", || async {
+        let first = first.swap(false, std::sync::atomic::Ordering::Relaxed);
         let key = keys::session(id);
         let (principal, loaded) = session::check(state, caller, std::slice::from_ref(&key)).await?;
         let found: Session = loaded.get(&key)?.ok_or(Error::NotFound(RESOURCE))?;
@@ -156,17 +193,40 @@ pub async fn revoke(
             resource_id: Some(id.to_string()),
         };
         let known = known_partner(&principal, &found);
-        let partner = may_write(state, &principal, &found.tenant_id, known, attempt, meta).await?;
+        let reached = may_write(
+            state,
+            &principal,
+            &found.tenant_id,
+            known,
+            &loaded,
+            attempt,
+            meta,
+        )
+        .await?;
         let now = Timestamp::now();
         if !found.is_live(now) {
             return Ok(());
         }
+        let tenant = if store::counts_now(&found, now) {
+            Some(match reached.tenant {
+                Some(tenant) => tenant,
+                // A super admin's reach read nothing: the tenant is taken to be live under the
+                // partner the session signed in under, which the write checks. Refused (moved
+                // or deleted since), the retry reads it.
+                None if first => TenantNow::Live(reached.partner.clone()),
+                None => TenantNow::of(read_tenant(state, &found.tenant_id).await?.as_ref()),
+            })
+        } else {
+            None
+        };
         let event = AuditEvent::new(Actor::admin(&principal), REVOKE, Some(id.to_string()), meta)
-            .in_tenant(&partner, &found.tenant_id)
+            .in_tenant(&reached.partner, &found.tenant_id)
             .with_changes(&json!({"status": "ACTIVE"}), &json!({"status": "REVOKED"}));
-        match store::revoke(state.store(), &found, &principal.actor_id(), now, &event).await {
+        let by = principal.actor_id();
+        match store::revoke(state.store(), &found, tenant.as_ref(), &by, now, &event).await {
             Ok(()) => Ok(()),
-            // Revoked meanwhile (logout, reset, another admin): read again, then nothing to do.
+            // Revoked meanwhile (logout, reset, another admin), or the tenant moved: read
+            // again, then nothing to do or the write with the tenant as it is.
             Err(err) if err.refused_by() == Some(store::STILL_ACTIVE) => Err(Error::Stale),
             Err(err) => Err(err.into()),
         }
@@ -201,14 +261,10 @@ async fn revoke_all_once(
         resource_id: Some(holder.id().to_owned()),
     };
     let found = match holder {
-        Holder::User(_) => loaded
-            .get::<User>(&holder_key)?
-            .map(|user| (user.tenant_id, None)),
-        Holder::Tenant(_) => loaded
-            .get::<Tenant>(&holder_key)?
-            .map(|tenant| (tenant.id, Some(tenant.partner_id))),
+        Holder::User(_) => loaded.get::<User>(&holder_key)?.map(|user| user.tenant_id),
+        Holder::Tenant(_) => loaded.get::<Tenant>(&holder_key)?.map(|tenant| tenant.id),
     };
-    let Some((tenant, known)) = found else {
+    let Some(tenant) = found else {
         // An unknown user or tenant is outside every reach but the super admin's.
         if principal.is_super() {
             return Err(Error::NotFound(match holder {
@@ -219,13 +275,19 @@ async fn revoke_all_once(
         audit::check_write(state, &principal, Err(Error::AccessDenied), attempt(), meta).await?;
         return Err(Error::AccessDenied);
     };
-    let partner = may_write(state, &principal, &tenant, known, attempt(), meta).await?;
+    // No known partner: the tenant is read (or was, with the holder or by the session check).
+    let reached = may_write(state, &principal, &tenant, None, &loaded, attempt(), meta).await?;
     let now = Timestamp::now();
     let spec = match holder {
         Holder::User(u) => store::active_in(keys::GSI1, keys::sessions_of_user(u), now),
         Holder::Tenant(t) => store::active_in(keys::GSI2, keys::sessions_of_tenant(t), now),
     };
     let sessions = store::all_active(state.store(), &spec).await?;
+    let mut tenants = Tenants::new();
+    if let Some(found) = reached.tenant.clone() {
+        tenants.insert(tenant.clone(), found);
+    }
+    read_other_tenants(state, &sessions, now, &mut tenants).await?;
     let revoked = sessions.len() as u64;
     let mut event = AuditEvent::new(
         Actor::admin(&principal),
@@ -233,14 +295,41 @@ async fn revoke_all_once(
         Some(holder.id().to_owned()),
         meta,
     )
-    .in_tenant(&partner, &tenant);
+    .in_tenant(&reached.partner, &tenant);
     event.changes = json!({ "revoked": revoked }).as_object().cloned();
-    match store::revoke_all(state.store(), &sessions, &principal.actor_id(), now, &event).await {
+    let by = principal.actor_id();
+    match store::revoke_all(state.store(), &sessions, &tenants, &by, now, &event).await {
         Ok(()) => Ok(revoked),
-        // A session vanished between the read and the write: read the rest again.
-        Err(err) if err.refused_by() == Some(store::SESSION) => Err(Error::Stale),
+        // A session ended between the read and the write, or the tenant moved: read again.
+        Err(err) if err.refused_by() == Some(store::STILL_ACTIVE) => Err(Error::Stale),
         Err(err) => Err(err.into()),
     }
+}
+
+/// The tenants of counted sessions not read yet, in one batch. A user's sessions are all of its
+/// home tenant (read for the reach), so this reads nothing — but for a session filed under
+/// another tenant, which would otherwise leave the tallies under no tenant at all.
+async fn read_other_tenants(
+    state: &AppState,
+    sessions: &[Session],
+    now: Timestamp,
+    tenants: &mut Tenants,
+) -> Result<()> {
+    let missing: std::collections::BTreeSet<&TenantId> = sessions
+        .iter()
+        .filter(|s| store::counts_now(s, now) && !tenants.contains_key(&s.tenant_id))
+        .map(|s| &s.tenant_id)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<_> = missing.iter().map(|t| keys::tenant(t)).collect();
+    let loaded = state.store().load(&wanted).await?;
+    for id in missing {
+        let found: Option<Tenant> = loaded.get(&keys::tenant(id))?;
+        tenants.insert(id.clone(), TenantNow::of(found.as_ref()));
+    }
+    Ok(())
 }
 
 /// Which partitions a list reads.
@@ -303,7 +392,9 @@ pub async fn list(
                 let partner = if principal.is_super() && filter.partner_id.is_none() {
                     None
                 } else {
-                    Some(within_reach(state, &principal, &user.tenant_id, known).await?)
+                    let reached =
+                        within_reach(state, &principal, &user.tenant_id, known, &loaded).await?;
+                    Some(reached.partner)
                 };
                 let other_partner = filter
                     .partner_id

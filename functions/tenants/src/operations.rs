@@ -14,6 +14,7 @@ use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::counters::Counter;
+use shared::store::tally::TenantShare;
 use shared::store::{QuerySpec, keys};
 use shared::time::Timestamp;
 use shared::validation::{self, Patch, Problem};
@@ -326,6 +327,20 @@ pub async fn list(
     lists::page(state, &query, page).await
 }
 
+/// The tenant's share of its partner's counts and tallies, read after the tenant itself (so a
+/// write counted in between moves the tenant's version or the share's fence, and the move is
+/// refused and retried).
+async fn share_of(state: &AppState, tenant: &Tenant) -> Result<TenantShare> {
+    Ok(TenantShare::read(
+        state.store(),
+        &tenant.id,
+        tenant.user_count,
+        Timestamp::now(),
+        state.config().session_ttl,
+    )
+    .await?)
+}
+
 /// Partial update, including a cross-partner transfer (`partner_id`): the new partner's
 /// `max_tenants` applies and both partners' counters move in the same transaction.
 pub async fn update(
@@ -356,10 +371,14 @@ pub async fn update(
         if transfer {
             receiving_partner(loaded.get(&keys::partner(&after.partner_id))?)?;
         }
+        let share = match transfer {
+            true => Some(share_of(state, &before).await?),
+            false => None,
+        };
         let event = AuditEvent::new(Actor::admin(&principal), UPDATE, Some(id.to_string()), meta)
             .in_tenant(&after.partner_id, id)
             .with_changes(&audit::snapshot(&before), &audit::snapshot(&after));
-        match store::update(state.store(), &before, &after, &event).await {
+        match store::update(state.store(), &before, &after, share.as_ref(), &event).await {
             Ok(()) => Ok(after),
             Err(err) => match err.refused_by() {
                 Some(SLUG) => Err(Error::conflict(SLUG_TAKEN)),
@@ -390,9 +409,10 @@ pub async fn delete(
             return Err(Error::conflict("The platform tenant cannot be deleted"));
         }
         let (after, purge_at) = lifecycle::deleted(&before);
+        let share = share_of(state, &before).await?;
         let event = AuditEvent::new(Actor::admin(&principal), DELETE, Some(id.to_string()), meta)
             .in_tenant(&before.partner_id, id);
-        Ok(store::delete(state.store(), &before, &after, purge_at, &event).await?)
+        Ok(store::delete(state.store(), &before, &after, &share, purge_at, &event).await?)
     })
     .await
 }
@@ -412,6 +432,7 @@ pub async fn restore(
             .ok_or(Error::NotFound(RESOURCE))?;
         may_write(state, &principal, &before, RESTORE, meta).await?;
         let after = lifecycle::restored(&before, RESOURCE)?;
+        let share = share_of(state, &before).await?;
         let event = AuditEvent::new(
             Actor::admin(&principal),
             RESTORE,
@@ -419,7 +440,7 @@ pub async fn restore(
             meta,
         )
         .in_tenant(&before.partner_id, id);
-        match store::restore(state.store(), &before, &after, &event).await {
+        match store::restore(state.store(), &before, &after, &share, &event).await {
             Ok(()) => Ok(after),
             Err(err) if err.refused_by() == Some(PARTNER) => {
                 Err(partner_refused(state, &before.partner_id).await)

@@ -6,6 +6,7 @@ use shared::audit::AuditEvent;
 use shared::hierarchy::Tenant;
 use shared::ids::PartnerId;
 use shared::store::counters::Counter;
+use shared::store::tally::TenantShare;
 use shared::store::write::{claim, claim_expiry, lifecycle_item, move_claim};
 use shared::store::{Expr, Guard, Item, Store, StoreError, Tx, keys, n, s};
 use shared::time::Timestamp;
@@ -78,11 +79,14 @@ pub async fn create(store: &Store, tenant: &Tenant, event: &AuditEvent) -> Resul
     store.transact(tx).await
 }
 
-/// Item (versioned), [slug claim moved], [old partner −1, new partner +1 under its limit], audit.
+/// Item (versioned), [slug claim moved], [old partner −1, new partner +1 under its limit, the
+/// tenant's share of the partner counts and tallies moved with it (`share`, read for a
+/// transfer)], audit.
 pub async fn update(
     store: &Store,
     before: &Tenant,
     after: &Tenant,
+    share: Option<&TenantShare>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
@@ -99,17 +103,26 @@ pub async fn update(
     if before.partner_id != after.partner_id {
         add_tenant_count(&mut tx, &before.partner_id, -1)?;
         add_tenant_count(&mut tx, &after.partner_id, 1)?;
+        let share =
+            share.ok_or_else(|| StoreError::Corrupt("a transfer without its share".into()))?;
+        share.move_between(
+            &mut tx,
+            &after.id,
+            Some(&before.partner_id),
+            Some(&after.partner_id),
+        )?;
     }
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
 
-/// Item (versioned) out of the lists with its purge time, partner counter, slug claim expiring
-/// with it, platform counter, audit.
+/// Item (versioned) out of the lists with its purge time, partner counter, the tenant's share
+/// out of its partner, slug claim expiring with it, platform counter, audit.
 pub async fn delete(
     store: &Store,
     before: &Tenant,
     after: &Tenant,
+    share: &TenantShare,
     purge_at: Timestamp,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
@@ -118,16 +131,18 @@ pub async fn delete(
     add_tenant_count(&mut tx, &before.partner_id, -1)?;
     claim_expiry(&mut tx, &keys::tenant_slug(&before.slug), Some(purge_at))?;
     Counter::Tenants.add(&mut tx, -1)?;
+    share.move_between(&mut tx, &before.id, Some(&before.partner_id), None)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
 
-/// Item (versioned) back in the lists, partner counter (live, under the limit), slug claim
-/// kept again, platform counter, audit.
+/// Item (versioned) back in the lists, partner counter (live, under the limit), the tenant's
+/// share back in its partner, slug claim kept again, platform counter, audit.
 pub async fn restore(
     store: &Store,
     before: &Tenant,
     after: &Tenant,
+    share: &TenantShare,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
@@ -135,6 +150,7 @@ pub async fn restore(
     add_tenant_count(&mut tx, &after.partner_id, 1)?;
     claim_expiry(&mut tx, &keys::tenant_slug(&before.slug), None)?;
     Counter::Tenants.add(&mut tx, 1)?;
+    share.move_between(&mut tx, &after.id, None, Some(&after.partner_id))?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }

@@ -559,14 +559,11 @@ pub async fn delete(
             return Err(Error::conflict("You cannot delete yourself"));
         }
         let tenant = may_write(state, &principal, &loaded, &before, DELETE, meta).await?;
-        let partner = match tenant {
-            Some(t) => t.partner_id,
-            None => {
-                tenant_of(state, &loaded, &before.tenant_id)
-                    .await?
-                    .partner_id
-            }
+        let tenant = match tenant {
+            Some(t) => t,
+            None => tenant_of(state, &loaded, &before.tenant_id).await?,
         };
+        let partner = tenant.partner_id.clone();
         let groups = membership::attachments(state.store(), id).await?;
         let (mut after, purge_at) = lifecycle::deleted(&before);
         after.admin_roles = Vec::new();
@@ -584,10 +581,24 @@ pub async fn delete(
             revoked_by: &revoked_by,
             groups: &groups,
         };
-        match store::delete(state.store(), &before, &after, purge_at, &detach, &event).await {
+        let counted_in = store::TenantAsRead::of(&tenant);
+        match store::delete(
+            state.store(),
+            &before,
+            &after,
+            purge_at,
+            &counted_in,
+            &detach,
+            &event,
+        )
+        .await
+        {
             Ok(()) => Ok(()),
-            // A group changed since its membership was read: read them again.
-            Err(err) if err.refused_by() == Some(DETACHED_GROUP) => Err(Error::Stale),
+            // A group changed since its membership was read, or the tenant was moved, deleted
+            // or restored since it was read: read them again.
+            Err(err) if matches!(err.refused_by(), Some(DETACHED_GROUP | TENANT)) => {
+                Err(Error::Stale)
+            }
             Err(err) => Err(err.into()),
         }
     })
@@ -660,7 +671,7 @@ pub async fn reset_password(
     let (principal, loaded) = session::check(state, caller, &[keys::user(id)]).await?;
     let before: User = live(loaded.get(&keys::user(id))?, RESOURCE)?;
     let tenant = may_write(state, &principal, &loaded, &before, RESET_PASSWORD, meta).await?;
-    let tenant = match tenant {
+    let mut tenant = match tenant {
         Some(t) => t,
         None => tenant_of(state, &loaded, &before.tenant_id).await?,
     };
@@ -694,7 +705,17 @@ pub async fn reset_password(
             &json!({"revoked_sessions": 0}),
             &json!({"revoked_sessions": sessions.len()}),
         );
-        match store::reset_password(state.store(), &before, &after, &sessions, &event).await {
+        let counted_in = store::TenantAsRead::of(&tenant);
+        match store::reset_password(
+            state.store(),
+            &before,
+            &after,
+            &counted_in,
+            &sessions,
+            &event,
+        )
+        .await
+        {
             Ok(()) => {
                 return Ok(Reset {
                     user: after,
@@ -706,9 +727,16 @@ pub async fn reset_password(
                 let reread = state.store().load(&[keys::user(id)]).await?;
                 before = live(reread.get(&keys::user(id))?, RESOURCE)?;
             }
-            // A session ended (and was deleted by the TTL) since it was listed: list again.
+            // A session ended (revoked, or deleted by the TTL) since it was listed: list again.
             Err(err) if err.refused_by() == Some(store::SESSION) => {
                 sessions = store::active_sessions(state.store(), id).await?;
+            }
+            // The tenant moved, was deleted or restored since it was read: the sessions' tallies
+            // count where it is now.
+            Err(err) if err.refused_by() == Some(TENANT) => {
+                let key = keys::tenant(&before.tenant_id);
+                let reread = state.store().load(std::slice::from_ref(&key)).await?;
+                tenant = reread.get(&key)?.ok_or(Error::NotFound("Tenant"))?;
             }
             Err(err) => return Err(err.into()),
         }

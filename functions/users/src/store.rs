@@ -2,14 +2,19 @@
 //! `TENANT#<tnt>#USERS` (per tenant) and GSI2 `USERS#<0..7>` (platform-wide, spread over
 //! `keys::USER_SHARDS` partitions so user writes never share one hot index key). The tenant's
 //! `user_count` moves in the same transaction as the user, under the partner's
-//! `max_users_per_tenant`.
+//! `max_users_per_tenant`, and so does the partner's count of its live tenants' users
+//! (`tally::PartnerCount::Users`): under the partner the tenant was read with, held by the same
+//! action's condition, or not at all in a deleted tenant (whose share its delete moved out of
+//! the partner). A password reset takes the sessions it revokes off the active-session tallies.
 
 use shared::admin_grants;
 use shared::audit::AuditEvent;
-use shared::hierarchy::{AdminEmailOwner, Session, User};
+use shared::hierarchy::{AdminEmailOwner, Session, Tenant, User};
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
+use shared::lifecycle::Lifecycle;
 use shared::membership::{self, Attachment, DETACHED_GROUP, detach_user};
 use shared::store::counters::Counter;
+use shared::store::tally::{EndedSessions, PartnerCount, TenantNow};
 use shared::store::write::{claim, claim_expiry, lifecycle_item, move_claim};
 use shared::store::{
     Expr, Guard, Item, QuerySpec, Store, StoreError, Tx, encode, keys, n, s, with_keys,
@@ -21,17 +26,13 @@ pub const EMAIL: Guard = Guard::Unique("email");
 /// The guard of the platform-wide admin-email claim (users holding admin roles).
 pub const ADMIN_EMAIL: Guard = Guard::Unique("admin email");
 /// The tenant gaining a user: live, still under the partner it was read under, and below the
-/// partner's `max_users_per_tenant`.
+/// partner's `max_users_per_tenant`; losing one (or sessions): live under that partner, or
+/// deleted, as it was read.
 pub const TENANT: Guard = Guard::Parent("tenant");
 /// The partner whose `max_users_per_tenant` was read: unchanged since.
 pub const PARTNER: Guard = Guard::Parent("partner");
 /// The manager: a live user of the same tenant.
 pub const MANAGER: Guard = Guard::Parent("manager");
-
-/// Sessions revoked in the password-reset transaction itself (with the user and its event,
-/// well inside DynamoDB's 100 actions per transaction); more follow in transactions of their own.
-pub const SESSIONS_PER_RESET: usize = 90;
-const SESSIONS_PER_FOLLOW_UP: usize = 99;
 
 /// The stored item; a deleted user (`purge_at`) leaves both list indexes.
 pub fn user_item(user: &User, purge_at: Option<Timestamp>) -> Result<Item, StoreError> {
@@ -67,22 +68,55 @@ fn admin_email_item(user: &User, partner: &PartnerId) -> Result<Item, StoreError
 #[derive(Clone, Copy, Debug)]
 pub struct Limit(pub Option<u32>);
 
+/// A tenant as a write that changes its share of the partner counts read it: where that share
+/// counts — under its partner, or (`None`) nowhere once the tenant is deleted.
+#[derive(Clone, Debug)]
+pub struct TenantAsRead {
+    pub id: TenantId,
+    pub partner: Option<PartnerId>,
+}
+
+impl TenantAsRead {
+    pub fn of(tenant: &Tenant) -> Self {
+        Self {
+            id: tenant.id.clone(),
+            partner: (!tenant.is_deleted()).then(|| tenant.partner_id.clone()),
+        }
+    }
+}
+
 /// A tenant's user counter down by one (its version too, so full-item writes of the tenant
-/// see the change).
-fn lose_user(tx: &mut Tx, tenant: &TenantId) -> Result<(), StoreError> {
+/// see the change), and its partner's with it while the tenant is live — held by the same
+/// condition: the tenant still as it was read (a transfer, delete or restore since → refused).
+fn lose_user(tx: &mut Tx, tenant: &TenantAsRead) -> Result<(), StoreError> {
+    let mut expr = Expr::default()
+        .name("#status", "status")
+        .value(":minus", n(-1))
+        .value(":one", n(1))
+        .value(":deleted", s("DELETED"));
+    let condition = match &tenant.partner {
+        Some(p) => {
+            expr = expr.value(":partner", s(p.to_string()));
+            "attribute_exists(PK) AND #status <> :deleted AND partner_id = :partner"
+        }
+        None => "#status = :deleted",
+    };
     tx.update_if(
-        &keys::tenant(tenant),
+        &keys::tenant(&tenant.id),
         "ADD user_count :minus, version :one",
         TENANT,
-        Some("attribute_exists(PK)"),
-        Expr::default().value(":minus", n(-1)).value(":one", n(1)),
+        Some(condition),
+        expr,
     )?;
+    if let Some(p) = &tenant.partner {
+        PartnerCount::Users.add(tx, p, -1)?;
+    }
     Ok(())
 }
 
-/// A tenant's user counter up by one: the tenant live, still under `partner`, below `limit`,
-/// and the partner's limit unchanged since it was read (else the limit may have been lowered
-/// in between).
+/// A tenant's user counter up by one, and its partner's: the tenant live, still under
+/// `partner`, below `limit`, and the partner's limit unchanged since it was read (else the
+/// limit may have been lowered in between).
 fn gain_user(
     tx: &mut Tx,
     tenant: &TenantId,
@@ -124,6 +158,7 @@ fn gain_user(
         partner_check,
         partner_values,
     )?;
+    PartnerCount::Users.add(tx, partner, 1)?;
     Ok(())
 }
 
@@ -143,8 +178,8 @@ fn check_manager(tx: &mut Tx, user: &User) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Item (new), email claim, [manager live], tenant counter (under the partner's limit,
-/// which must be unchanged), platform counter, audit.
+/// Item (new), email claim, [manager live], tenant and partner counters (under the partner's
+/// limit, which must be unchanged), platform counter, audit.
 pub async fn create(
     store: &Store,
     user: &User,
@@ -214,26 +249,27 @@ pub struct Detach<'a> {
 }
 
 /// Item (versioned) out of the lists with its purge time and without its grant summaries,
-/// tenant counter, email claim expiring with it, platform counter, audit; the admin-email
-/// marker released and every grant revoked; then the user's group memberships (membership
-/// deleted, `member_count` −1 under the version read) — all in one transaction while they fit
-/// in its 100 actions: 5 or 6 fixed actions, one per grant, two per group. What does not fit
-/// (more than ~45 groups, or more than ~90 grants) follows in transactions of its own once the
-/// delete has committed (no new membership or grant can reach a deleted user meanwhile); the
-/// memberships are then read once more (one index query) to catch a group joined between the
-/// read and the commit.
+/// tenant counter (held as `tenant` was read) [and its partner's, the tenant live], email claim
+/// expiring with it, platform counter, audit; the admin-email marker released and every grant
+/// revoked; then the user's group memberships (membership deleted, `member_count` −1 under the
+/// version read) — all in one transaction while they fit in its 100 actions: 5 to 7 fixed
+/// actions, one per grant, two per group. What does not fit (more than ~45 groups, or more
+/// than ~90 grants) follows in transactions of its own once the delete has committed (no new
+/// membership or grant can reach a deleted user meanwhile); the memberships are then read once
+/// more (one index query) to catch a group joined between the read and the commit.
 pub async fn delete(
     store: &Store,
     before: &User,
     after: &User,
     purge_at: Timestamp,
+    tenant: &TenantAsRead,
     detach: &Detach<'_>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
     let mut tx = store.tx();
     tx.put_versioned(user_item(after, Some(purge_at))?, before.version)?;
-    lose_user(&mut tx, &before.tenant_id)?;
+    lose_user(&mut tx, tenant)?;
     claim_expiry(
         &mut tx,
         &keys::user_email(&before.tenant_id, &before.email),
@@ -295,8 +331,8 @@ async fn detach_rest(store: &Store, user: &UserId) -> Result<(), StoreError> {
     )))
 }
 
-/// Item (versioned) back in the lists, tenant counter (live, under the limit), email claims
-/// kept again, platform counter, audit.
+/// Item (versioned) back in the lists, tenant and partner counters (live, under the limit),
+/// email claims kept again, platform counter, audit.
 pub async fn restore(
     store: &Store,
     before: &User,
@@ -321,8 +357,9 @@ pub async fn restore(
     store.transact(tx).await
 }
 
-/// A session revoked by a reset exists (a condition, so a session the TTL deleted meanwhile is
-/// not written back as a stub item without expiry).
+/// A session revoked by a reset is still ACTIVE: one that ended meanwhile (revoked by another
+/// write, or deleted by the TTL) is neither written back as a stub item without expiry nor
+/// taken off the tallies twice.
 pub const SESSION: Guard = Guard::Parent("session");
 
 /// The user's sessions that are still active and unexpired (GSI1 `USER#<usr>#SESSIONS`; an
@@ -346,51 +383,83 @@ pub async fn active_sessions(store: &Store, user: &UserId) -> Result<Vec<Session
         .collect())
 }
 
-fn revoke_session(tx: &mut Tx, session: &Session, now: Timestamp) -> Result<(), StoreError> {
-    tx.update_if(
-        &keys::session(&session.id),
-        "SET #status = :revoked, revoked_at = :now",
-        SESSION,
-        Some("attribute_exists(PK)"),
-        Expr::default()
-            .name("#status", "status")
-            .value(":revoked", s("REVOKED"))
-            .value(":now", s(now.to_string())),
-    )?;
-    Ok(())
+/// Adds to `tx` the revocation of as many of `sessions` (all of `tenant`: a user's sessions are
+/// in its own tenant) as fit beside what `tx` holds: one action each, and for the counted ones
+/// one −1 per tally window of their expiry day (the tenant's, the platform's and, the tenant
+/// live, its partner's), the tenant held as read and its fence moved. Returns how many it took.
+fn add_revocations(
+    tx: &mut Tx,
+    sessions: &[Session],
+    tenant: &TenantAsRead,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let base = tx.len();
+    let place = match &tenant.partner {
+        Some(p) => TenantNow::Live(p.clone()),
+        None => TenantNow::Deleted,
+    };
+    let mut ended = EndedSessions::default();
+    let mut taken = 0;
+    for session in sessions {
+        if session.tenant_id != tenant.id {
+            return Err(StoreError::Corrupt(format!(
+                "session {} of user {} is in tenant {}, not the user's {}",
+                session.id, session.user_id, session.tenant_id, tenant.id
+            )));
+        }
+        let mut next = ended.clone();
+        next.add(&tenant.id, &place, session.expires_at, now);
+        if base + taken + 1 + next.actions() > MAX_ACTIONS {
+            break;
+        }
+        session.revoke_in(tx, None, now, SESSION)?;
+        ended = next;
+        taken += 1;
+    }
+    ended.apply(tx, TENANT)?;
+    Ok(taken)
 }
 
-/// Item (versioned, the new password hash), the first `SESSIONS_PER_RESET` sessions revoked,
-/// audit — one transaction; then any further sessions in transactions of their own (only a
-/// user with more than 90 live sessions needs them; one that vanished meanwhile → the rest
-/// are read again).
+/// Item (versioned, the new password hash), as many sessions revoked as fit, audit — one
+/// transaction; then any further sessions in transactions of their own (only a user with some
+/// ninety live sessions needs them; one that ended meanwhile, or a tenant moved or deleted,
+/// → the rest are read again). Each revoked session leaves the active-session tallies of
+/// `tenant` as read.
 pub async fn reset_password(
     store: &Store,
     before: &User,
     after: &User,
+    tenant: &TenantAsRead,
     sessions: &[Session],
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let (first, rest) = sessions.split_at(sessions.len().min(SESSIONS_PER_RESET));
     let mut tx = store.tx();
     tx.put_versioned(user_item(after, None)?, before.version)?;
-    for session in first {
-        revoke_session(&mut tx, session, now)?;
-    }
     store.add_event(&mut tx, event)?;
+    let first = add_revocations(&mut tx, sessions, tenant, now)?;
     store.transact(tx).await?;
-    let mut rest = rest.to_vec();
+    let mut rest = sessions[first..].to_vec();
+    let mut tenant = tenant.clone();
     for _ in 0..3 {
         let mut refused = false;
-        for chunk in rest.chunks(SESSIONS_PER_FOLLOW_UP) {
+        let mut remaining = rest.as_slice();
+        while !remaining.is_empty() {
             let mut tx = store.tx();
-            for session in chunk {
-                revoke_session(&mut tx, session, now)?;
+            let taken = add_revocations(&mut tx, remaining, &tenant, now)?;
+            if taken == 0 {
+                return Err(StoreError::Other(
+                    "no session revocation fits a transaction".into(),
+                ));
             }
+            remaining = &remaining[taken..];
             match store.transact(tx).await {
                 Ok(()) => {}
                 Err(err) if err.refused_by() == Some(SESSION) => refused = true,
+                Err(err) if err.refused_by() == Some(TENANT) => {
+                    refused = true;
+                    tenant = tenant_now(store, &tenant.id).await?;
+                }
                 Err(err) => return Err(err),
             }
         }
@@ -402,6 +471,15 @@ pub async fn reset_password(
     Err(StoreError::Unavailable(
         "sessions kept changing under the reset".into(),
     ))
+}
+
+/// The tenant as it is now, for a write whose hold of it was refused.
+pub async fn tenant_now(store: &Store, id: &TenantId) -> Result<TenantAsRead, StoreError> {
+    let key = keys::tenant(id);
+    let found: Option<Tenant> = store.load(std::slice::from_ref(&key)).await?.get(&key)?;
+    found
+        .map(|t| TenantAsRead::of(&t))
+        .ok_or_else(|| StoreError::Corrupt(format!("tenant {id} of a user is gone")))
 }
 
 #[cfg(test)]
@@ -485,6 +563,68 @@ mod tests {
         for index_key in ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
             assert!(!item.contains_key(index_key), "{index_key}");
         }
+    }
+
+    fn session(tenant: &TenantId, expires_at: Timestamp) -> Session {
+        Session {
+            id: shared::ids::SessionId::generate(),
+            user_id: UserId::generate(),
+            email: "ann@acme.test".into(),
+            tenant_id: tenant.clone(),
+            partner_id: PartnerId::generate(),
+            role: shared::access::AdminRole::TenantAdmin,
+            scope_partner_id: None,
+            role_id: None,
+            status: shared::hierarchy::SessionStatus::Active,
+            created_at: expires_at,
+            expires_at,
+            last_active_at: None,
+            refresh_generation: 0,
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    /// Revocations fill a transaction up to DynamoDB's 100 actions with their tally windows, the
+    /// tenant's hold and fence — sessions ending on many days take more windows.
+    #[test]
+    fn revocations_fill_a_transaction_with_their_tallies() {
+        let now = Timestamp::from_unix(30_000_000 * 60).unwrap();
+        let live = TenantAsRead {
+            id: TenantId::generate(),
+            partner: Some(PartnerId::generate()),
+        };
+        let day = std::time::Duration::from_secs(86_400);
+        const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+        // One a day for 30 days, then 90 more on the last day.
+        let sessions: Vec<Session> = (0..120u32)
+            .map(|i| session(&live.id, now.plus(day * i.min(29) + MINUTE)))
+            .collect();
+        let mut tx = Tx::new("t");
+        tx.put(Item::new()).unwrap();
+        tx.put(Item::new()).unwrap();
+        let taken = add_revocations(&mut tx, &sessions, &live, now).unwrap();
+        assert!(tx.len() <= MAX_ACTIONS);
+        // 2 + n sessions + 3 windows for each of n days + hold + fence ≤ 100: n = 24.
+        assert_eq!((taken, tx.len()), (24, 2 + 24 + 3 * 24 + 2));
+        let mut tx = Tx::new("t");
+        let rest = &sessions[29..];
+        let taken = add_revocations(&mut tx, rest, &live, now).unwrap();
+        assert_eq!((taken, tx.len()), (91, 91 + 3 + 2));
+        // Uncounted sessions take one action each, and no hold.
+        let old: Vec<Session> = (0..120u64)
+            .map(|i| session(&live.id, now.plus(std::time::Duration::from_micros(i + 1))))
+            .collect();
+        let mut tx = Tx::new("t");
+        assert_eq!(add_revocations(&mut tx, &old, &live, now).unwrap(), 100);
+        // A deleted tenant's sessions leave the tenant's and the platform's windows only.
+        let deleted = TenantAsRead {
+            partner: None,
+            ..live.clone()
+        };
+        let mut tx = Tx::new("t");
+        let taken = add_revocations(&mut tx, &sessions[..3], &deleted, now).unwrap();
+        assert_eq!((taken, tx.len()), (3, 3 + 2 * 3 + 2));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(registration_requests::RegistrationRequestsApi::openapi());
     doc.merge(identity_providers::IdentityProvidersApi::openapi());
     doc.merge(audit::AuditApi::openapi());
+    doc.merge(dashboard::DashboardApi::openapi());
     doc.merge(sessions::SessionsApi::openapi());
     doc.merge(agents::AgentsApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registration_requests::routes())
         .merge(identity_providers::routes())
         .merge(audit::routes())
+        .merge(dashboard::routes())
         .merge(sessions::routes())
         .merge(agents::routes())
         .route(

@@ -4,7 +4,9 @@
 //! - the application: `APP#<app>` / `APP`, listed by owner on GSI1 (`APPS#GLOBAL`,
 //!   `PARTNER#<prt>#APPS`, `TENANT#<tnt>#APPS`) and platform-wide on GSI2 (`APPS`);
 //! - counters of live applications: per tenant (`max_applications_per_tenant` is a condition on
-//!   it), per partner (PARTNER apps), GLOBAL, and sharded platform-wide.
+//!   it), per partner (PARTNER apps), GLOBAL, and sharded platform-wide; and the partner's count
+//!   of its live tenants' TENANT apps (`tally::PartnerCount::TenantApps`, with the tenant's
+//!   fence), which a TENANT app's create and delete move with the tenant's counter.
 //!
 //! A TENANT app keeps its tenant's partner only as a hint, as groups do: every write checks the
 //! tenant still belongs to it in its own transaction (a tenant transfer moves the app's lists
@@ -12,7 +14,9 @@
 
 use crate::audit::AuditEvent;
 use crate::hierarchy::{AppScope, Application};
+use crate::ids::PartnerId;
 use crate::store::counters::Counter;
+use crate::store::tally::{self, PartnerCount};
 use crate::store::write::lifecycle_item;
 use crate::store::{Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
 use crate::time::Timestamp;
@@ -59,7 +63,15 @@ pub fn owner_count_key(app: &Application) -> Key {
     }
 }
 
-fn count(tx: &mut Tx, app: &Application, delta: i64) -> Result<(), StoreError> {
+/// The owner's counter and the platform's; for a TENANT app also its tenant's partner as the
+/// write read it (`counted_under`; `None`: the tenant is deleted, its share counted nowhere)
+/// and the tenant's fence. The caller holds the tenant as read in the same transaction.
+fn count(
+    tx: &mut Tx,
+    app: &Application,
+    counted_under: Option<&PartnerId>,
+    delta: i64,
+) -> Result<(), StoreError> {
     tx.update(
         &owner_count_key(app),
         "ADD #count :delta",
@@ -67,31 +79,47 @@ fn count(tx: &mut Tx, app: &Application, delta: i64) -> Result<(), StoreError> {
             .name("#count", "count")
             .value(":delta", n(delta)),
     )?;
+    count_beside_tenant(tx, app, counted_under, delta)?;
     Counter::Applications.add(tx, delta)
+}
+
+/// A TENANT app's share beyond its tenant's own counter: its partner's count, the tenant's fence.
+fn count_beside_tenant(
+    tx: &mut Tx,
+    app: &Application,
+    counted_under: Option<&PartnerId>,
+    delta: i64,
+) -> Result<(), StoreError> {
+    if let (AppScope::Tenant, Some(t)) = (app.scope, &app.tenant_id) {
+        if let Some(p) = counted_under {
+            PartnerCount::TenantApps.add(tx, p, delta)?;
+        }
+        tally::fence(tx, t)?;
+    }
+    Ok(())
 }
 
 /// The tenant of a TENANT app still belongs to the partner the write assumed (and lives).
 fn tenant_still_with(tx: &mut Tx, app: &Application) -> Result<(), StoreError> {
     if let (AppScope::Tenant, Some(t), Some(p)) = (app.scope, &app.tenant_id, &app.partner_id) {
-        tx.check(
-            &keys::tenant(t),
-            TENANT,
-            "attribute_exists(PK) AND #status <> :deleted AND partner_id = :partner",
-            Expr::default()
-                .name("#status", "status")
-                .value(":deleted", s("DELETED"))
-                .value(":partner", s(p.to_string())),
-        )?;
+        tally::hold_tenant(tx, t, Some(p), TENANT)?;
     }
     Ok(())
 }
 
 /// Adds a create to `tx`: application (new); its owner live (a TENANT app: the tenant with
-/// the partner read, counted under the partner's `max_applications_per_tenant` as read — `limit`); counters.
+/// the partner read, counted under the partner's `max_applications_per_tenant` as read —
+/// `limit`); counters.
+///
+/// A TENANT app's create is complete as to the tallies: it adds the app to its partner's
+/// `PartnerCount::TenantApps`, checks the tenant item (live, the partner's) and moves the
+/// tenant's fence (`tally::fence`) itself — so a caller adding its own actions to `tx` (a
+/// registration request's approval) must neither move that fence again nor touch the tenant
+/// item (one action per item in a transaction).
 pub fn create(tx: &mut Tx, app: &Application, limit: Option<u32>) -> Result<(), StoreError> {
     tx.put_new(application_item(app, None)?, Guard::Item)?;
     match (app.scope, &app.partner_id) {
-        (AppScope::Global, _) => count(tx, app, 1)?,
+        (AppScope::Global, _) => count(tx, app, None, 1)?,
         (AppScope::Partner, Some(p)) => {
             tx.check(
                 &keys::partner(p),
@@ -101,7 +129,7 @@ pub fn create(tx: &mut Tx, app: &Application, limit: Option<u32>) -> Result<(), 
                     .name("#status", "status")
                     .value(":deleted", s("DELETED")),
             )?;
-            count(tx, app, 1)?;
+            count(tx, app, None, 1)?;
         }
         (AppScope::Tenant, Some(p)) => {
             tenant_still_with(tx, app)?;
@@ -129,6 +157,7 @@ pub fn create(tx: &mut Tx, app: &Application, limit: Option<u32>) -> Result<(), 
                 counted,
             )?;
             tx.check(&keys::partner(p), PARTNER, limit_unchanged, values)?;
+            count_beside_tenant(tx, app, Some(p), 1)?;
             Counter::Applications.add(tx, 1)?;
         }
         _ => {
@@ -155,18 +184,30 @@ pub async fn update(
     store.transact(tx).await
 }
 
-/// Application (versioned) out of the lists with its purge time, counters, audit.
+/// Application (versioned) out of the lists with its purge time, counters, audit. A TENANT
+/// app's tenant is held as the write read it: live under the partner assumed
+/// (`after.partner_id`, whose count the app leaves), or — `tenant_live` false — deleted (its
+/// share is out of every partner already); otherwise since → refused (`TENANT`).
 pub async fn delete(
     store: &Store,
     before: &Application,
     after: &Application,
     purge_at: Timestamp,
+    tenant_live: bool,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_versioned(application_item(after, Some(purge_at))?, before.version)?;
-    tenant_still_with(&mut tx, after)?;
-    count(&mut tx, before, -1)?;
+    let counted_under = after.partner_id.as_ref().filter(|_| tenant_live);
+    if let (AppScope::Tenant, Some(t)) = (after.scope, &after.tenant_id) {
+        if tenant_live && counted_under.is_none() {
+            return Err(StoreError::Corrupt(
+                "a TENANT application without its partner".into(),
+            ));
+        }
+        tally::hold_tenant(&mut tx, t, counted_under, TENANT)?;
+    }
+    count(&mut tx, before, counted_under, -1)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }

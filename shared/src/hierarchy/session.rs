@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{AdminRole, Tier};
 use crate::ids::{PartnerId, RoleId, SessionId, TenantId, UserId};
-use crate::store::{Entity, Key, keys};
+use crate::store::{Entity, Expr, Guard, Key, StoreError, Tx, keys, s};
 use crate::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +69,38 @@ impl Session {
         self.scope_partner_id
             .as_ref()
             .filter(|p| **p != self.partner_id)
+    }
+}
+
+impl Session {
+    /// Adds to `tx` this session's revocation (`revoked_by` when `by` is given), only while it
+    /// is ACTIVE — refused with `guard` when it ended meanwhile — so the one write that ends it
+    /// is the one that takes it off the active-session tallies.
+    pub fn revoke_in(
+        &self,
+        tx: &mut Tx,
+        by: Option<&str>,
+        now: Timestamp,
+        guard: Guard,
+    ) -> Result<(), StoreError> {
+        let mut expr = Expr::default()
+            .name("#status", "status")
+            .value(":revoked", s("REVOKED"))
+            .value(":active", s("ACTIVE"))
+            .value(":now", s(now.to_string()));
+        let mut update = "SET #status = :revoked, revoked_at = :now".to_owned();
+        if let Some(by) = by {
+            update.push_str(", revoked_by = :by");
+            expr = expr.value(":by", s(by));
+        }
+        tx.update_if(
+            &keys::session(&self.id),
+            &update,
+            guard,
+            Some("#status = :active"),
+            expr,
+        )?;
+        Ok(())
     }
 }
 

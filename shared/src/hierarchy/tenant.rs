@@ -28,6 +28,22 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// Tenant `id` as it is now (one read), deleted or not. Not found → 404 naming `missing`,
+    /// the resource the caller asked about.
+    pub async fn now(
+        state: &crate::state::AppState,
+        id: &TenantId,
+        missing: &'static str,
+    ) -> crate::error::Result<Tenant> {
+        let key = keys::tenant(id);
+        let found: Option<Tenant> = state
+            .store()
+            .load(std::slice::from_ref(&key))
+            .await?
+            .get(&key)?;
+        found.ok_or(crate::error::Error::NotFound(missing))
+    }
+
     /// The partner tenant `id` belongs to now (one read): what decides a partner admin's reach
     /// over the tenant's resources, whose own `partner_id` is at most a hint. A tenant not
     /// found → 404 naming `missing`, the resource the caller asked about.
@@ -36,15 +52,7 @@ impl Tenant {
         id: &TenantId,
         missing: &'static str,
     ) -> crate::error::Result<PartnerId> {
-        let key = keys::tenant(id);
-        let found: Option<Tenant> = state
-            .store()
-            .load(std::slice::from_ref(&key))
-            .await?
-            .get(&key)?;
-        Ok(found
-            .ok_or(crate::error::Error::NotFound(missing))?
-            .partner_id)
+        Ok(Self::now(state, id, missing).await?.partner_id)
     }
 
     /// The lower-cased text `search` matches.

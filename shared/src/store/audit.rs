@@ -153,6 +153,60 @@ impl Store {
     }
 }
 
+/// Where the events a caller may read are filed: its tenant (GSI1), its partner (GSI2, its
+/// tenants' included) or, for the platform, every shard of GSI3.
+#[derive(Clone, Copy, Debug)]
+pub enum EventReach<'a> {
+    Tenant(&'a crate::ids::TenantId),
+    Partner(&'a crate::ids::PartnerId),
+    Platform,
+}
+
+/// Above every event id: the top of an open id range.
+pub const AFTER_EVERY_EVENT_ID: &str = "evt_~";
+
+impl Store {
+    /// The newest `limit` events of a reach, newest first: one Query of at most `limit` events
+    /// per partition (the platform's shards read in parallel), merged.
+    pub async fn newest_events(
+        &self,
+        reach: EventReach<'_>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let partitions: Vec<(&'static str, String)> = match reach {
+            EventReach::Tenant(t) => vec![(keys::GSI1, keys::audit_of_tenant(t))],
+            EventReach::Partner(p) => vec![(keys::GSI2, keys::audit_of_partner(p))],
+            EventReach::Platform => (0..keys::AUDIT_SHARDS)
+                .map(|shard| (keys::GSI3, keys::audit_shard(shard)))
+                .collect(),
+        };
+        let mut reads = tokio::task::JoinSet::new();
+        for (index, partition) in partitions {
+            let store = self.clone();
+            let scan = EventScan {
+                index,
+                partition,
+                from: crate::ids::EventId::PREFIX.to_owned(),
+                upto: AFTER_EVERY_EVENT_ID.to_owned(),
+                upto_exclusive: false,
+                filters: Vec::new(),
+            };
+            reads.spawn(async move { store.scan_events(&scan, limit, 1, limit).await });
+        }
+        let mut events = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let page = joined.map_err(|e| StoreError::Other(e.to_string()))??;
+            for item in page.items {
+                events.push(super::decode::<AuditEvent>(item)?);
+            }
+        }
+        // Ids sort as their time does.
+        events.sort_by(|a, b| b.id.as_str().cmp(a.id.as_str()));
+        events.truncate(limit);
+        Ok(events)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

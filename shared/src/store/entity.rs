@@ -150,6 +150,11 @@ impl Loaded {
         self.items.get(key).cloned().map(decode).transpose()
     }
 
+    /// The raw item at `key`, for reads that look at its attributes one by one.
+    pub fn item(&self, key: &Key) -> Option<&Item> {
+        self.items.get(key)
+    }
+
     /// A numeric attribute, 0 when the item or attribute is missing.
     pub fn number(&self, key: &Key, attribute: &str) -> i64 {
         self.items

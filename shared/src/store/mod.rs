@@ -7,6 +7,7 @@ mod entity;
 pub mod keys;
 mod schema;
 mod signing;
+pub mod tally;
 mod tx;
 pub mod write;
 
@@ -41,6 +42,10 @@ pub enum StoreError {
     Cancelled(Vec<String>),
     #[error("item could not be (de)serialized: {0}")]
     Corrupt(String),
+    /// A write larger than one transaction may carry, refused before it was sent (→ 409 with
+    /// this text: nothing was written).
+    #[error("{0}")]
+    TooLarge(&'static str),
     #[error("DynamoDB call failed: {0}")]
     Other(String),
 }

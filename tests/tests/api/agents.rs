@@ -1100,3 +1100,94 @@ async fn a_tenant_transfer_moves_the_reach_over_its_agents() {
         StatusCode::OK
     );
 }
+
+/// A partner's stored agent count, and the sum of the agent counters of `tenants` (its live
+/// ones).
+async fn partner_agents(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
+    use shared::ids::{PartnerId, TenantId};
+    use shared::store::{Key, keys, tally::PartnerCount};
+    let table = app.snapshot().await;
+    let count = |key: Key| {
+        table
+            .get(&format!("{} {}", key.pk, key.sk))
+            .and_then(|item| item["count"].as_f64())
+            .map_or(0, |n| n as i64)
+    };
+    let partner = PartnerId::parse(partner).unwrap();
+    let sum = tenants
+        .iter()
+        .map(|t| count(keys::agent_count_of_tenant(&TenantId::parse(t).unwrap())))
+        .sum();
+    (count(PartnerCount::Agents.key(&partner)), sum)
+}
+
+#[tokio::test]
+async fn a_partners_agent_count_is_its_live_tenants_agents_through_every_write() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let acme = [w.acme_hq.as_str(), w.acme_lab.as_str()];
+    let agent = |tenant: &str| json!({"tenant_id": tenant, "name": "Bot"});
+    create(app, &pa, agent(&w.acme_hq)).await;
+    let (doomed, _) = create(app, &pa, agent(&w.acme_hq)).await;
+    let (lab, _) = create(app, &pa, agent(&w.acme_lab)).await;
+    assert_eq!(partner_agents(app, &w.acme, &acme).await, (3, 3));
+
+    // Refused writes count nothing: an owner from another tenant, a foreign tenant.
+    let stranger = app.put_user(&w.acme_lab, "lab@acme.test").await;
+    let bad_owner = app
+        .post(
+            BASE,
+            &pa,
+            json!({"tenant_id": w.acme_hq, "name": "Bot", "owner_user_id": stranger}),
+        )
+        .await;
+    assert_eq!(
+        bad_owner.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_owner.body
+    );
+    let foreign = app.post(BASE, &pa, agent(&w.globex_hq)).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    assert_eq!(partner_agents(app, &w.acme, &acme).await, (3, 3));
+    assert_eq!(
+        partner_agents(app, &w.globex, &[&w.globex_hq]).await,
+        (0, 0)
+    );
+
+    assert_eq!(
+        app.delete(&path(&doomed), &pa).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_agents(app, &w.acme, &acme).await, (2, 2));
+    assert_eq!(
+        app.delete(&path(&doomed), &pa).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(partner_agents(app, &w.acme, &acme).await, (2, 2));
+
+    // A deleted tenant's agents count under no partner: deleting one moves only its tenant's
+    // counter; the tenant's restore brings back what is left.
+    let tenant = format!("/api/v1/admin/tenants/{}", w.acme_lab);
+    assert_eq!(
+        app.delete(&tenant, &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_agents(app, &w.acme, &[&w.acme_hq]).await, (1, 1));
+    assert_eq!(
+        app.delete(&path(&lab), &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_agents(app, &w.acme, &[&w.acme_hq]).await, (1, 1));
+    assert_eq!(partner_agents(app, &w.acme, &[&w.acme_lab]).await.1, 0);
+    let back = app
+        .post(&format!("{tenant}/restore"), &w.root, json!({}))
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(partner_agents(app, &w.acme, &acme).await, (1, 1));
+    create(app, &pa, agent(&w.acme_lab)).await;
+    assert_eq!(partner_agents(app, &w.acme, &acme).await, (2, 2));
+}

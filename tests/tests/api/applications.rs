@@ -2081,3 +2081,106 @@ async fn lambda_the_applications_binary_answers_api_gateway_events_as_the_local_
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+/// A partner's stored count of TENANT apps, and the sum of the app counters of `tenants` (its
+/// live ones).
+async fn partner_tenant_apps(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
+    use shared::ids::{PartnerId, TenantId};
+    use shared::store::{Key, keys, tally::PartnerCount};
+    let table = app.snapshot().await;
+    let count = |key: Key| {
+        table
+            .get(&format!("{} {}", key.pk, key.sk))
+            .and_then(|item| item["count"].as_f64())
+            .map_or(0, |n| n as i64)
+    };
+    let partner = PartnerId::parse(partner).unwrap();
+    let sum = tenants
+        .iter()
+        .map(|t| count(keys::app_count_of_tenant(&TenantId::parse(t).unwrap())))
+        .sum();
+    (count(PartnerCount::TenantApps.key(&partner)), sum)
+}
+
+#[tokio::test]
+async fn a_partners_tenant_app_count_is_its_live_tenants_apps_through_every_write() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let limited = app
+        .patch(
+            &format!("{PARTNERS}/{}", w.acme),
+            &w.root,
+            json!({"max_applications_per_tenant": 2}),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::OK, "{}", limited.body);
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let acme = [w.acme_hq.as_str(), w.acme_lab.as_str()];
+    create(app, &pa, tenant_app("One", &w.acme_hq, "WEB")).await;
+    let doomed = create(app, &pa, tenant_app("Two", &w.acme_hq, "SPA"))
+        .await
+        .id();
+    let lab = create(app, &pa, tenant_app("Lab", &w.acme_lab, "WEB"))
+        .await
+        .id();
+    // Only TENANT apps count.
+    create(app, &pa, partner_app("Acme", &w.acme, "WEB")).await;
+    create(app, &w.root, global("Everyone", "WEB")).await;
+    assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (3, 3));
+
+    // Refused writes count nothing: the tenant's limit, a foreign tenant.
+    let full = app
+        .post(BASE, &pa, tenant_app("Three", &w.acme_hq, "WEB"))
+        .await;
+    assert_eq!(full.status, StatusCode::CONFLICT, "{}", full.body);
+    let foreign = app
+        .post(BASE, &pa, tenant_app("Theirs", &w.globex_hq, "WEB"))
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (3, 3));
+    assert_eq!(
+        partner_tenant_apps(app, &w.globex, &[&w.globex_hq]).await,
+        (0, 0)
+    );
+
+    assert_eq!(
+        app.delete(&app_path(&doomed), &pa).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (2, 2));
+    assert_eq!(
+        app.delete(&app_path(&doomed), &pa).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (2, 2));
+
+    // A deleted tenant's apps count under no partner: deleting one moves only its tenant's
+    // counter; the tenant's restore brings back what is left.
+    let tenant = format!("/api/v1/admin/tenants/{}", w.acme_lab);
+    assert_eq!(
+        app.delete(&tenant, &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        partner_tenant_apps(app, &w.acme, &[&w.acme_hq]).await,
+        (1, 1)
+    );
+    assert_eq!(
+        app.delete(&app_path(&lab), &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        partner_tenant_apps(app, &w.acme, &[&w.acme_hq]).await,
+        (1, 1)
+    );
+    assert_eq!(partner_tenant_apps(app, &w.acme, &[&w.acme_lab]).await.1, 0);
+    let back = app
+        .post(&format!("{tenant}/restore"), &w.root, json!({}))
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (1, 1));
+    create(app, &pa, tenant_app("Lab again", &w.acme_lab, "WEB")).await;
+    assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (2, 2));
+}

@@ -745,3 +745,183 @@ async fn scaikey_admin_create_applies_the_tenants_password_policy() {
     .unwrap();
     assert!(ok.is_some());
 }
+
+const PASSWORD: &str = "admin-password-for-tests";
+const SESSIONS: &str = "/api/v1/admin/sessions";
+
+/// A list of sessions' exact total, as `token` sees it.
+async fn listed(app: &TestApp, query: &str, token: &str) -> i64 {
+    let list = app.get(&format!("{SESSIONS}{query}"), token).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    list.body["pagination"]["total"].as_i64().unwrap()
+}
+
+/// The platform's, a partner's and two tenants' active-session tallies now.
+async fn counted(app: &TestApp, partner: &str, tenants: [&str; 2]) -> [i64; 4] {
+    let table = app.snapshot().await;
+    let tally = |scope: String| crate::sessions::tally(&table, &scope);
+    [
+        tally("PLATFORM".to_owned()),
+        tally(format!("PARTNER#{partner}")),
+        tally(format!("TENANT#{}", tenants[0])),
+        tally(format!("TENANT#{}", tenants[1])),
+    ]
+}
+
+/// Logins count their session in its tenant, the tenant's partner and the platform, as the
+/// lists show them to each tier; a logout and a refresh token's reuse take it off exactly once.
+#[tokio::test]
+async fn sign_ins_and_sign_outs_keep_the_session_tallies_exact() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let lab = app.create_tenant(&root, &acme, "acme-lab").await;
+    let ann = app
+        .admin_token("ann@acme.test", AdminRole::TenantAdmin, None, Some(&hq))
+        .await;
+    let ann2 = app.login_reply("ann@acme.test", PASSWORD).await;
+    let bob = app
+        .admin_token("bob@acme.test", AdminRole::TenantAdmin, None, Some(&lab))
+        .await;
+    let bob2 = app.login_reply("bob@acme.test", PASSWORD).await;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&acme), None)
+        .await;
+    let now = counted(&app, &acme, [&hq, &lab]).await;
+    assert_eq!(
+        now,
+        [6, 4, 2, 2],
+        "root, ann ×2, bob ×2, pa (platform tenant)"
+    );
+    assert_eq!(now[0], listed(&app, "", &root).await);
+    assert_eq!(now[1], listed(&app, "", &pa).await);
+    assert_eq!(now[2], listed(&app, "", &ann).await);
+    assert_eq!(now[3], listed(&app, "", &bob).await);
+
+    // A session ends on the whole minute at or before its 12 hours are up.
+    let me = app.get("/api/v1/admin/auth/me", &ann).await;
+    let created =
+        shared::time::Timestamp::parse(me.body["session"]["created_at"].as_str().unwrap()).unwrap();
+    let expires =
+        shared::time::Timestamp::parse(me.body["session"]["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        expires,
+        shared::store::tally::minute_at_or_before(
+            created.plus(std::time::Duration::from_secs(43_200))
+        )
+    );
+
+    // Logout: one less, once.
+    let ann2_access = ann2.body["access_token"].as_str().unwrap();
+    for _ in 0..2 {
+        let out = app
+            .call(
+                Method::POST,
+                "/api/v1/admin/auth/logout",
+                Some(ann2_access),
+                None,
+            )
+            .await;
+        assert_eq!(out.status, StatusCode::OK);
+        assert_eq!(counted(&app, &acme, [&hq, &lab]).await, [5, 3, 1, 2]);
+    }
+    assert_eq!(listed(&app, "", &ann).await, 1);
+
+    // A reused refresh token ends its session: one less, once.
+    let first = bob2.body["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed = app.refresh_reply(&first).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    for _ in 0..2 {
+        assert_eq!(
+            app.refresh_reply(&first).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(counted(&app, &acme, [&hq, &lab]).await, [4, 2, 1, 1]);
+    }
+    assert_eq!(listed(&app, "", &bob).await, 1);
+    assert_eq!(listed(&app, "", &pa).await, 2);
+    assert_eq!(listed(&app, "", &root).await, 4);
+}
+
+/// Sets the expiry of a user's first grant in its `admin_roles` summary (what the login reads).
+async fn set_grant_expiry(app: &TestApp, user: &str, until: shared::time::Timestamp) {
+    let key = shared::store::keys::user(&shared::ids::UserId::parse(user).unwrap());
+    let table = app.snapshot().await;
+    let mut roles = table[&format!("USER#{user} USER")]["admin_roles"].clone();
+    roles[0]["expires_at"] = json!(until.to_string());
+    let store = app.state.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .set_key(Some(key.to_item()))
+        .update_expression("SET admin_roles = :r")
+        .expression_attribute_values(":r", serde_dynamo::to_attribute_value(roles).unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A session never ends after its grant: on the whole minute at or before; a grant up within
+/// the minute leaves no session at all — the login is refused as every failure is (and counts
+/// as one), and nothing is counted.
+#[tokio::test]
+async fn a_session_ends_on_the_minute_before_its_grant_and_none_is_left_within_it() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let acme = app.create_partner(&root, "acme").await;
+    let hq = app.create_tenant(&root, &acme, "acme-hq").await;
+    let lab = app.create_tenant(&root, &acme, "acme-lab").await;
+    let ann = app
+        .admin_token("ann@acme.test", AdminRole::TenantAdmin, None, Some(&hq))
+        .await;
+    let (_, claims, _) = parts(&ann);
+    let user = claims["sub"].as_str().unwrap().to_owned();
+
+    let now = shared::time::Timestamp::now();
+    let until = now.plus(std::time::Duration::from_secs(600 + 30));
+    set_grant_expiry(&app, &user, until).await;
+    let reply = app.login_reply("ann@acme.test", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let token = reply.body["access_token"].as_str().unwrap();
+    let me = app.get("/api/v1/admin/auth/me", token).await;
+    let expires = me.body["session"]["expires_at"].as_str().unwrap();
+    assert_eq!(
+        expires,
+        shared::store::tally::minute_at_or_before(until).to_string()
+    );
+
+    // Up before the next whole minute: no session. (Away from the minute's end, so the grant
+    // is still in force when the login reads it.)
+    let second = shared::time::Timestamp::now().unix() % 60;
+    if second >= 55 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
+    }
+    let minute = shared::store::tally::minute_at_or_before(shared::time::Timestamp::now());
+    set_grant_expiry(&app, &user, minute.plus(std::time::Duration::from_secs(59))).await;
+    let before = counted(&app, &acme, [&hq, &lab]).await;
+    let snapshot = app.snapshot().await;
+    let refused = app.login_reply("ann@acme.test", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.body, detail("Invalid email or password"));
+    assert_eq!(counted(&app, &acme, [&hq, &lab]).await, before);
+    // The attempt keeps the slots it took, as a failure does; it is recorded; nothing else.
+    let after = app.snapshot().await;
+    for (key, value) in &snapshot {
+        if key.starts_with("LOGIN#ann@acme.test ") {
+            let attempts = |item: &Value| item["attempts"].as_i64().unwrap_or(0);
+            assert_eq!(attempts(&after[key]), attempts(value) + 1, "{key}");
+        } else {
+            assert_eq!(after.get(key), Some(value), "{key} changed");
+        }
+    }
+    let added: Vec<&Value> = after
+        .iter()
+        .filter(|(k, _)| !snapshot.contains_key(*k))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0]["action"], "auth.login");
+    assert_eq!(added[0]["result"], "FAILURE");
+}

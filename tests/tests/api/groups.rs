@@ -1257,3 +1257,86 @@ async fn cost_of_depth_ten_and_thousands_of_members() {
     assert_eq!(groups.len(), 11);
     eprintln!("groups_of_user at depth 10: {} calls", app.calls() - before);
 }
+
+/// A partner's stored group count, and the sum of the group counters of `tenants` (its live
+/// ones).
+async fn partner_groups(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
+    use shared::ids::{PartnerId, TenantId};
+    use shared::store::{Key, keys, tally::PartnerCount};
+    let table = app.snapshot().await;
+    let count = |key: Key| {
+        table
+            .get(&format!("{} {}", key.pk, key.sk))
+            .and_then(|item| item["count"].as_f64())
+            .map_or(0, |n| n as i64)
+    };
+    let partner = PartnerId::parse(partner).unwrap();
+    let sum = tenants
+        .iter()
+        .map(|t| count(keys::group_count_of_tenant(&TenantId::parse(t).unwrap())))
+        .sum();
+    (count(PartnerCount::Groups.key(&partner)), sum)
+}
+
+#[tokio::test]
+async fn a_partners_group_count_is_its_live_tenants_groups_through_every_write() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let acme = [w.acme_hq.as_str(), w.acme_lab.as_str()];
+    app.create_group(&pa, &w.acme_hq, "Ops").await;
+    let doomed = app.create_group(&pa, &w.acme_hq, "Doomed").await;
+    let lab = app.create_group(&pa, &w.acme_lab, "Ops").await;
+    assert_eq!(partner_groups(app, &w.acme, &acme).await, (3, 3));
+
+    // Refused writes count nothing: a taken name, a foreign tenant.
+    let taken = app
+        .post(BASE, &pa, json!({"tenant_id": w.acme_hq, "name": "OPS"}))
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let foreign = app
+        .post(BASE, &pa, json!({"tenant_id": w.globex_hq, "name": "Ops"}))
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    assert_eq!(partner_groups(app, &w.acme, &acme).await, (3, 3));
+    assert_eq!(
+        partner_groups(app, &w.globex, &[&w.globex_hq]).await,
+        (0, 0)
+    );
+
+    assert_eq!(
+        app.delete(&group_path(&doomed), &pa).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_groups(app, &w.acme, &acme).await, (2, 2));
+    // Deleted once only.
+    assert_eq!(
+        app.delete(&group_path(&doomed), &pa).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(partner_groups(app, &w.acme, &acme).await, (2, 2));
+
+    // A deleted tenant's groups count under no partner: deleting one moves only its tenant's
+    // counter; the tenant's restore brings back what is left.
+    let tenant = format!("/api/v1/admin/tenants/{}", w.acme_lab);
+    assert_eq!(
+        app.delete(&tenant, &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_groups(app, &w.acme, &[&w.acme_hq]).await, (1, 1));
+    assert_eq!(
+        app.delete(&group_path(&lab), &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_groups(app, &w.acme, &[&w.acme_hq]).await, (1, 1));
+    assert_eq!(partner_groups(app, &w.acme, &[&w.acme_lab]).await.1, 0);
+    let back = app
+        .post(&format!("{tenant}/restore"), &w.root, json!({}))
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(partner_groups(app, &w.acme, &acme).await, (1, 1));
+    app.create_group(&pa, &w.acme_lab, "Ops").await;
+    assert_eq!(partner_groups(app, &w.acme, &acme).await, (2, 2));
+}

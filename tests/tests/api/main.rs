@@ -8,6 +8,7 @@ mod assignments;
 mod audit;
 mod auth;
 mod cli;
+mod dashboard;
 mod docs_page;
 mod dynamodb_local;
 mod groups;

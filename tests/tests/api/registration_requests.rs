@@ -1662,3 +1662,491 @@ async fn a_tenant_admin_reads_its_request_in_one_round_trip() {
         "the request is read in the session batch"
     );
 }
+
+// --- Pending-request tallies (`TALLY#RRQS#…`): what the dashboard reads in O(1) ---
+
+const TENANTS: &str = "/api/v1/admin/tenants";
+
+/// The count of a pending-request tally at `now`: the minutes after `now` of its windows.
+fn tally_at(table: &std::collections::BTreeMap<String, Value>, scope: &str, now: i64) -> i64 {
+    let prefix = format!("TALLY#RRQS#{scope} DAY#");
+    table
+        .iter()
+        .filter_map(|(key, item)| Some((key.strip_prefix(&prefix)?.parse::<i64>().ok()?, item)))
+        .flat_map(|(day, item)| {
+            item.as_object()
+                .expect("a window")
+                .iter()
+                .filter_map(move |(name, count)| {
+                    let minute: i64 = name.strip_prefix('m')?.parse().ok()?;
+                    (day * 86_400 + minute * 60 > now).then(|| count.as_i64().expect("a count"))
+                })
+        })
+        .sum()
+}
+
+/// The PENDING requests `token` lists: their total, and how many are of each tenant.
+async fn pending_listed(app: &TestApp, token: &str) -> (i64, Vec<Value>) {
+    let reply = app
+        .get(&format!("{BASE}?status=PENDING&per_page=100"), token)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let items = reply.body["items"].as_array().expect("items").clone();
+    assert_eq!(total(&reply), items.len(), "one page holds them all");
+    (items.len() as i64, items)
+}
+
+/// Who reads which tally: the platform (super admin), each partner (its admin) and each
+/// tenant (its TENANT requests in the super admin's list: a deleted tenant has no admin left).
+struct Views {
+    partners: Vec<(String, String)>,
+    tenants: Vec<String>,
+}
+
+async fn views(w: &World) -> Views {
+    let app = &w.app;
+    let pa = app
+        .admin_token(
+            "tally-pa@acme.test",
+            AdminRole::PartnerAdmin,
+            Some(&w.acme),
+            None,
+        )
+        .await;
+    let pg = app
+        .admin_token(
+            "tally-pg@globex.test",
+            AdminRole::PartnerAdmin,
+            Some(&w.globex),
+            None,
+        )
+        .await;
+    Views {
+        partners: vec![(w.acme.clone(), pa), (w.globex.clone(), pg)],
+        tenants: vec![w.acme_hq.clone(), w.acme_lab.clone(), w.globex_hq.clone()],
+    }
+}
+
+/// Asserts every tally at now equals the PENDING total of its lists, and returns the tallies
+/// (`PLATFORM`, `PARTNER#p`, `TENANT#t`).
+async fn tallies_match_lists(
+    w: &World,
+    v: &Views,
+    what: &str,
+) -> std::collections::BTreeMap<String, i64> {
+    let app = &w.app;
+    let (platform, all) = pending_listed(app, &w.root).await;
+    let mut listed = std::collections::BTreeMap::new();
+    listed.insert("PLATFORM".to_owned(), platform);
+    for (p, token) in &v.partners {
+        listed.insert(format!("PARTNER#{p}"), pending_listed(app, token).await.0);
+    }
+    for t in &v.tenants {
+        let of_tenant = all.iter().filter(|i| i["tenant_id"] == t.as_str()).count();
+        listed.insert(format!("TENANT#{t}"), of_tenant as i64);
+    }
+    let table = app.snapshot().await;
+    let now = Timestamp::now().unix();
+    let tallied: std::collections::BTreeMap<String, i64> = listed
+        .keys()
+        .map(|scope| (scope.clone(), tally_at(&table, scope, now)))
+        .collect();
+    assert_eq!(tallied, listed, "{what}: tallies against the PENDING lists");
+    tallied
+}
+
+/// `before` with `delta` added at each of `scopes`.
+fn moved(
+    before: &std::collections::BTreeMap<String, i64>,
+    scopes: &[String],
+    delta: i64,
+) -> std::collections::BTreeMap<String, i64> {
+    let mut after = before.clone();
+    for scope in scopes {
+        *after.get_mut(scope).expect("a known scope") += delta;
+    }
+    after
+}
+
+fn platform() -> String {
+    "PLATFORM".to_owned()
+}
+
+fn partner(p: &str) -> String {
+    format!("PARTNER#{p}")
+}
+
+fn tenant(t: &str) -> String {
+    format!("TENANT#{t}")
+}
+
+/// Every request counts in the platform's tally, and in its partner's (PARTNER) or its
+/// tenant's and the tenant's partner's (TENANT) until decided: the tallies equal the PENDING
+/// totals the super admin, each partner admin and each tenant see, after creates at every
+/// scope and by every tier; an approval, a rejection and a cancel each take exactly one off
+/// exactly where it counted; a refused decision (already decided: 409) changes nothing.
+#[tokio::test]
+async fn pending_tallies_equal_the_pending_lists_and_each_decision_takes_one_off() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let v = views(&w).await;
+    let a = admins(&w).await;
+    let r = requests(&w).await;
+    let by_ta = create(app, &a.ta, tenant_req("By TA", &w.acme_hq, "SPA"))
+        .await
+        .id();
+    let by_pa = create(app, &a.pa, partner_req("By PA", &w.acme, "SPA"))
+        .await
+        .id();
+    let filed = tallies_match_lists(&w, &v, "after the creates").await;
+    let expected: std::collections::BTreeMap<String, i64> = [
+        (platform(), 8),
+        (partner(&w.acme), 5),
+        (partner(&w.globex), 2),
+        (tenant(&w.acme_hq), 2),
+        (tenant(&w.acme_lab), 1),
+        (tenant(&w.globex_hq), 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(filed, expected);
+
+    let approved = approve(app, &a.ta, &r.acme_hq, None).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let after_approve = tallies_match_lists(&w, &v, "after an approval").await;
+    assert_eq!(
+        after_approve,
+        moved(
+            &filed,
+            &[platform(), partner(&w.acme), tenant(&w.acme_hq)],
+            -1
+        )
+    );
+
+    let rejected = reject(app, &a.pa, &by_pa, "no").await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    let after_reject = tallies_match_lists(&w, &v, "after a rejection").await;
+    assert_eq!(
+        after_reject,
+        moved(&after_approve, &[platform(), partner(&w.acme)], -1)
+    );
+
+    let cancelled = cancel(app, &w.root, &r.global).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let after_cancel = tallies_match_lists(&w, &v, "after a cancel").await;
+    assert_eq!(after_cancel, moved(&after_reject, &[platform()], -1));
+
+    // The super admin on a TENANT request (its tenant read), a tenant admin cancelling its own.
+    assert_eq!(
+        reject(app, &w.root, &r.globex_hq, "no").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(cancel(app, &a.ta, &by_ta).await.status, StatusCode::OK);
+    let after_more = tallies_match_lists(&w, &v, "after a tenant's rejection and cancel").await;
+    assert_eq!(
+        after_more,
+        moved(
+            &moved(
+                &after_cancel,
+                &[platform(), partner(&w.globex), tenant(&w.globex_hq)],
+                -1
+            ),
+            &[platform(), partner(&w.acme), tenant(&w.acme_hq)],
+            -1
+        )
+    );
+
+    // Refused decisions write nothing (`assert_conflict` compares the whole table).
+    assert_conflict(
+        app,
+        approve(app, &a.ta, &r.acme_hq, None),
+        ALREADY_DECIDED,
+        "approve again",
+    )
+    .await;
+    assert_conflict(
+        app,
+        reject(app, &w.root, &by_pa, "again"),
+        ALREADY_DECIDED,
+        "reject again",
+    )
+    .await;
+    assert_conflict(
+        app,
+        cancel(app, &w.root, &r.global),
+        NOT_PENDING,
+        "cancel again",
+    )
+    .await;
+    assert_conflict(
+        app,
+        cancel(app, &a.ta, &by_ta),
+        NOT_PENDING,
+        "cancel again (tenant)",
+    )
+    .await;
+    assert_eq!(
+        tallies_match_lists(&w, &v, "after refused decisions").await,
+        after_more
+    );
+}
+
+/// A TENANT request counts under its tenant's partner as it is now: a transfer takes the
+/// tenant's pending requests to the new partner, a decision after it takes one off the new
+/// partner's; a deleted tenant's requests leave its partner's tally (still counted for the
+/// platform and the tenant), a cancel there takes one off those two only, and a restore brings
+/// the rest back to the partner.
+#[tokio::test]
+async fn tallies_follow_a_tenant_transferred_deleted_and_restored() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let v = views(&w).await;
+    let root = &w.root;
+    let pg = v.partners[1].1.clone();
+    let lab_1 = create(app, root, tenant_req("Lab 1", &w.acme_lab, "WEB"))
+        .await
+        .id();
+    let lab_2 = create(app, root, tenant_req("Lab 2", &w.acme_lab, "WEB"))
+        .await
+        .id();
+    let lab_3 = create(app, root, tenant_req("Lab 3", &w.acme_lab, "WEB"))
+        .await
+        .id();
+    let hq_1 = create(app, root, tenant_req("HQ 1", &w.acme_hq, "WEB"))
+        .await
+        .id();
+    let _hq_2 = create(app, root, tenant_req("HQ 2", &w.acme_hq, "WEB"))
+        .await
+        .id();
+    let _partner = create(app, root, partner_req("Acme", &w.acme, "WEB"))
+        .await
+        .id();
+    let filed = tallies_match_lists(&w, &v, "after the creates").await;
+    assert_eq!(filed[&partner(&w.acme)], 6);
+
+    let transfer = app
+        .patch(
+            &format!("{TENANTS}/{}", w.acme_lab),
+            root,
+            json!({"partner_id": w.globex}),
+        )
+        .await;
+    assert_eq!(transfer.status, StatusCode::OK, "{}", transfer.body);
+    let transferred = tallies_match_lists(&w, &v, "after a transfer").await;
+    let mut expected = filed.clone();
+    *expected.get_mut(&partner(&w.acme)).unwrap() -= 3;
+    *expected.get_mut(&partner(&w.globex)).unwrap() += 3;
+    assert_eq!(transferred, expected);
+
+    // The new partner's admin decides: one off the new partner's tally.
+    assert_eq!(cancel(app, &pg, &lab_1).await.status, StatusCode::OK);
+    let after_cancel = tallies_match_lists(&w, &v, "a cancel after the transfer").await;
+    assert_eq!(
+        after_cancel,
+        moved(
+            &transferred,
+            &[platform(), partner(&w.globex), tenant(&w.acme_lab)],
+            -1
+        )
+    );
+    assert_eq!(reject(app, &pg, &lab_2, "no").await.status, StatusCode::OK);
+    let after_reject = tallies_match_lists(&w, &v, "a rejection after the transfer").await;
+    assert_eq!(
+        after_reject,
+        moved(
+            &after_cancel,
+            &[platform(), partner(&w.globex), tenant(&w.acme_lab)],
+            -1
+        )
+    );
+
+    let approved = approve(app, &pg, &lab_3, None).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let after_approve = tallies_match_lists(&w, &v, "an approval after the transfer").await;
+    assert_eq!(
+        after_approve,
+        moved(
+            &after_reject,
+            &[platform(), partner(&w.globex), tenant(&w.acme_lab)],
+            -1
+        )
+    );
+
+    let deleted = app.delete(&format!("{TENANTS}/{}", w.acme_hq), root).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let after_delete = tallies_match_lists(&w, &v, "after the tenant's delete").await;
+    let mut expected = after_approve.clone();
+    *expected.get_mut(&partner(&w.acme)).unwrap() -= 2;
+    assert_eq!(after_delete, expected);
+
+    // A cancel in the deleted tenant: the platform's and the tenant's tallies only.
+    assert_eq!(cancel(app, root, &hq_1).await.status, StatusCode::OK);
+    let after_cancel = tallies_match_lists(&w, &v, "a cancel in a deleted tenant").await;
+    assert_eq!(
+        after_cancel,
+        moved(&after_delete, &[platform(), tenant(&w.acme_hq)], -1)
+    );
+
+    let restored = app
+        .post(&format!("{TENANTS}/{}/restore", w.acme_hq), root, json!({}))
+        .await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    let after_restore = tallies_match_lists(&w, &v, "after the restore").await;
+    assert_eq!(after_restore, moved(&after_cancel, &[partner(&w.acme)], 1));
+}
+
+/// Adds `delta` to the pending-tally minute of `at` in `scopes`, in the table directly.
+async fn add_tally_minute(app: &TestApp, scopes: &[String], at: Timestamp, delta: i64) {
+    let store = app.state.store();
+    let day = at.unix().div_euclid(86_400);
+    let minute = at.unix().rem_euclid(86_400) / 60;
+    for scope in scopes {
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("PK", AttributeValue::S(format!("TALLY#RRQS#{scope}")))
+            .key("SK", AttributeValue::S(format!("DAY#{day}")))
+            .update_expression("ADD #m :d")
+            .expression_attribute_names("#m", format!("m{minute}"))
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .send()
+            .await
+            .expect("the tally minute written");
+    }
+}
+
+/// When a request created at `created_at` expires (and its tally minute).
+fn expiry_of(created_at: Timestamp) -> Timestamp {
+    shared::store::tally::minute_at_or_after(created_at.plus(Duration::from_secs(30 * 86_400)))
+}
+
+/// Files a TENANT request and rewrites it as if filed at `created_at`: its `created_at` in the
+/// table and its tally minute with it (the tally is keyed by the expiry of the create).
+async fn filed_at(w: &World, name: &str, created_at: Timestamp) -> String {
+    let app = &w.app;
+    let created = create(app, &w.root, tenant_req(name, &w.acme_hq, "WEB")).await;
+    let was = Timestamp::parse(created.body["created_at"].as_str().unwrap()).unwrap();
+    backdate(app, &created.id(), &created_at.to_string()).await;
+    let scopes = [platform(), partner(&w.acme), tenant(&w.acme_hq)];
+    add_tally_minute(app, &scopes, expiry_of(was), -1).await;
+    add_tally_minute(app, &scopes, expiry_of(created_at), 1).await;
+    created.id()
+}
+
+/// A request counts until its expiry minute, the minute it reads EXPIRED from: one filed 30
+/// days and 90 s ago (its expiry a minute or two past) reads EXPIRED, is listed so, and no
+/// longer counts; one filed 30 days less 90 s ago still reads PENDING and counts, and its
+/// cancel takes it off at the minute it was counted at (from its stored `created_at`). A
+/// decision on the expired one is refused and changes nothing. A request filed before the
+/// tallies (no `tallied` mark, never counted) is listed PENDING but not counted, and its cancel
+/// takes nothing off.
+#[tokio::test]
+async fn a_request_counts_until_its_expiry_minute_and_an_uncounted_one_is_never_taken_off() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let v = views(&w).await;
+    let root = &w.root;
+    let whole_ms = |t: Timestamp| {
+        Timestamp::from_unix(t.unix())
+            .unwrap()
+            .plus(Duration::from_millis(t.unix_millis() % 1000))
+    };
+    let thirty_days = Duration::from_secs(30 * 86_400);
+    let _fresh = create(app, root, tenant_req("Fresh", &w.acme_hq, "WEB"))
+        .await
+        .id();
+    let expired = filed_at(
+        &w,
+        "Expired",
+        whole_ms(
+            Timestamp::now()
+                .minus(thirty_days)
+                .minus(Duration::from_secs(90)),
+        ),
+    )
+    .await;
+    let almost = filed_at(
+        &w,
+        "Almost",
+        whole_ms(
+            Timestamp::now()
+                .minus(thirty_days)
+                .plus(Duration::from_secs(90)),
+        ),
+    )
+    .await;
+    assert_eq!(status_of(app, root, &expired).await, "EXPIRED");
+    assert_eq!(status_of(app, root, &almost).await, "PENDING");
+    let expired_listed = app.get(&format!("{BASE}?status=EXPIRED"), root).await;
+    assert_eq!(ids(&expired_listed), vec![expired.clone()]);
+    let counted = tallies_match_lists(&w, &v, "one expired, one almost").await;
+    assert_eq!(counted[&tenant(&w.acme_hq)], 2, "fresh and almost");
+    assert_eq!(counted[&platform()], 2);
+
+    assert_conflict(
+        app,
+        reject(app, root, &expired, "late"),
+        EXPIRED,
+        "reject expired",
+    )
+    .await;
+    assert_conflict(
+        app,
+        approve(app, root, &expired, None),
+        EXPIRED,
+        "approve expired",
+    )
+    .await;
+
+    assert_eq!(cancel(app, root, &almost).await.status, StatusCode::OK);
+    let after_cancel = tallies_match_lists(&w, &v, "the almost-expired one cancelled").await;
+    assert_eq!(
+        after_cancel,
+        moved(
+            &counted,
+            &[platform(), partner(&w.acme), tenant(&w.acme_hq)],
+            -1
+        )
+    );
+
+    // A request as filed before the tallies: no mark, nothing counted.
+    let old = create(app, root, tenant_req("Old", &w.acme_hq, "WEB")).await;
+    let was = Timestamp::parse(old.body["created_at"].as_str().unwrap()).unwrap();
+    let store = app.state.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(format!("RRQ#{}", old.id())))
+        .key("SK", AttributeValue::S("RRQ".into()))
+        .update_expression("REMOVE tallied")
+        .send()
+        .await
+        .expect("the mark removed");
+    let scopes = [platform(), partner(&w.acme), tenant(&w.acme_hq)];
+    add_tally_minute(app, &scopes, expiry_of(was), -1).await;
+    assert_eq!(status_of(app, root, &old.id()).await, "PENDING");
+    let before = app.snapshot().await;
+    let now = Timestamp::now().unix();
+    let tallies_before: Vec<i64> = scopes.iter().map(|s| tally_at(&before, s, now)).collect();
+    assert_eq!(cancel(app, root, &old.id()).await.status, StatusCode::OK);
+    let after = app.snapshot().await;
+    let tallies_after: Vec<i64> = scopes.iter().map(|s| tally_at(&after, s, now)).collect();
+    assert_eq!(
+        tallies_after, tallies_before,
+        "an uncounted request taken off"
+    );
+    let windows = |table: &std::collections::BTreeMap<String, Value>| {
+        table
+            .iter()
+            .filter(|(k, _)| k.starts_with("TALLY#"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(windows(&after), windows(&before), "no tally touched");
+    assert_eq!(
+        tallies_match_lists(&w, &v, "after the uncounted cancel").await,
+        after_cancel
+    );
+}

@@ -1,6 +1,7 @@
 //! Admin sessions (SPEC §4.11): list (active only, merged shards and tenants, exact totals),
 //! get (computed EXPIRED), revoke and revoke-all (refused on the very next request), tiers and
-//! foreign ids, the last-activity touch (at most one write a minute), round trips, the binary.
+//! foreign ids, the last-activity touch (at most one write a minute), round trips, the binary;
+//! the active-session tallies (`TALLY#SESSIONS#…`) the dashboard reads, equal to the lists.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +85,85 @@ async fn active_sessions(app: &TestApp, keep: impl Fn(&Value) -> bool) -> Vec<St
     out.sort();
     out.reverse();
     out
+}
+
+/// What the `TALLY#SESSIONS#<scope>` windows of `table` count now: the minutes after now.
+pub(crate) fn tally(table: &BTreeMap<String, Value>, scope: &str) -> i64 {
+    let now = Timestamp::now().unix();
+    let prefix = format!("TALLY#SESSIONS#{scope} DAY#");
+    table
+        .iter()
+        .filter_map(|(key, item)| Some((key.strip_prefix(&prefix)?.parse::<i64>().ok()?, item)))
+        .flat_map(|(day, item)| {
+            item.as_object()
+                .unwrap()
+                .iter()
+                .filter_map(move |(name, count)| {
+                    let minute: i64 = name.strip_prefix('m')?.parse().ok()?;
+                    (day * 86_400 + minute * 60 > now).then(|| count.as_f64().unwrap() as i64)
+                })
+        })
+        .sum()
+}
+
+/// The tallies of the platform, the partners and the tenants, by scope.
+fn tallies(
+    table: &BTreeMap<String, Value>,
+    partners: &[&String],
+    tenants: &[&String],
+) -> BTreeMap<String, i64> {
+    let mut scopes = vec!["PLATFORM".to_owned()];
+    scopes.extend(partners.iter().map(|p| format!("PARTNER#{p}")));
+    scopes.extend(tenants.iter().map(|t| format!("TENANT#{t}")));
+    scopes
+        .into_iter()
+        .map(|scope| (scope.clone(), tally(table, &scope)))
+        .collect()
+}
+
+/// A list's exact total.
+async fn total(app: &TestApp, query: &str, token: &str) -> i64 {
+    let list = app.get(&format!("{BASE}{query}"), token).await;
+    assert_eq!(list.status, StatusCode::OK, "{query}: {}", list.body);
+    list.body["pagination"]["total"].as_i64().unwrap()
+}
+
+/// Every tally equals what the super admin's lists show (the platform's; a partner's; a
+/// tenant's); returns them.
+async fn tallies_match_lists(
+    app: &TestApp,
+    root: &str,
+    partners: &[&String],
+    tenants: &[&String],
+) -> BTreeMap<String, i64> {
+    let counted = tallies(&app.snapshot().await, partners, tenants);
+    assert_eq!(
+        counted["PLATFORM"],
+        total(app, "", root).await,
+        "{counted:?}"
+    );
+    for p in partners {
+        let listed = total(app, &format!("?partner_id={p}"), root).await;
+        assert_eq!(counted[&format!("PARTNER#{p}")], listed, "{p}: {counted:?}");
+    }
+    for t in tenants {
+        let listed = total(app, &format!("?tenant_id={t}"), root).await;
+        assert_eq!(counted[&format!("TENANT#{t}")], listed, "{t}: {counted:?}");
+    }
+    counted
+}
+
+/// `after` is `before` with `changes` added (every other scope unchanged).
+fn assert_moved(
+    before: &BTreeMap<String, i64>,
+    after: &BTreeMap<String, i64>,
+    changes: &[(String, i64)],
+) {
+    let mut expected = before.clone();
+    for (scope, delta) in changes {
+        *expected.get_mut(scope).unwrap() += delta;
+    }
+    assert_eq!(after, &expected);
 }
 
 /// Walks a list with cursors, `per_page` at a time; returns the ids and the totals seen.
@@ -178,7 +258,16 @@ async fn a_session_is_listed_read_and_revoked_with_exact_fields_in_few_round_tri
     assert_eq!(item["last_active_at"], item["created_at"], "set at login");
     let created = Timestamp::parse(item["created_at"].as_str().unwrap()).unwrap();
     let expires = Timestamp::parse(item["expires_at"].as_str().unwrap()).unwrap();
-    assert_eq!(expires.unix() - created.unix(), 43_200);
+    // The whole minute at or before the 12 hours are up: never later.
+    assert!(
+        (43_140..=43_200).contains(&(expires.unix() - created.unix())),
+        "{item}"
+    );
+    assert_eq!(expires.unix() % 60, 0);
+    assert_eq!(
+        item["expires_at"],
+        format!("{}", Timestamp::from_unix(expires.unix()).unwrap())
+    );
     // The stored item carries the three index keys.
     let item_stored = stored(app, &id).await;
     assert_eq!(item_stored["GSI1PK"], format!("USER#{user}#SESSIONS"));
@@ -457,7 +546,8 @@ async fn revoke_all_ends_every_active_session_of_a_user_or_a_tenant() {
     }
 }
 
-/// The items written since `before`, allowing the listed sessions (and no other item) to change.
+/// The items written since `before`, allowing the listed sessions (and no other item) to change
+/// — but the tallies and fences (`TALLY#…`), which the callers check themselves.
 async fn added_since_allowing(
     app: &TestApp,
     before: &BTreeMap<String, Value>,
@@ -469,13 +559,13 @@ async fn added_since_allowing(
         .map(|s| format!("SESSION#{s} SESSION"))
         .collect();
     for (key, value) in before {
-        if !allowed.contains(key) {
+        if !allowed.contains(key) && !key.starts_with("TALLY#") {
             assert_eq!(after.get(key), Some(value), "{key} changed");
         }
     }
     after
         .into_iter()
-        .filter(|(k, _)| !before.contains_key(k))
+        .filter(|(k, _)| !before.contains_key(k) && !k.starts_with("TALLY#"))
         .map(|(_, v)| v)
         .collect()
 }
@@ -493,9 +583,31 @@ async fn revoke_all_commits_many_sessions_in_transactions_of_at_most_99_actions(
         )
         .await;
     // 249 more sessions of the same admin, copied straight into the table (249 logins would
-    // take minutes of argon2): 250 in all → 98 + 99 + 53 → three transactions.
+    // take minutes of argon2), and counted as 249 logins would have: 250 in all, each
+    // transaction also holding the tenant, moving its fence and its 3 tally windows → 93 + 94 +
+    // 63 → three transactions.
     let template = stored(app, &sid(&hq)).await;
     let store = app.state.store();
+    let expires = Timestamp::parse(template["expires_at"].as_str().unwrap()).unwrap();
+    let (day, minute) = (expires.unix() / 86_400, expires.unix() % 86_400 / 60);
+    for scope in [
+        format!("TENANT#{}", w.acme_hq),
+        format!("PARTNER#{}", w.acme),
+        "PLATFORM".to_owned(),
+    ] {
+        let window =
+            shared::store::Key::new(format!("TALLY#SESSIONS#{scope}"), format!("DAY#{day}"));
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .set_key(Some(window.to_item()))
+            .update_expression(format!("ADD m{minute} :n"))
+            .expression_attribute_values(":n", AttributeValue::N("249".into()))
+            .send()
+            .await
+            .unwrap();
+    }
     for _ in 0..249 {
         let id = SessionId::generate().to_string();
         let mut item = template.clone();
@@ -515,6 +627,8 @@ async fn revoke_all_commits_many_sessions_in_transactions_of_at_most_99_actions(
             .await
             .unwrap();
     }
+    let before_all = tallies_match_lists(app, &w.root, &[&w.acme], &[&w.acme_hq]).await;
+    assert_eq!(before_all[&format!("TENANT#{}", w.acme_hq)], 250);
     let before = app.calls();
     let all = app
         .post(
@@ -543,6 +657,16 @@ async fn revoke_all_commits_many_sessions_in_transactions_of_at_most_99_actions(
         .collect();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["changes"], json!({"revoked": 250}));
+    let after_all = tallies_match_lists(app, &w.root, &[&w.acme], &[&w.acme_hq]).await;
+    assert_moved(
+        &before_all,
+        &after_all,
+        &[
+            (format!("TENANT#{}", w.acme_hq), -250),
+            (format!("PARTNER#{}", w.acme), -250),
+            ("PLATFORM".to_owned(), -250),
+        ],
+    );
 }
 
 #[tokio::test]
@@ -990,4 +1114,364 @@ async fn the_sessions_binary_answers_api_gateway_events_as_the_local_server_does
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.get(ME, &again).await.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The active-session tallies of the platform, a partner and a tenant count exactly what the
+/// lists show each tier, after logins and after every way a session ends: logout, revoke (once:
+/// again changes nothing), revoke-all of a user and of a tenant.
+#[tokio::test]
+async fn session_tallies_equal_the_lists_after_logins_and_every_revocation() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let hq = app
+        .admin_token(
+            "hq@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    let hq2 = app.login("hq@acme.test", PASSWORD).await;
+    let lab = app
+        .admin_token(
+            "lab@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_lab),
+        )
+        .await;
+    let lab2 = app.login("lab@acme.test", PASSWORD).await;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let gx = app
+        .admin_token(
+            "gx@globex.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.globex_hq),
+        )
+        .await;
+    let partners = [&w.acme, &w.globex];
+    let tenants = [&w.acme_hq, &w.acme_lab, &w.globex_hq];
+    let scope = |kind: &str, id: &str| format!("{kind}#{id}");
+
+    // Each tier's own list: the super admin's (the platform), the partner admin's (its live
+    // tenants), a tenant admin's (its tenant).
+    let table = app.snapshot().await;
+    assert_eq!(tally(&table, "PLATFORM"), total(app, "", &w.root).await);
+    assert_eq!(tally(&table, "PLATFORM"), 7, "root, hq ×2, lab ×2, pa, gx");
+    assert_eq!(
+        tally(&table, &scope("PARTNER", &w.acme)),
+        total(app, "", &pa).await
+    );
+    assert_eq!(tally(&table, &scope("PARTNER", &w.acme)), 4);
+    assert_eq!(
+        tally(&table, &scope("TENANT", &w.acme_hq)),
+        total(app, "", &hq).await
+    );
+    assert_eq!(tally(&table, &scope("TENANT", &w.acme_hq)), 2);
+    assert_eq!(
+        tally(&table, &scope("TENANT", &w.acme_lab)),
+        total(app, "", &lab).await
+    );
+    assert_eq!(
+        tally(&table, &scope("PARTNER", &w.globex)),
+        total(app, "", &gx).await
+    );
+    assert_eq!(tally(&table, &scope("PARTNER", &w.globex)), 1);
+    // Every session ends on a whole minute, never after its 12 hours.
+    for session in table.values().filter(|i| i["SK"] == "SESSION") {
+        let created = Timestamp::parse(session["created_at"].as_str().unwrap()).unwrap();
+        let expires = Timestamp::parse(session["expires_at"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            Timestamp::from_unix(expires.unix()),
+            Some(expires),
+            "{session}"
+        );
+        assert_eq!(expires.unix() % 60, 0, "{session}");
+        assert!(expires <= created.plus(std::time::Duration::from_secs(43_200)));
+        assert!(expires > created.plus(std::time::Duration::from_secs(43_140)));
+    }
+    let mut before = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    let ended_in = |tenant: &str, partner: &str, n: i64| {
+        vec![
+            (scope("TENANT", tenant), -n),
+            (scope("PARTNER", partner), -n),
+            ("PLATFORM".to_owned(), -n),
+        ]
+    };
+
+    // Logout: one less in its tenant, its partner, the platform.
+    let out = app
+        .call(
+            axum::http::Method::POST,
+            "/api/v1/admin/auth/logout",
+            Some(&hq2),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::OK);
+    let after = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_moved(&before, &after, &ended_in(&w.acme_hq, &w.acme, 1));
+    before = after;
+
+    // A partner admin revokes one; again: nothing changes, not even a tally.
+    let revoked = app.delete(&path(&sid(&lab2)), &pa).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let after = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_moved(&before, &after, &ended_in(&w.acme_lab, &w.acme, 1));
+    before = after;
+    let snapshot = app.snapshot().await;
+    for token in [&pa, &w.root] {
+        let again = app.delete(&path(&sid(&lab2)), token).await;
+        assert_eq!(again.status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(added_since(app, &snapshot).await, Vec::<Value>::new());
+
+    // Revoke-all of a user (with a session ended already) and of a tenant: exactly the
+    // sessions they end.
+    let hq3 = app.login("hq@acme.test", PASSWORD).await;
+    let after_login = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_moved(&before, &after_login, &ended_in(&w.acme_hq, &w.acme, -1));
+    before = after_login;
+    let all = app
+        .post(
+            &format!("{BASE}/revoke-all"),
+            &w.root,
+            json!({"user_id": claim(&hq, "sub")}),
+        )
+        .await;
+    assert_eq!(all.body, json!({"revoked": 2}));
+    let after = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_moved(&before, &after, &ended_in(&w.acme_hq, &w.acme, 2));
+    before = after;
+    assert_eq!(app.get(ME, &hq3).await.status, StatusCode::UNAUTHORIZED);
+    let all = app
+        .post(
+            &format!("{BASE}/revoke-all"),
+            &lab,
+            json!({"tenant_id": w.acme_lab}),
+        )
+        .await;
+    assert_eq!(all.body, json!({"revoked": 1}));
+    let after = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_moved(&before, &after, &ended_in(&w.acme_lab, &w.acme, 1));
+    assert_eq!(after[&scope("PARTNER", &w.acme)], 0);
+    assert_eq!(after["PLATFORM"], 3, "root, pa, gx");
+    // Nothing left to end: nothing moves.
+    let snapshot = tallies(&app.snapshot().await, &partners, &tenants);
+    let none = app
+        .post(
+            &format!("{BASE}/revoke-all"),
+            &w.root,
+            json!({"tenant_id": w.acme_lab}),
+        )
+        .await;
+    assert_eq!(none.body, json!({"revoked": 0}));
+    assert_eq!(
+        tallies(&app.snapshot().await, &partners, &tenants),
+        snapshot
+    );
+}
+
+/// Sessions from before the tallies (an `expires_at` with seconds and microseconds) were never
+/// counted: ending them takes nothing off.
+#[tokio::test]
+async fn sessions_from_before_the_tallies_are_never_taken_off() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let hq = app
+        .admin_token(
+            "hq@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    let legacy = app.login("hq@acme.test", PASSWORD).await;
+    let partners = [&w.acme];
+    let tenants = [&w.acme_hq];
+    // Made a legacy session: its expiry moved off the minute, its count taken out by hand.
+    let item = stored(app, &sid(&legacy)).await;
+    let expires = Timestamp::parse(item["expires_at"].as_str().unwrap()).unwrap();
+    let (day, minute) = (expires.unix() / 86_400, expires.unix() % 86_400 / 60);
+    let store = app.state.store();
+    for scope in [
+        format!("TENANT#{}", w.acme_hq),
+        format!("PARTNER#{}", w.acme),
+        "PLATFORM".to_owned(),
+    ] {
+        let window =
+            shared::store::Key::new(format!("TALLY#SESSIONS#{scope}"), format!("DAY#{day}"));
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .set_key(Some(window.to_item()))
+            .update_expression(format!("ADD m{minute} :n"))
+            .expression_attribute_values(":n", AttributeValue::N("-1".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let odd = expires
+        .minus(std::time::Duration::from_micros(7_000_123))
+        .to_string();
+    set(app, &sid(&legacy), "expires_at", Some(odd)).await;
+    // Listed (active), not counted.
+    let before = tallies(&app.snapshot().await, &partners, &tenants);
+    assert_eq!(before["PLATFORM"], total(app, "", &w.root).await - 1);
+    let listed = total(app, &format!("?tenant_id={}", w.acme_hq), &w.root).await;
+    assert_eq!(before[&format!("TENANT#{}", w.acme_hq)], listed - 1);
+    assert_eq!(before[&format!("TENANT#{}", w.acme_hq)], 1);
+    let revoked = app.delete(&path(&sid(&legacy)), &w.root).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(stored(app, &sid(&legacy)).await["status"], "REVOKED");
+    // Nothing taken off; the lists agree again.
+    let after = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_eq!(after, before);
+    assert_eq!(app.get(ME, &hq).await.status, StatusCode::OK);
+}
+
+/// A super admin's revoke reads no tenant: it takes the session's tenant to be where it signed
+/// in, which the write checks. The tenant moved since: refused, read again, and the session
+/// leaves the tally of the partner its tenant has now.
+#[tokio::test]
+async fn a_revoke_takes_the_session_off_the_partner_its_tenant_has_now() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let hq = app
+        .admin_token(
+            "hq@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    app.move_tenant(&w.root, &w.acme_hq, &w.globex).await;
+    let partners = [&w.acme, &w.globex];
+    let tenants = [&w.acme_hq];
+    let before = tallies(&app.snapshot().await, &partners, &tenants);
+    let calls = app.calls();
+    let revoked = app.delete(&path(&sid(&hq)), &w.root).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    assert_eq!(
+        app.calls() - calls,
+        5,
+        "batch + refused transaction; batch + the tenant + transaction"
+    );
+    let after = tallies(&app.snapshot().await, &partners, &tenants);
+    assert_moved(
+        &before,
+        &after,
+        &[
+            (format!("TENANT#{}", w.acme_hq), -1),
+            (format!("PARTNER#{}", w.globex), -1),
+            ("PLATFORM".to_owned(), -1),
+        ],
+    );
+}
+
+/// In a deleted tenant (its share counted under no partner), revoking takes its sessions off
+/// the tenant's and the platform's tallies only.
+#[tokio::test]
+async fn sessions_of_a_deleted_tenant_leave_no_partner_tally() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let _lab = app
+        .admin_token(
+            "lab@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_lab),
+        )
+        .await;
+    let lab2 = app.login("lab@acme.test", PASSWORD).await;
+    let deleted = app
+        .delete(&format!("/api/v1/admin/tenants/{}", w.acme_lab), &w.root)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let partners = [&w.acme];
+    let tenants = [&w.acme_lab];
+    let before = tallies(&app.snapshot().await, &partners, &tenants);
+    let revoked = app.delete(&path(&sid(&lab2)), &w.root).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    assert_eq!(stored(app, &sid(&lab2)).await["status"], "REVOKED");
+    let after = tallies(&app.snapshot().await, &partners, &tenants);
+    let off = |n: i64| {
+        vec![
+            (format!("TENANT#{}", w.acme_lab), -n),
+            ("PLATFORM".to_owned(), -n),
+        ]
+    };
+    assert_moved(&before, &after, &off(1));
+    let all = app
+        .post(
+            &format!("{BASE}/revoke-all"),
+            &w.root,
+            json!({"tenant_id": w.acme_lab}),
+        )
+        .await;
+    assert_eq!(all.body, json!({"revoked": 1}), "{}", all.body);
+    let last = tallies(&app.snapshot().await, &partners, &tenants);
+    assert_moved(&after, &last, &off(1));
+    assert_eq!(last[&format!("TENANT#{}", w.acme_lab)], 0);
+}
+
+/// Every way of ending one session, at once: it leaves the tallies exactly once.
+#[tokio::test]
+async fn racing_revocations_take_a_session_off_exactly_once() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let hq = app
+        .admin_token(
+            "hq@acme.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.acme_hq),
+        )
+        .await;
+    let partners = [&w.acme];
+    let tenants = [&w.acme_hq];
+    let before = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    let id = sid(&hq);
+    let user = claim(&hq, "sub");
+    let url = format!("{BASE}/revoke-all");
+    let replies = join_all(vec![
+        Box::pin(app.delete(&path(&id), &w.root))
+            as std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + '_>>,
+        Box::pin(app.delete(&path(&id), &pa)),
+        Box::pin(app.call(
+            axum::http::Method::POST,
+            "/api/v1/admin/auth/logout",
+            Some(&hq),
+            None,
+        )),
+        Box::pin(app.post(&url, &w.root, json!({"user_id": user}))),
+        Box::pin(app.post(&url, &pa, json!({"tenant_id": w.acme_hq}))),
+    ])
+    .await;
+    for reply in &replies {
+        assert!(
+            reply.status.is_success(),
+            "{}: {}",
+            reply.status,
+            reply.body
+        );
+    }
+    assert_eq!(stored(app, &id).await["status"], "REVOKED");
+    let after = tallies_match_lists(app, &w.root, &partners, &tenants).await;
+    assert_moved(
+        &before,
+        &after,
+        &[
+            (format!("TENANT#{}", w.acme_hq), -1),
+            (format!("PARTNER#{}", w.acme), -1),
+            ("PLATFORM".to_owned(), -1),
+        ],
+    );
 }

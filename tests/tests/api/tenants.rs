@@ -314,7 +314,11 @@ async fn deleting_a_tenant_ends_its_admins_sessions_at_once() {
             .status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.calls() - before, 2);
+    assert_eq!(
+        app.calls() - before,
+        3,
+        "batch, the tenant's share of its partner's counts (an isolated read), the transaction"
+    );
     assert_eq!(
         app.get("/api/v1/admin/auth/me", &ta).await.status,
         StatusCode::UNAUTHORIZED

@@ -1508,3 +1508,238 @@ async fn refused_deletes_of_a_grouped_admin_leave_the_table_unchanged() {
     assert_eq!(table_without_events(app).await, before);
     assert_eq!(app.get(BASE, &pa).await.status, StatusCode::OK);
 }
+
+/// A number of a stored item (0 when the item or the attribute is missing).
+fn stored_number(
+    table: &std::collections::BTreeMap<String, Value>,
+    key: &shared::store::Key,
+    attribute: &str,
+) -> i64 {
+    table
+        .get(&format!("{} {}", key.pk, key.sk))
+        .and_then(|item| item[attribute].as_f64())
+        .map_or(0, |n| n as i64)
+}
+
+/// A partner's stored user count, and the sum of the `user_count` of `tenants` (its live ones).
+async fn partner_users(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
+    use shared::ids::{PartnerId, TenantId};
+    use shared::store::{keys, tally::PartnerCount};
+    let table = app.snapshot().await;
+    let partner = PartnerId::parse(partner).unwrap();
+    let counted = stored_number(&table, &PartnerCount::Users.key(&partner), "count");
+    let sum = tenants
+        .iter()
+        .map(|t| {
+            stored_number(
+                &table,
+                &keys::tenant(&TenantId::parse(t).unwrap()),
+                "user_count",
+            )
+        })
+        .sum();
+    (counted, sum)
+}
+
+#[tokio::test]
+async fn a_partners_user_count_is_its_live_tenants_users_through_every_write() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let acme = [w.acme_hq.as_str(), w.acme_lab.as_str()];
+    create_user(app, &pa, &w.acme_hq, "a@acme.test").await;
+    let b = create_user(app, &pa, &w.acme_hq, "b@acme.test").await;
+    let c = create_user(app, &pa, &w.acme_lab, "c@acme.test").await;
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (3, 3));
+
+    // Refused writes count nothing: a taken email, a foreign tenant.
+    let taken = app
+        .post(
+            BASE,
+            &pa,
+            json!({"tenant_id": w.acme_hq, "email": "A@acme.test"}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let foreign = app
+        .post(
+            BASE,
+            &pa,
+            json!({"tenant_id": w.globex_hq, "email": "x@globex.test"}),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (3, 3));
+    assert_eq!(partner_users(app, &w.globex, &[&w.globex_hq]).await, (0, 0));
+
+    // Delete, restore, delete.
+    let user = |id: &str| format!("{BASE}/{id}");
+    assert_eq!(
+        app.delete(&user(&b), &pa).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (2, 2));
+    let restored = app
+        .post(&format!("{}/restore", user(&b)), &pa, json!({}))
+        .await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (3, 3));
+    assert_eq!(
+        app.delete(&user(&b), &pa).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (2, 2));
+
+    // A deleted tenant's users count under no partner: deleting one moves only its tenant's
+    // counter; the tenant's restore brings back what is left.
+    let tenant = format!("/api/v1/admin/tenants/{}", w.acme_lab);
+    assert_eq!(
+        app.delete(&tenant, &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_users(app, &w.acme, &[&w.acme_hq]).await, (1, 1));
+    assert_eq!(
+        app.delete(&user(&c), &w.root).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(partner_users(app, &w.acme, &[&w.acme_hq]).await, (1, 1));
+    assert_eq!(partner_users(app, &w.acme, &[&w.acme_lab]).await.1, 0);
+    let back = app
+        .post(&format!("{tenant}/restore"), &w.root, json!({}))
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (1, 1));
+    create_user(app, &pa, &w.acme_lab, "d@acme.test").await;
+    assert_eq!(partner_users(app, &w.acme, &acme).await, (2, 2));
+}
+
+/// The active-session tally windows (`TALLY#SESSIONS#…`) that count something, each as its
+/// non-zero minutes.
+async fn session_windows(
+    app: &TestApp,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>> {
+    app.snapshot()
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("TALLY#SESSIONS#"))
+        .map(|(key, item)| {
+            let minutes = item
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(name, _)| name.starts_with('m'))
+                .map(|(name, n)| (name.clone(), n.as_f64().unwrap() as i64))
+                .filter(|(_, n)| *n != 0)
+                .collect();
+            (key, minutes)
+        })
+        .filter(
+            |(_, minutes): &(String, std::collections::BTreeMap<String, i64>)| !minutes.is_empty(),
+        )
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reset_takes_the_sessions_it_revokes_off_the_active_session_tallies() {
+    use shared::ids::{PartnerId, SessionId, TenantId};
+    use shared::store::tally::{self, TallyDeltas};
+    use shared::time::Timestamp;
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = create_user(app, &w.root, &w.acme_hq, "busy@acme.test").await;
+    let untouched = session_windows(app).await;
+    let tenant = TenantId::parse(&w.acme_hq).unwrap();
+    let partner = PartnerId::parse(&w.acme).unwrap();
+    // 95 counted sessions ending on whole minutes over five days (more than the reset's own
+    // transaction holds with their windows), counted as a login counts them; two from before
+    // the tallies (not whole minutes), never counted; and one revoked already (its count was
+    // taken off then), which the reset must not take off again.
+    let store = app.state.store();
+    let now = Timestamp::now();
+    let mut counted = TallyDeltas::default();
+    for i in 0..98_i64 {
+        let expires = match i {
+            95 | 96 => now.plus(std::time::Duration::from_millis(7_200_123)),
+            _ => Timestamp::from_unix((now.unix() / 60 + 60 + i * 61) * 60).unwrap(),
+        };
+        let status = if i == 97 { "REVOKED" } else { "ACTIVE" };
+        if i < 95 {
+            tally::session_delta(&mut counted, &tenant, Some(&partner), expires, 1);
+        }
+        let session = SessionId::generate().to_string();
+        let item = json!({
+            "PK": format!("SESSION#{session}"), "SK": "SESSION", "entity": "SESSION",
+            "GSI1PK": format!("USER#{id}#SESSIONS"), "GSI1SK": session,
+            "id": session, "user_id": id, "email": "busy@acme.test", "tenant_id": w.acme_hq,
+            "partner_id": w.acme, "role": "tenant_admin", "status": status,
+            "created_at": now.to_string(), "expires_at": expires.to_string(),
+            "refresh_generation": 0
+        });
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .set_item(Some(serde_dynamo::to_item(item).unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut tx = store.tx();
+    counted.apply(&mut tx).unwrap();
+    store.transact(tx).await.unwrap();
+    let seeded = session_windows(app).await;
+    assert_ne!(seeded, untouched);
+    let fence = tally::fence_key(&tenant);
+    let fence_before = stored_number(&app.snapshot().await, &fence, "v");
+
+    let reset = app
+        .post(
+            &format!("{BASE}/{id}/reset-password"),
+            &w.root,
+            json!({"generate": true}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.body["revoked_sessions"], 97);
+    assert_eq!(session_windows(app).await, untouched);
+    let table = app.snapshot().await;
+    let revoked = table
+        .values()
+        .filter(|i| i["user_id"] == id.as_str() && i["status"] == "REVOKED")
+        .count();
+    assert_eq!(revoked, 98);
+    assert!(
+        stored_number(&table, &fence, "v") > fence_before,
+        "the tenant's fence moved with its share"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_takes_the_sessions_of_real_logins_off_the_tallies() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let untouched = session_windows(app).await;
+    app.admin_token(
+        "ta@acme.test",
+        AdminRole::TenantAdmin,
+        None,
+        Some(&w.acme_hq),
+    )
+    .await;
+    app.login("ta@acme.test", "admin-password-for-tests").await;
+    assert_ne!(session_windows(app).await, untouched, "logins count");
+    let found = app.get(&format!("{BASE}?search=ta@acme"), &w.root).await;
+    let ta = ids(&found)[0].clone();
+    let reset = app
+        .post(
+            &format!("{BASE}/{ta}/reset-password"),
+            &w.root,
+            json!({"generate": true}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.body["revoked_sessions"], 2);
+    assert_eq!(session_windows(app).await, untouched);
+}
