@@ -12,7 +12,7 @@ use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::{AppScope, Application, Tenant};
 use shared::ids::{RegistrationRequestId, TenantId};
-use shared::lifecycle::{self, Lifecycle};
+use shared::lifecycle;
 use shared::lists::{self, MergedQuery, Total};
 use shared::pagination::{Page, PageRequest, Pagination};
 use shared::session::{self, Caller};
@@ -21,7 +21,8 @@ use shared::store::{Comparison, Guard, Loaded, QuerySpec, StoreError, keys};
 use shared::time::Timestamp;
 use shared::values::{Name, Status};
 
-use crate::store::{self, Decision, RegistrationRequest, Standing};
+use crate::store::{self, Decision, RegistrationRequest};
+use shared::store::tally::TenantNow;
 
 pub const CREATE: AuditAction =
     AuditAction::new("registration_request.create", "registration_request");
@@ -199,15 +200,6 @@ async fn tenant_now(state: &AppState, loaded: &Loaded, id: &TenantId) -> Result<
         .get(&key)?)
 }
 
-/// Where a tenant's tally counts, as read.
-fn standing(tenant: Option<&Tenant>) -> Standing {
-    match tenant {
-        Some(t) if t.is_deleted() => Standing::Deleted,
-        Some(t) => Standing::Live(t.partner_id.clone()),
-        None => Standing::Purged,
-    }
-}
-
 /// Now, to the millisecond: the tally's expiry minute of a `created_at` so cut is exactly the
 /// minute it reads EXPIRED from (`RegistrationRequest::pending_since`).
 fn now_to_the_millisecond() -> Timestamp {
@@ -255,7 +247,7 @@ async fn create_once(
     };
     // A TENANT request's tenant is live (checked): its tally counts under its partner.
     let standing = match (scope, &partner_id) {
-        (AppScope::Tenant, Some(p)) => Some(Standing::Live(p.clone())),
+        (AppScope::Tenant, Some(p)) => Some(TenantNow::Live(p.clone())),
         _ => None,
     };
     let now = now_to_the_millisecond();
@@ -374,7 +366,7 @@ async fn decide_alone(
             if let (Some(t), None) = (tenant_id, &tenant) {
                 tenant = Some(tenant_now(state, &loaded, t).await?);
             }
-            let standing = tenant.as_ref().map(|t| standing(t.as_ref()));
+            let standing = tenant.as_ref().map(|t| TenantNow::of(t.as_ref()));
             store::uncount(&mut tx, &before, standing.as_ref())?;
         }
         state.store().transact(tx).await.map_err(stale_or)?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
 use shared::hierarchy::{AppScope, AppType};
 use shared::ids::{ApplicationId, PartnerId, RegistrationRequestId, TenantId};
-use shared::store::tally::{self, Expiring, Scope, TallyDeltas};
+use shared::store::tally::{self, Expiring, Scope, TallyDeltas, TenantNow};
 use shared::store::{Entity, Guard, Item, Key, Store, StoreError, Tx, keys, s};
 use shared::time::Timestamp;
 
@@ -180,32 +180,12 @@ fn request_item(request: &RegistrationRequest) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// Where a TENANT request's tenant stands as the write read it: where its tally counts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Standing {
-    /// Live, under this partner.
-    Live(PartnerId),
-    /// Deleted: its share was moved out of its partner (and moves back on a restore).
-    Deleted,
-    /// Purged: nothing can move its share any more.
-    Purged,
-}
-
-impl Standing {
-    fn partner(&self) -> Option<&PartnerId> {
-        match self {
-            Self::Live(p) => Some(p),
-            Self::Deleted | Self::Purged => None,
-        }
-    }
-}
-
 /// `delta` (1: filed; -1: ended while counted) at the request's expiry: the platform, and the
 /// partner of a PARTNER request, or the tenant of a TENANT request and — live — the tenant's
 /// partner as read.
 fn pending_deltas(
     request: &RegistrationRequest,
-    standing: Option<&Standing>,
+    standing: Option<&TenantNow>,
     delta: i64,
 ) -> TallyDeltas {
     let kind = Expiring::PendingRequests;
@@ -216,7 +196,7 @@ fn pending_deltas(
         (AppScope::Partner, Some(p), _) => deltas.add(kind, Scope::Partner(p), at, delta),
         (AppScope::Tenant, _, Some(t)) => {
             deltas.add(kind, Scope::Tenant(t), at, delta);
-            if let Some(p) = standing.and_then(Standing::partner) {
+            if let Some(p) = standing.and_then(TenantNow::partner) {
                 deltas.add(kind, Scope::Partner(p), at, delta);
             }
         }
@@ -230,12 +210,12 @@ fn pending_deltas(
 fn count(
     tx: &mut Tx,
     request: &RegistrationRequest,
-    standing: Option<&Standing>,
+    standing: Option<&TenantNow>,
     delta: i64,
 ) -> Result<(), StoreError> {
     if let (AppScope::Tenant, Some(t)) = (request.scope, &request.tenant_id) {
         match standing {
-            Some(Standing::Purged) => {}
+            Some(TenantNow::Gone) => {}
             Some(held) => {
                 tally::hold_tenant(tx, t, held.partner(), TENANT)?;
                 tally::fence(tx, t)?;
@@ -255,7 +235,7 @@ fn count(
 pub async fn create(
     store: &Store,
     request: &RegistrationRequest,
-    standing: Option<&Standing>,
+    standing: Option<&TenantNow>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
@@ -272,7 +252,7 @@ pub async fn create(
 pub fn uncount(
     tx: &mut Tx,
     request: &RegistrationRequest,
-    standing: Option<&Standing>,
+    standing: Option<&TenantNow>,
 ) -> Result<(), StoreError> {
     count(tx, request, standing, -1)
 }
@@ -286,7 +266,7 @@ pub fn uncount_approved(
     request: &RegistrationRequest,
     partner: Option<&PartnerId>,
 ) -> Result<(), StoreError> {
-    let standing = partner.cloned().map(Standing::Live);
+    let standing = partner.cloned().map(TenantNow::Live);
     pending_deltas(request, standing.as_ref(), -1).apply(tx)
 }
 
@@ -472,14 +452,20 @@ mod tests {
         request.tenant_id = Some(tenant.clone());
         request.partner_id = Some(partner.clone());
         let mut tx = Tx::new("t");
-        count(&mut tx, &request, Some(&Standing::Live(partner.clone())), 1).unwrap();
+        count(
+            &mut tx,
+            &request,
+            Some(&TenantNow::Live(partner.clone())),
+            1,
+        )
+        .unwrap();
         // Tenant check, fence, three windows.
         assert_eq!(tx.len(), 5);
         let mut tx = Tx::new("t");
-        count(&mut tx, &request, Some(&Standing::Deleted), -1).unwrap();
+        count(&mut tx, &request, Some(&TenantNow::Deleted), -1).unwrap();
         assert_eq!(tx.len(), 4, "no partner window once deleted");
         let mut tx = Tx::new("t");
-        count(&mut tx, &request, Some(&Standing::Purged), -1).unwrap();
+        count(&mut tx, &request, Some(&TenantNow::Gone), -1).unwrap();
         assert_eq!(tx.len(), 2, "the tenant's and the platform's windows only");
         let mut tx = Tx::new("t");
         uncount_approved(&mut tx, &request, Some(&partner)).unwrap();
