@@ -301,7 +301,13 @@ pub async fn delete(
     }
     // Then the memberships read too late or left out: a group joined between the read and the
     // commit (no group can be joined once the user is deleted), and the rest of a long list.
-    detach_rest(store, &before.id).await
+    detach_rest(store, &before.id).await?;
+    // And its sessions: the session check refuses them from the commit on (the user is
+    // deleted); revoking them takes them out of the session lists and the active-session
+    // counts at once instead of when they expire. Read after the commit, so a sign-in that
+    // raced the delete is among them.
+    let sessions = active_sessions(store, &before.id).await?;
+    revoke_sessions(store, &before.id, &sessions, tenant, now).await
 }
 
 /// Detaches a deleted user from the groups it is still in, reading them again (consistently)
@@ -439,7 +445,20 @@ pub async fn reset_password(
     store.add_event(&mut tx, event)?;
     let first = add_revocations(&mut tx, sessions, tenant, now)?;
     store.transact(tx).await?;
-    let mut rest = sessions[first..].to_vec();
+    revoke_sessions(store, &after.id, &sessions[first..], tenant, now).await
+}
+
+/// Revokes `sessions` of `user` in transactions of their own (as many as fit in each, each
+/// taking its sessions off the tallies of `tenant` as read); a session ended meanwhile, or the
+/// tenant moved or deleted, → the user's active sessions are read again and the rest revoked.
+async fn revoke_sessions(
+    store: &Store,
+    user: &UserId,
+    sessions: &[Session],
+    tenant: &TenantAsRead,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut rest = sessions.to_vec();
     let mut tenant = tenant.clone();
     for _ in 0..3 {
         let mut refused = false;
@@ -466,10 +485,10 @@ pub async fn reset_password(
         if !refused {
             return Ok(());
         }
-        rest = active_sessions(store, &after.id).await?;
+        rest = active_sessions(store, user).await?;
     }
     Err(StoreError::Unavailable(
-        "sessions kept changing under the reset".into(),
+        "sessions kept changing under the revocation".into(),
     ))
 }
 

@@ -415,3 +415,43 @@ async fn the_dashboard_binary_answers_api_gateway_events_as_the_local_server_doe
         );
     }
 }
+
+/// A deleted user's sessions end with it: out of the session lists and the active-session
+/// counts at once (the session check refused them already), revoked, not left to expire.
+#[tokio::test]
+async fn deleting_a_user_ends_its_sessions_in_the_lists_and_the_counts() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let c = callers(&w).await;
+    let second = app.login("ta@hq.test", "admin-password-for-tests").await;
+    let before = stats(app, &w.root).await["active_sessions"];
+    let me = app.get("/api/v1/admin/auth/me", &c.hq_admin).await;
+    let user = me.body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", me.body))
+        .to_owned();
+    let session = me.body["session"]["id"].as_str().unwrap().to_owned();
+    let gone = app
+        .delete(&format!("/api/v1/admin/users/{user}"), &w.root)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    for token in [&c.hq_admin, &second] {
+        let refused = app.get("/api/v1/admin/auth/me", token).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    }
+    let after = stats(app, &w.root).await;
+    assert_eq!(after["active_sessions"], before - 2, "both of its sessions");
+    assert_eq!(
+        after["active_sessions"],
+        total(app, "/api/v1/admin/sessions", &w.root).await
+    );
+    assert_eq!(
+        stats(app, &c.acme_admin).await["active_sessions"],
+        1,
+        "the lab admin's"
+    );
+    let read = app
+        .get(&format!("/api/v1/admin/sessions/{session}"), &w.root)
+        .await;
+    assert_eq!(read.body["status"], "REVOKED", "{}", read.body);
+}

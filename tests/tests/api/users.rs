@@ -1258,8 +1258,9 @@ async fn deleting_an_admin_revokes_its_grants_and_releases_its_admin_email() {
         StatusCode::NO_CONTENT
     );
     // Session check, the user's tenant (a super admin's batch cannot know it), its memberships
-    // before and after the transaction (one index query each; no groups, so no batch read).
-    assert_eq!(app.calls() - before, 5);
+    // before and after the transaction (one index query each; no groups, so no batch read),
+    // then its active sessions (one index query) and their revocation (one transaction).
+    assert_eq!(app.calls() - before, 7);
     assert_eq!(app.get(BASE, &ta).await.status, StatusCode::UNAUTHORIZED);
     for grant in &grants {
         let read = app.get(&format!("{ROLES}/{grant}"), &w.root).await;
@@ -1361,8 +1362,9 @@ async fn deleting_a_grouped_user_leaves_its_groups_and_their_counts() {
         StatusCode::NO_CONTENT
     );
     // Session check, tenant, memberships (query, then one consistent batch of the groups and
-    // membership items), the transaction, the memberships again (query: none left).
-    assert_eq!(app.calls() - before, 6);
+    // membership items), the transaction, the memberships again (query: none left), its
+    // active sessions (query: none).
+    assert_eq!(app.calls() - before, 7);
     assert_eq!(count(a.clone()).await, 1);
     assert_eq!(count(b.clone()).await, 0);
     let listed = members(a.clone()).await;
