@@ -17,9 +17,10 @@
 use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
 use shared::ids::{AgentId, PartnerId, TenantId, UserId};
+use shared::store::counters::SHARDS;
 use shared::store::tally::{self, PartnerCount};
 use shared::store::write::lifecycle_item;
-use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
+use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, s};
 use shared::time::Timestamp;
 use shared::values::Status;
 
@@ -27,8 +28,6 @@ use shared::values::Status;
 pub const TENANT: Guard = Guard::Parent("tenant");
 /// The owner: a live user of the agent's tenant until the write commits.
 pub const OWNER: Guard = Guard::Parent("owner");
-
-const SHARDS: u64 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
@@ -147,23 +146,13 @@ fn count_agents(
     partner: Option<&PartnerId>,
     delta: i64,
 ) -> Result<(), StoreError> {
-    let shard = shared::secrets::random_below(SHARDS);
-    for key in [
-        keys::agent_count_of_tenant(&agent.tenant_id),
-        keys::agent_count_shard(shard),
-    ] {
-        tx.update(
-            &key,
-            "ADD #count :delta",
-            Expr::default()
-                .name("#count", "count")
-                .value(":delta", n(delta)),
-        )?;
-    }
-    if let Some(p) = partner {
-        PartnerCount::Agents.add(tx, p, delta)?;
-    }
-    tally::fence(tx, &agent.tenant_id)
+    PartnerCount::Agents.count_in_tenant(
+        tx,
+        &agent.tenant_id,
+        keys::agent_count_shard,
+        partner,
+        delta,
+    )
 }
 
 /// The keys holding the platform-wide total.

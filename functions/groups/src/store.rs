@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use shared::audit::AuditEvent;
 use shared::ids::{GroupId, PartnerId, TenantId, UserId};
 use shared::membership::MEMBER_ENTITY;
+use shared::store::counters::SHARDS;
 use shared::store::tally::{self, PartnerCount};
 use shared::store::write::{claim, lifecycle_item};
 use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s, with_keys};
@@ -40,8 +41,6 @@ pub const TENANT: Guard = Guard::Parent("tenant");
 pub const GROUP: Guard = Guard::Parent("group");
 /// The member being added: a live user, or a live group.
 pub const MEMBER_ITEM: Guard = Guard::Parent("member item");
-
-const SHARDS: u64 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -220,23 +219,13 @@ fn count_groups(
     partner: Option<&PartnerId>,
     delta: i64,
 ) -> Result<(), StoreError> {
-    let shard = shared::secrets::random_below(SHARDS);
-    for key in [
-        keys::group_count_of_tenant(&group.tenant_id),
-        keys::group_count_shard(shard),
-    ] {
-        tx.update(
-            &key,
-            "ADD #count :delta",
-            Expr::default()
-                .name("#count", "count")
-                .value(":delta", n(delta)),
-        )?;
-    }
-    if let Some(p) = partner {
-        PartnerCount::Groups.add(tx, p, delta)?;
-    }
-    tally::fence(tx, &group.tenant_id)
+    PartnerCount::Groups.count_in_tenant(
+        tx,
+        &group.tenant_id,
+        keys::group_count_shard,
+        partner,
+        delta,
+    )
 }
 
 /// The keys holding the platform-wide total.

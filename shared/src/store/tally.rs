@@ -74,6 +74,38 @@ impl PartnerCount {
         }
     }
 
+    /// Counts one more (`delta` 1) or one less (-1) live thing of `tenant`, whose platform total
+    /// is sharded under `platform_shard`: the tenant's counter, one platform shard picked at
+    /// random, the partner's count when the tenant is live under `partner` (the caller holds
+    /// it there), and the tenant's fence. For groups and agents (TENANT applications keep
+    /// their owner counters in `shared::applications`).
+    pub fn count_in_tenant(
+        self,
+        tx: &mut Tx,
+        tenant: &TenantId,
+        platform_shard: fn(u64) -> Key,
+        partner: Option<&PartnerId>,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let tenant_key = self
+            .tenant_key(tenant)
+            .ok_or_else(|| StoreError::Corrupt("users count on the tenant item".into()))?;
+        let shard = crate::secrets::random_below(super::counters::SHARDS);
+        for key in [tenant_key, platform_shard(shard)] {
+            tx.update(
+                &key,
+                "ADD #count :delta",
+                Expr::default()
+                    .name("#count", "count")
+                    .value(":delta", n(delta)),
+            )?;
+        }
+        if let Some(p) = partner {
+            self.add(tx, p, delta)?;
+        }
+        fence(tx, tenant)
+    }
+
     pub fn total(self, partner: &PartnerId, loaded: &Loaded) -> u64 {
         loaded.number(&self.key(partner), "count").max(0) as u64
     }
