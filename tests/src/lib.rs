@@ -732,6 +732,39 @@ impl TestApp {
         user.id.to_string()
     }
 
+    /// A partner's dashboard count of `kind` as stored, beside the sum of the same count of
+    /// `tenants` (users: their `user_count`; the others: their tenant counters).
+    pub async fn partner_count(
+        &self,
+        kind: shared::store::tally::PartnerCount,
+        partner: &str,
+        tenants: &[&str],
+    ) -> (i64, i64) {
+        use shared::store::tally::PartnerCount;
+        use shared::store::{Key, keys};
+        let table = self.snapshot().await;
+        let number = |key: Key, attribute: &str| {
+            table
+                .get(&format!("{} {}", key.pk, key.sk))
+                .and_then(|item| item[attribute].as_f64())
+                .map_or(0, |n| n as i64)
+        };
+        let sum = tenants
+            .iter()
+            .map(|t| {
+                let t = TenantId::parse(t).expect("tenant id");
+                match kind {
+                    PartnerCount::Users => number(keys::tenant(&t), "user_count"),
+                    PartnerCount::Groups => number(keys::group_count_of_tenant(&t), "count"),
+                    PartnerCount::TenantApps => number(keys::app_count_of_tenant(&t), "count"),
+                    PartnerCount::Agents => number(keys::agent_count_of_tenant(&t), "count"),
+                }
+            })
+            .sum();
+        let partner = PartnerId::parse(partner).expect("partner id");
+        (number(kind.key(&partner), "count"), sum)
+    }
+
     /// Marks a user deleted as the users group will (`status: "DELETED"`).
     pub async fn mark_user_deleted(&self, user: &str) {
         let store = self.state.store();

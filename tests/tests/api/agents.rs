@@ -1104,21 +1104,8 @@ async fn a_tenant_transfer_moves_the_reach_over_its_agents() {
 /// A partner's stored agent count, and the sum of the agent counters of `tenants` (its live
 /// ones).
 async fn partner_agents(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
-    use shared::ids::{PartnerId, TenantId};
-    use shared::store::{Key, keys, tally::PartnerCount};
-    let table = app.snapshot().await;
-    let count = |key: Key| {
-        table
-            .get(&format!("{} {}", key.pk, key.sk))
-            .and_then(|item| item["count"].as_f64())
-            .map_or(0, |n| n as i64)
-    };
-    let partner = PartnerId::parse(partner).unwrap();
-    let sum = tenants
-        .iter()
-        .map(|t| count(keys::agent_count_of_tenant(&TenantId::parse(t).unwrap())))
-        .sum();
-    (count(PartnerCount::Agents.key(&partner)), sum)
+    app.partner_count(shared::store::tally::PartnerCount::Agents, partner, tenants)
+        .await
 }
 
 #[tokio::test]

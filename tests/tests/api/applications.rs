@@ -2085,21 +2085,12 @@ async fn lambda_the_applications_binary_answers_api_gateway_events_as_the_local_
 /// A partner's stored count of TENANT apps, and the sum of the app counters of `tenants` (its
 /// live ones).
 async fn partner_tenant_apps(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
-    use shared::ids::{PartnerId, TenantId};
-    use shared::store::{Key, keys, tally::PartnerCount};
-    let table = app.snapshot().await;
-    let count = |key: Key| {
-        table
-            .get(&format!("{} {}", key.pk, key.sk))
-            .and_then(|item| item["count"].as_f64())
-            .map_or(0, |n| n as i64)
-    };
-    let partner = PartnerId::parse(partner).unwrap();
-    let sum = tenants
-        .iter()
-        .map(|t| count(keys::app_count_of_tenant(&TenantId::parse(t).unwrap())))
-        .sum();
-    (count(PartnerCount::TenantApps.key(&partner)), sum)
+    app.partner_count(
+        shared::store::tally::PartnerCount::TenantApps,
+        partner,
+        tenants,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -1261,21 +1261,8 @@ async fn cost_of_depth_ten_and_thousands_of_members() {
 /// A partner's stored group count, and the sum of the group counters of `tenants` (its live
 /// ones).
 async fn partner_groups(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
-    use shared::ids::{PartnerId, TenantId};
-    use shared::store::{Key, keys, tally::PartnerCount};
-    let table = app.snapshot().await;
-    let count = |key: Key| {
-        table
-            .get(&format!("{} {}", key.pk, key.sk))
-            .and_then(|item| item["count"].as_f64())
-            .map_or(0, |n| n as i64)
-    };
-    let partner = PartnerId::parse(partner).unwrap();
-    let sum = tenants
-        .iter()
-        .map(|t| count(keys::group_count_of_tenant(&TenantId::parse(t).unwrap())))
-        .sum();
-    (count(PartnerCount::Groups.key(&partner)), sum)
+    app.partner_count(shared::store::tally::PartnerCount::Groups, partner, tenants)
+        .await
 }
 
 #[tokio::test]

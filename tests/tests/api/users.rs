@@ -1525,22 +1525,8 @@ fn stored_number(
 
 /// A partner's stored user count, and the sum of the `user_count` of `tenants` (its live ones).
 async fn partner_users(app: &TestApp, partner: &str, tenants: &[&str]) -> (i64, i64) {
-    use shared::ids::{PartnerId, TenantId};
-    use shared::store::{keys, tally::PartnerCount};
-    let table = app.snapshot().await;
-    let partner = PartnerId::parse(partner).unwrap();
-    let counted = stored_number(&table, &PartnerCount::Users.key(&partner), "count");
-    let sum = tenants
-        .iter()
-        .map(|t| {
-            stored_number(
-                &table,
-                &keys::tenant(&TenantId::parse(t).unwrap()),
-                "user_count",
-            )
-        })
-        .sum();
-    (counted, sum)
+    app.partner_count(shared::store::tally::PartnerCount::Users, partner, tenants)
+        .await
 }
 
 #[tokio::test]
