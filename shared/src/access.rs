@@ -107,6 +107,105 @@ impl Principal {
     }
 }
 
+/// How far a user's admin grants reach, as far as who may manage the user is concerned (SPEC §5,
+/// "who outranks whom"): a caller may edit, delete, restore, reset, re-grant or end the
+/// sessions of a user only if every grant the user holds in force lies within the caller's own
+/// reach. Compared by reach, not rank: a partner admin of A living in a tenant of B (moved
+/// there by a transfer) or in the platform tenant reaches beyond every partner admin, so only
+/// a super admin manages it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrantReach {
+    /// No grant beyond the user's own tenant (none, or TENANT_ADMIN of that tenant): whoever
+    /// reaches the tenant manages the user.
+    Tenant,
+    /// PARTNER_ADMIN grants of this partner only, held by a user of one of its tenants: that
+    /// partner's admins (and super admins).
+    Partner(PartnerId),
+    /// A SUPER_ADMIN grant, or grants beyond the tenant's partner now: super admins only.
+    Super,
+}
+
+impl GrantReach {
+    /// The reach of `grants` in force at `now`, held by a user of `home_tenant`, whose partner
+    /// is `home_partner` now (`None` when the caller's decision does not depend on it: a tenant
+    /// admin is refused every partner grant, a super admin refused nothing).
+    pub fn of(
+        grants: &[crate::hierarchy::RoleGrant],
+        home_tenant: &TenantId,
+        home_partner: Option<&PartnerId>,
+        now: crate::time::Timestamp,
+    ) -> Self {
+        let mut reach = Self::Tenant;
+        for grant in grants.iter().filter(|g| g.is_in_force(now)) {
+            let this = match grant.role {
+                AdminRole::TenantAdmin if grant.tenant_id.as_ref() == Some(home_tenant) => {
+                    Self::Tenant
+                }
+                AdminRole::PartnerAdmin => match (&grant.partner_id, home_partner) {
+                    (Some(p), Some(home)) if p == home => Self::Partner(p.clone()),
+                    // The partner the tenant is with now is unknown: a partner grant is judged
+                    // as beyond it, so a caller that needs to know reads the tenant first.
+                    _ => Self::Super,
+                },
+                _ => Self::Super,
+            };
+            reach = match (reach, this) {
+                (Self::Super, _) | (_, Self::Super) => Self::Super,
+                (Self::Partner(a), Self::Partner(b)) if a != b => Self::Super,
+                (Self::Partner(a), _) | (_, Self::Partner(a)) => Self::Partner(a),
+                (Self::Tenant, Self::Tenant) => Self::Tenant,
+            };
+        }
+        reach
+    }
+
+    /// The stored form (on sessions, so lists can filter on it): `TENANT`, `PARTNER#<prt>`,
+    /// `SUPER`.
+    pub fn stored(&self) -> String {
+        match self {
+            Self::Tenant => "TENANT".to_owned(),
+            Self::Partner(p) => format!("PARTNER#{p}"),
+            Self::Super => "SUPER".to_owned(),
+        }
+    }
+
+    /// From the stored form; anything unreadable is the strictest.
+    pub fn parse_stored(text: &str) -> Self {
+        match text {
+            "TENANT" => Self::Tenant,
+            _ => text
+                .strip_prefix("PARTNER#")
+                .and_then(|p| PartnerId::parse(p).ok())
+                .map_or(Self::Super, Self::Partner),
+        }
+    }
+
+    /// The stored forms a caller of `tier` may manage (what a list of sessions may show): every
+    /// one for a super admin (`None`: no filter).
+    pub fn manageable_by(tier: &Tier) -> Option<Vec<String>> {
+        match tier {
+            Tier::Super => None,
+            Tier::Partner(own) => Some(vec![
+                Self::Tenant.stored(),
+                Self::Partner(own.clone()).stored(),
+            ]),
+            Tier::Tenant { .. } => Some(vec![Self::Tenant.stored()]),
+        }
+    }
+}
+
+/// Whether the caller's reach covers every grant of a user whose grants reach `holder` (the
+/// caller reaching the user's tenant is checked on its own). Peers manage each other: a partner
+/// admin of A manages another partner admin of A who lives in A's tenants.
+pub fn manages(principal: &Principal, holder: &GrantReach) -> bool {
+    match (&principal.tier, holder) {
+        (Tier::Super, _) => true,
+        (_, GrantReach::Tenant) => true,
+        (Tier::Partner(own), GrantReach::Partner(p)) => own == p,
+        _ => false,
+    }
+}
+
 /// Which tenants a caller may see in a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TenantReach {
@@ -259,6 +358,16 @@ pub struct PlatformScopes {
 }
 
 impl PlatformScopes {
+    /// The token's scopes that its application still allows (SPEC §4.14: a scope dropped from
+    /// `allowed_scopes` stops opening anything on the token's next request).
+    pub fn still_allowed(scope: &str, allowed: &[String]) -> Self {
+        let kept: Vec<&str> = scope
+            .split_ascii_whitespace()
+            .filter(|name| allowed.iter().any(|a| a == name))
+            .collect();
+        Self::parse(&kept.join(" "))
+    }
+
     /// From the token's space-separated `scope` claim.
     pub fn parse(scope: &str) -> Self {
         let mut scopes = Self::default();
@@ -304,9 +413,13 @@ impl ScopedOperation {
             path.strip_prefix(collection)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         };
+        // `/users/{id}/applications` and `/groups/{id}/applications` show application records:
+        // a read of applications, which `users:read` / `groups:read` do not open.
+        let applications_of = path.ends_with("/applications");
         match is_read {
             false => Self::Write,
             true if own_audience && !client_id.is_empty() => Self::ReadOwnAudience,
+            true if applications_of => Self::Read,
             true if under("/api/v1/admin/users") => Self::ReadUsers,
             true if under("/api/v1/admin/groups") => Self::ReadGroups,
             true => Self::Read,
@@ -507,6 +620,8 @@ mod tests {
             (true, "/api/v1/admin/users/usr_x/groups", ReadUsers),
             (true, "/api/v1/admin/groups/grp_x/members", ReadGroups),
             (true, "/api/v1/admin/usersx", Read),
+            (true, "/api/v1/admin/users/usr_x/applications", Read),
+            (true, "/api/v1/admin/groups/grp_x/applications", Read),
             (true, "/api/v1/admin/tenants", Read),
             (false, "/api/v1/admin/users", Write),
             (false, "/api/v1/admin/groups", Write),

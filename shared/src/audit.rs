@@ -187,6 +187,7 @@ impl AuditEvent {
 }
 
 /// What a write reached for, named for its audit event.
+#[derive(Clone)]
 pub struct Attempt {
     pub action: AuditAction,
     pub resource_id: Option<String>,

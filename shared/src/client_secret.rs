@@ -1,8 +1,9 @@
-//! Client secrets: 256 random bits, shown once, stored as an HMAC-SHA256 under a key derived
-//! from the table's server secret. A secret this random needs no slow hash (argon2 would cap
-//! token grants near 70 per CPU-second); keying the hash means a copy of the table alone does
-//! not even allow checking a guess. Used by the applications group (create, rotate) and the
-//! OAuth token endpoint (client authentication).
+//! Client secrets: 256 random bits, shown once, stored as an HMAC-SHA256 under the credentials
+//! key's client-secret key (`crate::credentials`: sealed, opened only by the functions that make
+//! or check client secrets). A secret this random needs no slow hash (argon2 would cap token
+//! grants near 70 per CPU-second); keying the hash means a copy of the table alone does not
+//! even allow checking a guess. Used by the applications, agents and registration-requests
+//! groups (create, rotate, approve) and the OAuth token endpoint (client authentication).
 
 use crate::error::Result;
 use crate::state::AppState;
@@ -14,10 +15,11 @@ pub fn generate() -> String {
 
 /// The stored form of a secret (hex).
 pub async fn hash(state: &AppState, secret: &str) -> Result<String> {
-    let server = state.keys().cursor_secret().await?;
-    // Domain separation: the server secret also signs list cursors and refresh tokens.
-    let key = crate::secrets::hmac_sha256(&server, b"scaikey client-secret key v1");
-    Ok(data_encoding::HEXLOWER.encode(&crate::secrets::hmac_sha256(&key, secret.as_bytes())))
+    let keys = state.credentials().keys().await?;
+    Ok(data_encoding::HEXLOWER.encode(&crate::secrets::hmac_sha256(
+        keys.client_secret_key(),
+        secret.as_bytes(),
+    )))
 }
 
 /// Whether `secret` is the one `stored` (a [`hash`]) was made from, in constant time.

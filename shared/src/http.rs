@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for Caller {
                     &claims.sub,
                 );
                 access::platform::allows(&PlatformScopes::parse(&claims.scope), operation)?;
-                Caller::Platform(claims, kid)
+                Caller::Platform(claims, kid, operation)
             }
             Verified::Other => return Err(Error::AccessDenied),
         };

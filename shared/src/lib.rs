@@ -15,6 +15,7 @@ pub mod applications;
 pub mod audit;
 pub mod client_secret;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod hierarchy;
 pub mod http;

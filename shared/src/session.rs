@@ -2,7 +2,9 @@
 //! extractor) becomes a `Principal` once its session, user, tenant and partner are read — in
 //! the same BatchGetItem as the keys the request itself needs.
 
-use crate::access::{Acting, AdminRole, AdminSession, Principal, Tier};
+use crate::access::{
+    Acting, AdminRole, AdminSession, PlatformScopes, Principal, ScopedOperation, Tier,
+};
 use crate::error::{Error, Result};
 use crate::hierarchy::{AppScope, Application, Partner, Session, Tenant, User, UserStatus};
 use crate::ids::{ApplicationId, KeyId, PartnerId};
@@ -17,8 +19,10 @@ use crate::values::Status;
 #[derive(Clone, Debug)]
 pub enum Caller {
     Admin(AdminClaims),
-    /// A platform token whose scopes allow the request's operation (checked by the extractor).
-    Platform(ClientClaims, Option<KeyId>),
+    /// A platform token whose scopes allow the request's operation (checked by the extractor,
+    /// and again by the session check against the application's scopes now), the key that
+    /// signed it, and the operation.
+    Platform(ClientClaims, Option<KeyId>, ScopedOperation),
 }
 
 impl Caller {
@@ -26,7 +30,7 @@ impl Caller {
     pub fn subject(&self) -> &str {
         match self {
             Self::Admin(claims) => claims.sub.as_str(),
-            Self::Platform(claims, _) => claims.sub.as_str(),
+            Self::Platform(claims, ..) => claims.sub.as_str(),
         }
     }
 
@@ -66,7 +70,9 @@ pub async fn check(
 ) -> Result<(Principal, Loaded)> {
     let claims = match caller {
         Caller::Admin(claims) => claims,
-        Caller::Platform(claims, kid) => return check_platform(state, claims, kid, extra).await,
+        Caller::Platform(claims, kid, operation) => {
+            return check_platform(state, claims, kid, *operation, extra).await;
+        }
     };
     let home_tenant = claims.tenant_id.clone().ok_or(Error::InvalidToken)?;
     let mut wanted = vec![
@@ -180,6 +186,7 @@ async fn check_platform(
     state: &AppState,
     claims: &ClientClaims,
     kid: &Option<KeyId>,
+    operation: ScopedOperation,
     extra: &[Key],
 ) -> Result<(Principal, Loaded)> {
     let client_id = ApplicationId::parse(&claims.sub).map_err(|_| Error::InvalidToken)?;
@@ -195,16 +202,21 @@ async fn check_platform(
     {
         return Err(Error::InvalidToken);
     }
-    let app = loaded.get::<Application>(&keys::application(&client_id))?;
-    let in_force = app.is_some_and(|app| {
-        app.status == Status::Active
-            && app.scope == AppScope::Global
-            && app.application_type.is_confidential()
-            && app.grant_types.iter().any(|g| g == "client_credentials")
-    });
-    if !in_force {
-        return Err(Error::InvalidToken);
-    }
+    let app = loaded
+        .get::<Application>(&keys::application(&client_id))?
+        .filter(|app| {
+            app.status == Status::Active
+                && app.scope == AppScope::Global
+                && app.application_type.is_confidential()
+                && app.grant_types.iter().any(|g| g == "client_credentials")
+        })
+        .ok_or(Error::InvalidToken)?;
+    // The token's scopes count only as far as the application still allows them: narrowing
+    // `allowed_scopes` bites on the next request, not when the token expires.
+    crate::access::platform::allows(
+        &PlatformScopes::still_allowed(&claims.scope, &app.allowed_scopes),
+        operation,
+    )?;
     let principal = Principal {
         acting: Acting::Platform { client_id },
         tier: Tier::Super,
@@ -272,6 +284,7 @@ mod tests {
             expires_at: Timestamp::now(),
             last_active_at: None,
             refresh_generation: 0,
+            holder_reach: None,
             ip_address: None,
             user_agent: None,
         }

@@ -506,6 +506,41 @@ impl KeyRing {
             })
     }
 
+    /// The revocation mark of the key that signs now, for a request that will sign to read in
+    /// a batch it makes anyway ([`KeyRing::sign_unless_revoked`]): an emergency revoke then
+    /// stops the key signing on this instance from the moment it commits, not when the cache
+    /// next expires.
+    pub async fn signing_revocation_mark(&self) -> Option<crate::store::Key> {
+        // A process that never signs has no mark to read.
+        self.kek.as_ref()?;
+        self.refresh_if_stale().await;
+        let now = Timestamp::now();
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .signers
+            .iter()
+            .find(|s| s.record.signs_at(now))
+            .map(|s| crate::store::keys::key_revocation(&s.kid))
+    }
+
+    /// Signs as [`KeyRing::sign`], after reading the key set again if `loaded` (a batch that
+    /// read [`KeyRing::signing_revocation_mark`]) shows the key that signs now revoked: the
+    /// revoked key is then left out and the next one signs.
+    pub async fn sign_unless_revoked<C: Serialize>(
+        &self,
+        claims: &C,
+        mark: Option<&crate::store::Key>,
+        loaded: &crate::store::Loaded,
+    ) -> Result<String, Error> {
+        if mark.is_some_and(|m| loaded.has(m))
+            && let Err(err) = self.reload().await
+        {
+            tracing::warn!(error = %err, "could not re-read signing keys after a revocation");
+        }
+        self.sign(claims).await
+    }
+
     /// Signs claims (an admin's, or a client's) with the key that signs now.
     pub async fn sign<C: Serialize>(&self, claims: &C) -> Result<String, Error> {
         if self.kek.is_none() {

@@ -236,6 +236,8 @@ pub async fn spawn_app_with(extra_env: &[(&str, &str)]) -> Option<TestApp> {
         .expect("the key-encryption key");
     let state = AppState::new(config, store, kek);
     ops::ensure_keys(&state).await.expect("keys");
+    // As a function's cold start does: the credentials key opened before the first request.
+    state.credentials().preload().await;
     let (platform_partner, platform_tenant, _) =
         ops::ensure_platform(&state).await.expect("platform");
     ops::create_admin(

@@ -45,7 +45,8 @@ pub struct LoginOutcome {
 }
 
 /// Refresh tokens are `<session id>.<generation>.<tag>`, the tag an HMAC of both under a key
-/// derived from the table's server secret: nothing of the token is stored, the session keeps
+/// derived from the credentials key (`shared::credentials`: sealed, opened only by the
+/// functions that issue or check credentials): nothing of the token is stored, the session keeps
 /// only its generation, and a token of an earlier generation is recognised as genuine (reuse:
 /// the session ends) while a forged one only fails (a leaked session id ends nothing).
 async fn issue_refresh_token(
@@ -60,10 +61,12 @@ async fn issue_refresh_token(
     ))
 }
 
+/// The label of the refresh-token key (v1 was derived from the old plaintext server secret:
+/// those tokens ended with it).
+const REFRESH_TOKEN_KEY: &str = "scaikey refresh-token key v2";
+
 async fn refresh_tag(state: &AppState, session: &SessionId, generation: u64) -> Result<Vec<u8>> {
-    let secret = state.keys().cursor_secret().await?;
-    // Domain separation: the server secret also signs list cursors.
-    let key = shared::secrets::hmac_sha256(&secret, b"scaikey refresh-token key v1");
+    let key = state.credentials().keys().await?.derive(REFRESH_TOKEN_KEY);
     Ok(shared::secrets::hmac_sha256(
         &key,
         format!("{session}.{generation}").as_bytes(),
@@ -194,7 +197,12 @@ pub async fn login(
             store::reserve_attempt(store, &slots, clock.expiry()).await
         }
     };
-    let read_holder = store.load(&holder_keys);
+    // The revocation mark of the key that would sign, read with the holder: a key revoked
+    // since this instance last read the key set does not sign this login.
+    let mark = state.keys().signing_revocation_mark().await;
+    let mut holder_batch = holder_keys.to_vec();
+    holder_batch.extend(mark.clone());
+    let read_holder = store.load(&holder_batch);
     let (reserved, holder) = tokio::join!(reserve, read_holder);
     match reserved {
         Ok(()) => {}
@@ -233,7 +241,8 @@ pub async fn login(
         }
         Err(err) => return Err(err.into()),
     }
-    let (user, tenant, partner) = match (holder?, &owner) {
+    let holder = holder?;
+    let (user, tenant, partner) = match (&holder, &owner) {
         (second, Some(_)) => {
             let [user, tenant, partner] = &holder_keys;
             (
@@ -324,6 +333,17 @@ pub async fn login(
         expires_at,
         last_active_at: Some(now),
         refresh_generation: 0,
+        // Who may see and end this session: callers whose reach covers every grant the admin
+        // holds now (the tenant's partner is the one the login was judged under).
+        holder_reach: Some(
+            shared::access::GrantReach::of(
+                &user.admin_roles,
+                &owner.tenant_id,
+                Some(&owner.partner_id),
+                now,
+            )
+            .stored(),
+        ),
         ip_address: meta.ip_address.clone(),
         user_agent: meta.user_agent.clone(),
     };
@@ -347,7 +367,10 @@ pub async fn login(
         }
         Err(err) => return Err(err.into()),
     }
-    let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
+    let access_token = state
+        .keys()
+        .sign_unless_revoked(&claims_for(state, &session, now), mark.as_ref(), &holder)
+        .await?;
     Ok(LoginOutcome {
         tokens: IssuedTokens {
             access_token,
@@ -401,13 +424,14 @@ pub async fn refresh(
     }
     // The user (active, its grant in force) and its tenant and partner must still be live for
     // new tokens: the same rule as every request's session check.
-    let gate = store
-        .load(&[
-            keys::user(&session.user_id),
-            keys::tenant(&session.tenant_id),
-            keys::partner(&session.partner_id),
-        ])
-        .await?;
+    let mark = state.keys().signing_revocation_mark().await;
+    let mut gate_keys = vec![
+        keys::user(&session.user_id),
+        keys::tenant(&session.tenant_id),
+        keys::partner(&session.partner_id),
+    ];
+    gate_keys.extend(mark.clone());
+    let gate = store.load(&gate_keys).await?;
     if !shared::session::grant_holds(gate.get(&keys::user(&session.user_id))?, &session, now) {
         return Err(Error::InvalidRefreshToken);
     }
@@ -432,7 +456,10 @@ pub async fn refresh(
         Err(err) => return Err(err.into()),
     }
     let refresh_token = issue_refresh_token(state, &session.id, generation + 1).await?;
-    let access_token = state.keys().sign(&claims_for(state, &session, now)).await?;
+    let access_token = state
+        .keys()
+        .sign_unless_revoked(&claims_for(state, &session, now), mark.as_ref(), &gate)
+        .await?;
     Ok(IssuedTokens {
         access_token,
         refresh_token,

@@ -205,6 +205,7 @@ mod tests {
             expires_at: at,
             last_active_at: Some(at),
             refresh_generation: 3,
+            holder_reach: Some("PARTNER#prt_01kb2z8hqv3m4n5p6r7s8t9w4g".into()),
             ip_address: Some("192.0.2.1".into()),
             user_agent: None,
         };
@@ -228,6 +229,10 @@ mod tests {
             ("email", "S:ann@acme.test".to_owned()),
             ("entity", "S:SESSION".to_owned()),
             ("expires_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
+            (
+                "holder_reach",
+                "S:PARTNER#prt_01kb2z8hqv3m4n5p6r7s8t9w4g".to_owned(),
+            ),
             ("id", "S:ses_01kb2z8hqv3m4n5p6r7s8t9w0g".to_owned()),
             ("ip_address", "S:192.0.2.1".to_owned()),
             ("last_active_at", "S:2026-01-02T03:04:05.000006Z".to_owned()),
@@ -265,6 +270,7 @@ mod tests {
             expires_at,
             last_active_at: None,
             refresh_generation: 0,
+            holder_reach: None,
             ip_address: None,
             user_agent: None,
         }

@@ -6,7 +6,7 @@
 //! is claimed by the first grant a user holds and released with the last.
 
 use serde::{Deserialize, Serialize};
-use shared::access::{self, AdminRole, Principal, RoleReach};
+use shared::access::{self, AdminRole, GrantReach, Principal, RoleReach};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::{Platform, RoleGrant, Tenant, User, UserStatus};
@@ -245,9 +245,40 @@ async fn grant_once(
         action: GRANT,
         resource_id: None,
     };
-    let verdict = access::admin_roles::write(&principal, &new.user_id, new.role, tenant_partner);
+    let verdict = access::admin_roles::write(&principal, &new.user_id, new.role, tenant_partner)
+        .and_then(|()| holder_within_reach(&principal, &loaded, found.as_ref(), &new.user_id));
     audit::check_write(state, &principal, verdict, attempt, meta).await?;
     grant_in(state, Grantor::Admin(&principal), &loaded, found, new, meta).await
+}
+
+/// Who outranks whom (SPEC §5): a grant or revoke touches a user only if every grant the user
+/// holds lies within the caller's reach — partner B's admin may not re-grant (nor strip) a user
+/// of its tenants who is partner A's admin. `tenant` is a tenant read with the request; when it
+/// is the user's own, its partner now places the user's partner grants (a partner admin only
+/// ever names its own tenants here).
+fn holder_within_reach(
+    principal: &Principal,
+    loaded: &Loaded,
+    tenant: Option<&Tenant>,
+    user_id: &UserId,
+) -> Result<()> {
+    let Some(user) = loaded.get::<User>(&keys::user(user_id))? else {
+        return Ok(());
+    };
+    let home_partner = tenant
+        .filter(|t| t.id == user.tenant_id)
+        .map(|t| &t.partner_id);
+    let holder = GrantReach::of(
+        &user.admin_roles,
+        &user.tenant_id,
+        home_partner,
+        Timestamp::now(),
+    );
+    if access::manages(principal, &holder) {
+        Ok(())
+    } else {
+        Err(Error::AccessDenied)
+    }
 }
 
 /// The core of a grant, once the grantor may grant this role: the named tenant and partner
@@ -453,10 +484,25 @@ pub async fn revoke(
         let partner = home.map(|t| t.partner_id);
         // What the caller may not see it may not revoke; what it sees it may revoke only
         // within its tier (a partner admin: TENANT_ADMIN grants of its partner's tenants).
+        let holder = user.as_ref().map(|u| {
+            GrantReach::of(
+                &u.admin_roles,
+                &u.tenant_id,
+                partner
+                    .as_ref()
+                    .filter(|_| u.tenant_id == before.holder_tenant_id),
+                Timestamp::now(),
+            )
+        });
         let verdict = match &partner {
-            Some(p) => access::admin_roles::read(&principal, p).and_then(|()| {
-                access::admin_roles::write(&principal, &before.user_id, before.role, Some(p))
-            }),
+            Some(p) => access::admin_roles::read(&principal, p)
+                .and_then(|()| {
+                    access::admin_roles::write(&principal, &before.user_id, before.role, Some(p))
+                })
+                .and_then(|()| match &holder {
+                    Some(h) if !access::manages(&principal, h) => Err(Error::AccessDenied),
+                    _ => Ok(()),
+                }),
             None if principal.is_super() => Ok(()),
             None => Err(Error::AccessDenied),
         };

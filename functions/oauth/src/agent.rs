@@ -3,8 +3,9 @@
 //! of the same tenant for a token acting for that user. The agent id is the `client_id`.
 //!
 //! The agent items are the agents group's (`functions/agents`); this reads the fields a grant
-//! needs ([`StoredAgent`]) and writes only two things in the agent's partition: the per-minute
-//! rate counter (`AGENT#<agt>` / `RATE#<minute>`) and `last_used_at` (at most once a minute).
+//! needs ([`StoredAgent`]) and writes only two things: the per-minute
+//! rate counter (`AGENT_RATE#<agt>` / `MINUTE#<minute>`, a partition of its own) and
+//! `last_used_at` in the agent's item (at most once a minute).
 
 use serde::{Deserialize, Serialize};
 use shared::access::Acting;
@@ -185,9 +186,12 @@ pub struct Client<'a> {
     pub stored: Option<StoredAgent>,
     pub secret: &'a str,
     pub basic: bool,
+    /// The signing key's revocation mark and the batch that read it with the agent
+    /// (`KeyRing::sign_unless_revoked`).
+    pub revocation: (Option<shared::store::Key>, shared::store::Loaded),
 }
 
-/// A grant for an agent at `tenant`'s endpoint: the agent (read with the tenant) and its secret
+/// A grant for an agent at `tenant`'s endpoint: the agent (read with the tenant's partner) and its secret
 /// checked (a suspended, deleted or unknown agent, or one of another tenant: 401
 /// `invalid_client`), the grant type's own rules, the rate limit, then the signed token.
 pub async fn grant(
@@ -261,7 +265,13 @@ pub async fn grant(
         exp,
         jti: shared::secrets::random_token(),
     };
-    let (signed, ()) = tokio::join!(state.keys().sign(&claims), touch(state, &agent, now));
+    let (mark, loaded) = &client.revocation;
+    let (signed, ()) = tokio::join!(
+        state
+            .keys()
+            .sign_unless_revoked(&claims, mark.as_ref(), loaded),
+        touch(state, &agent, now)
+    );
     Ok(Granted {
         access_token: signed?,
         expires_in: (exp - now.unix()).max(0) as u32,

@@ -50,15 +50,15 @@ pub fn routes() -> Router<AppState> {
         .route(PLATFORM_TOKEN, post(platform_token))
         .route(PLATFORM_DISCOVERY, get(platform_discovery))
         .route(
-            &format!("{TENANT_BASE}/{{slug}}/oauth/token"),
+            &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/token"),
             post(tenant_token),
         )
         .route(
-            &format!("{TENANT_BASE}/{{slug}}/.well-known/openid-configuration"),
+            &format!("{TENANT_BASE}/{{tenant_slug}}/.well-known/openid-configuration"),
             get(tenant_discovery),
         )
         .route(
-            &format!("{TENANT_BASE}/{{slug}}/.well-known/jwks.json"),
+            &format!("{TENANT_BASE}/{{tenant_slug}}/.well-known/jwks.json"),
             get(tenant_jwks),
         )
 }
@@ -156,28 +156,33 @@ async fn platform_token(
 /// most that many tokens per minute across all instances: beyond, 429 `slow_down` with
 /// `Retry-After`. 200; 400 (also `invalid_grant`); 401; 404 no active tenant with this slug;
 /// 429; 503.
-#[utoipa::path(post, path = "/api/v1/auth/tenants/{slug}/oauth/token", operation_id = "tenant_token", summary = "Tenant Token", tag = "OAuth",
-    params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/token", operation_id = "tenant_token", summary = "Tenant Token", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody), (status = 429, body = OAuthErrorBody), (status = 503, body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
 async fn tenant_token(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Path(tenant_slug): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
-        // An agent (`agt_…` client id) is read in the same batch as the tenant.
-        let agent = request
-            .credentials()
-            .ok()
-            .and_then(|(id, _, _)| shared::ids::AgentId::parse(id).ok());
-        let extra: Vec<_> = agent.iter().map(shared::store::keys::agent).collect();
-        let (tenant, loaded) = token::tenant_by_slug_with(&state, &slug, &extra).await?;
+        let tenant = token::tenant_by_slug(&state, &tenant_slug).await?;
         let (client_id, secret, basic) = request.credentials()?;
         if client_id.starts_with(shared::ids::AgentId::PREFIX) {
+            // The agent and the tenant's partner in one batch: a suspended or deleted
+            // partner's agents get nothing.
+            let agent = shared::ids::AgentId::parse(client_id).ok();
+            let mut wanted: Vec<_> = agent.iter().map(shared::store::keys::agent).collect();
+            wanted.push(shared::store::keys::partner(&tenant.partner_id));
+            let mark = state.keys().signing_revocation_mark().await;
+            wanted.extend(mark.clone());
+            let loaded = state.store().load(&wanted).await?;
+            if !token::partner_is_active(&loaded, &tenant.partner_id)? {
+                return Err(OAuthError::InvalidClient { basic });
+            }
             let stored = match &agent {
                 Some(id) => loaded.get(&shared::store::keys::agent(id))?,
                 None => None,
@@ -186,6 +191,7 @@ async fn tenant_token(
                 stored,
                 secret,
                 basic,
+                revocation: (mark, loaded),
             };
             return agent::grant(&state, &tenant, &request, client).await;
         }
@@ -256,15 +262,15 @@ async fn platform_discovery(State(state): State<AppState>, headers: HeaderMap) -
 }
 
 /// Tenant OpenID Configuration. 200; 404 no active tenant with this slug.
-#[utoipa::path(get, path = "/api/v1/auth/tenants/{slug}/.well-known/openid-configuration", operation_id = "tenant_openid_configuration", summary = "Tenant OpenID Configuration", tag = "OAuth",
-    params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration", operation_id = "tenant_openid_configuration", summary = "Tenant OpenID Configuration", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     responses((status = 200, body = Object), (status = 404, body = OAuthErrorBody), (status = 503, body = OAuthErrorBody)), security(()))]
 async fn tenant_discovery(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Path(tenant_slug): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, OAuthError> {
-    let tenant = token::tenant_by_slug(&state, &slug).await?;
+    let tenant = token::tenant_by_slug(&state, &tenant_slug).await?;
     let base = format!("{TENANT_BASE}/{}", tenant.slug);
     let mut document = discovery(
         &state,
@@ -280,13 +286,13 @@ async fn tenant_discovery(
 /// Tenant JWKS: the public keys that verify the tenant's tokens (the deployment's key set), each
 /// with its own `kty` and `alg` (`RSA`/RS256: `n`, `e`; `EC`/ES256: `crv` P-256, `x`, `y`).
 /// 200; 404 no active tenant with this slug.
-#[utoipa::path(get, path = "/api/v1/auth/tenants/{slug}/.well-known/jwks.json", operation_id = "tenant_jwks", summary = "Tenant JWKS", tag = "OAuth",
-    params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/.well-known/jwks.json", operation_id = "tenant_jwks", summary = "Tenant JWKS", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     responses((status = 200, body = Object), (status = 404, body = OAuthErrorBody), (status = 503, body = OAuthErrorBody)), security(()))]
 async fn tenant_jwks(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Path(tenant_slug): Path<String>,
 ) -> Result<Json<Value>, OAuthError> {
-    token::tenant_by_slug(&state, &slug).await?;
+    token::tenant_by_slug(&state, &tenant_slug).await?;
     Ok(Json(state.keys().jwks().await))
 }

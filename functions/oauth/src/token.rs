@@ -137,17 +137,11 @@ pub struct Granted {
 
 /// An active tenant by its slug (two reads: the slug claim, then the tenant).
 pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAuthError> {
-    Ok(tenant_by_slug_with(state, slug, &[]).await?.0)
-}
-
-/// An active tenant by its slug, and `extra` keys read in the same batch as the tenant (two
-/// reads: the slug claim, then the tenant with `extra`).
-pub async fn tenant_by_slug_with(
-    state: &AppState,
-    slug: &str,
-    extra: &[shared::store::Key],
-) -> Result<(Tenant, shared::store::Loaded), OAuthError> {
-    let marker = keys::tenant_slug(&slug.to_lowercase());
+    // Only a well-formed slug can name a tenant: anything else (3,000 characters, say) is not
+    // found, before it is ever made into a key.
+    let slug = shared::values::Slug::parse_str(&slug.to_lowercase())
+        .map_err(|_| OAuthError::UnknownTenant)?;
+    let marker = keys::tenant_slug(slug.as_str());
     let loaded = state.store().load(std::slice::from_ref(&marker)).await?;
     let owner: Option<serde_json::Value> = loaded.get(&marker)?;
     let id = owner
@@ -157,14 +151,21 @@ pub async fn tenant_by_slug_with(
         .and_then(|id| TenantId::parse(id).ok())
         .ok_or(OAuthError::UnknownTenant)?;
     let key = keys::tenant(&id);
-    let mut wanted = vec![key.clone()];
-    wanted.extend_from_slice(extra);
-    let loaded = state.store().load(&wanted).await?;
+    let loaded = state.store().load(std::slice::from_ref(&key)).await?;
     let tenant: Option<Tenant> = loaded.get(&key)?;
-    let tenant = tenant
+    tenant
         .filter(|t| t.status == Status::Active)
-        .ok_or(OAuthError::UnknownTenant)?;
-    Ok((tenant, loaded))
+        .ok_or(OAuthError::UnknownTenant)
+}
+
+/// Whether the partner read in `loaded` is live and ACTIVE.
+pub fn partner_is_active(
+    loaded: &shared::store::Loaded,
+    partner: &PartnerId,
+) -> Result<bool, OAuthError> {
+    Ok(loaded
+        .get::<shared::hierarchy::Partner>(&keys::partner(partner))?
+        .is_some_and(|p| p.status == Status::Active))
 }
 
 /// Whether `secret` is the client's current secret, or its previous one within the rotation's
@@ -204,11 +205,22 @@ pub async fn grant(
     }
     let id = ApplicationId::parse(client_id).map_err(|_| refused())?;
     let key = keys::application(&id);
-    let app: Option<Application> = state
-        .store()
-        .load(std::slice::from_ref(&key))
-        .await?
-        .get(&key)?;
+    // At a tenant's endpoint, the tenant's partner is read with the client: a suspended or
+    // deleted partner's tenants issue nothing (SPEC §4.14).
+    let mut wanted = vec![key.clone()];
+    if let Issuer::Tenant { partner, .. } = issuer {
+        wanted.push(keys::partner(partner));
+    }
+    // A key revoked since this instance read the key set does not sign this token.
+    let mark = state.keys().signing_revocation_mark().await;
+    wanted.extend(mark.clone());
+    let loaded = state.store().load(&wanted).await?;
+    if let Issuer::Tenant { partner, .. } = issuer
+        && !partner_is_active(&loaded, partner)?
+    {
+        return Err(refused());
+    }
+    let app: Option<Application> = loaded.get(&key)?;
     let Some(app) = app.filter(|a| a.status == Status::Active) else {
         return Err(refused());
     };
@@ -269,7 +281,10 @@ pub async fn grant(
         exp: now + i64::from(app.token_lifetime),
         jti: shared::secrets::random_token(),
     };
-    let access_token = state.keys().sign(&claims).await?;
+    let access_token = state
+        .keys()
+        .sign_unless_revoked(&claims, mark.as_ref(), &loaded)
+        .await?;
     Ok(Granted {
         access_token,
         expires_in: app.token_lifetime,

@@ -29,7 +29,7 @@
 //! signed in, which the write checks (a refusal re-reads it).
 
 use serde_json::json;
-use shared::access::{self, Principal, TenantReach, Tier};
+use shared::access::{self, GrantReach, Principal, TenantReach, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, Result};
 use shared::hierarchy::{Session, Tenant, User};
@@ -164,14 +164,90 @@ fn known_partner(principal: &Principal, session: &Session) -> Option<PartnerId> 
     principal.is_super().then(|| session.partner_id.clone())
 }
 
+/// What a single-session request reads after the session itself, in one batch: for a caller
+/// other than a super admin, the session's holder (whose grants decide who outranks whom) and,
+/// for a partner admin, the session's tenant (its partner now decides the reach). Added to
+/// `loaded`; a super admin reads nothing more.
+async fn read_holder(
+    state: &AppState,
+    principal: &Principal,
+    session: &Session,
+    loaded: &mut Loaded,
+) -> Result<()> {
+    let mut wanted = Vec::new();
+    if !principal.is_super() {
+        wanted.push(keys::user(&session.user_id));
+    }
+    if let Tier::Partner(_) = principal.tier
+        && !loaded.has(&keys::tenant(&session.tenant_id))
+    {
+        wanted.push(keys::tenant(&session.tenant_id));
+    }
+    if !wanted.is_empty() {
+        loaded.extend(state.store().load(&wanted).await?);
+    }
+    Ok(())
+}
+
+/// Who outranks whom (SPEC §5): the caller's reach covers every admin grant the session's
+/// holder has now (read by [`read_holder`] into `loaded`). A holder no longer stored is judged
+/// by the reach its session recorded at sign-in (none recorded: super admins only). `partner`
+/// is the partner of the holder's tenant now.
+fn holder_within_reach(
+    principal: &Principal,
+    session: &Session,
+    loaded: &Loaded,
+    partner: &PartnerId,
+) -> Result<()> {
+    if principal.is_super() {
+        return Ok(());
+    }
+    let holder: Option<User> = loaded.get(&keys::user(&session.user_id))?;
+    let reach = match holder {
+        Some(user) => GrantReach::of(
+            &user.admin_roles,
+            &user.tenant_id,
+            Some(partner),
+            Timestamp::now(),
+        ),
+        None => session
+            .holder_reach
+            .as_deref()
+            .map_or(GrantReach::Super, GrantReach::parse_stored),
+    };
+    if access::manages(principal, &reach) {
+        Ok(())
+    } else {
+        Err(Error::AccessDenied)
+    }
+}
+
+/// A refusal of the holder's rank, recorded as a denied write (a failed read stays that failure).
+async fn holder_may_be_written(
+    state: &AppState,
+    principal: &Principal,
+    verdict: Result<()>,
+    attempt: Attempt,
+    meta: &RequestMeta,
+) -> Result<()> {
+    match verdict {
+        Err(err) if !matches!(err, Error::AccessDenied) => Err(err),
+        verdict => audit::check_write(state, principal, verdict, attempt, meta).await,
+    }
+}
+
 /// One session, whatever its status, within reach: one round trip (a partner admin: two, the
-/// tenant is read).
+/// tenant is read; a partner or tenant admin one more, the holder's grants).
 pub async fn get(state: &AppState, caller: &Caller, id: &SessionId) -> Result<Session> {
     let key = keys::session(id);
-    let (principal, loaded) = session::check(state, caller, std::slice::from_ref(&key)).await?;
+    let (principal, mut loaded) = session::check(state, caller, std::slice::from_ref(&key)).await?;
     let found: Session = loaded.get(&key)?.ok_or(Error::NotFound(RESOURCE))?;
     let known = known_partner(&principal, &found);
-    within_reach(state, &principal, &found.tenant_id, known, &loaded).await?;
+    if !matches!(&principal.tier, Tier::Tenant { tenant, .. } if *tenant != found.tenant_id) {
+        read_holder(state, &principal, &found, &mut loaded).await?;
+    }
+    let reached = within_reach(state, &principal, &found.tenant_id, known, &loaded).await?;
+    holder_within_reach(&principal, &found, &loaded, &reached.partner)?;
     Ok(found)
 }
 
@@ -186,23 +262,29 @@ pub async fn revoke(
     lifecycle::retry_stale("session", || async {
         let first = first.swap(false, std::sync::atomic::Ordering::Relaxed);
         let key = keys::session(id);
-        let (principal, loaded) = session::check(state, caller, std::slice::from_ref(&key)).await?;
+        let (principal, mut loaded) =
+            session::check(state, caller, std::slice::from_ref(&key)).await?;
         let found: Session = loaded.get(&key)?.ok_or(Error::NotFound(RESOURCE))?;
         let attempt = Attempt {
             action: REVOKE,
             resource_id: Some(id.to_string()),
         };
         let known = known_partner(&principal, &found);
+        if !matches!(&principal.tier, Tier::Tenant { tenant, .. } if *tenant != found.tenant_id) {
+            read_holder(state, &principal, &found, &mut loaded).await?;
+        }
         let reached = may_write(
             state,
             &principal,
             &found.tenant_id,
             known,
             &loaded,
-            attempt,
+            attempt.clone(),
             meta,
         )
         .await?;
+        let verdict = holder_within_reach(&principal, &found, &loaded, &reached.partner);
+        holder_may_be_written(state, &principal, verdict, attempt, meta).await?;
         let now = Timestamp::now();
         if !found.is_live(now) {
             return Ok(());
@@ -260,8 +342,12 @@ async fn revoke_all_once(
         action: REVOKE_ALL,
         resource_id: Some(holder.id().to_owned()),
     };
+    let user: Option<User> = match holder {
+        Holder::User(_) => loaded.get::<User>(&holder_key)?,
+        Holder::Tenant(_) => None,
+    };
     let found = match holder {
-        Holder::User(_) => loaded.get::<User>(&holder_key)?.map(|user| user.tenant_id),
+        Holder::User(_) => user.as_ref().map(|user| user.tenant_id.clone()),
         Holder::Tenant(_) => loaded.get::<Tenant>(&holder_key)?.map(|tenant| tenant.id),
     };
     let Some(tenant) = found else {
@@ -277,12 +363,34 @@ async fn revoke_all_once(
     };
     // No known partner: the tenant is read (or was, with the holder or by the session check).
     let reached = may_write(state, &principal, &tenant, None, &loaded, attempt(), meta).await?;
+    if let Some(user) = user
+        && !principal.is_super()
+    {
+        // A user's sessions: the user's grants now decide, for all of them at once.
+        let reach = GrantReach::of(
+            &user.admin_roles,
+            &user.tenant_id,
+            Some(&reached.partner),
+            Timestamp::now(),
+        );
+        let verdict = if access::manages(&principal, &reach) {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied)
+        };
+        audit::check_write(state, &principal, verdict, attempt(), meta).await?;
+    }
     let now = Timestamp::now();
     let spec = match holder {
         Holder::User(u) => store::active_in(keys::GSI1, keys::sessions_of_user(u), now),
         Holder::Tenant(t) => store::active_in(keys::GSI2, keys::sessions_of_tenant(t), now),
     };
-    let sessions = store::all_active(state.store(), &spec).await?;
+    let mut sessions = store::all_active(state.store(), &spec).await?;
+    if let Holder::Tenant(_) = holder {
+        // A tenant's sessions: those of holders beyond the caller's reach stay (a tenant
+        // admin of the platform tenant never ends a super admin's session).
+        sessions = within_caller_reach(state, &principal, sessions, &reached.partner).await?;
+    }
     let mut tenants = Tenants::new();
     if let Some(found) = reached.tenant.clone() {
         tenants.insert(tenant.clone(), found);
@@ -304,6 +412,38 @@ async fn revoke_all_once(
         Err(err) if err.refused_by() == Some(store::STILL_ACTIVE) => Err(Error::Stale),
         Err(err) => Err(err.into()),
     }
+}
+
+/// The sessions whose holders' grants lie within the caller's reach now: the distinct holders
+/// read in batches of 100 (a super admin's reach covers all: nothing read).
+async fn within_caller_reach(
+    state: &AppState,
+    principal: &Principal,
+    sessions: Vec<Session>,
+    partner: &PartnerId,
+) -> Result<Vec<Session>> {
+    if principal.is_super() || sessions.is_empty() {
+        return Ok(sessions);
+    }
+    let holders: std::collections::BTreeSet<&UserId> =
+        sessions.iter().map(|s| &s.user_id).collect();
+    let wanted: Vec<_> = holders.iter().map(|u| keys::user(u)).collect();
+    let loaded = state.store().load(&wanted).await?;
+    let now = Timestamp::now();
+    let mut kept = Vec::with_capacity(sessions.len());
+    for session in sessions {
+        let reach = match loaded.get::<User>(&keys::user(&session.user_id))? {
+            Some(user) => GrantReach::of(&user.admin_roles, &user.tenant_id, Some(partner), now),
+            None => session
+                .holder_reach
+                .as_deref()
+                .map_or(GrantReach::Super, GrantReach::parse_stored),
+        };
+        if access::manages(principal, &reach) {
+            kept.push(session);
+        }
+    }
+    Ok(kept)
 }
 
 /// The tenants of counted sessions not read yet, in one batch. A user's sessions are all of its
@@ -427,6 +567,8 @@ pub async fn list(
         filter.tenant_id.as_ref().map_or("", |t| t.as_str()),
     );
     let now = Timestamp::now();
+    // Only the sessions of holders within the caller's reach (as their grants stood at sign-in).
+    let visible = |spec: QuerySpec| store::visible_to(spec, &principal.tier);
     let single = |spec: QuerySpec| ListQuery {
         binding: binding.clone(),
         spec,
@@ -439,11 +581,11 @@ pub async fn list(
         }),
         Source::User(u) => {
             let spec = store::active_in(keys::GSI1, keys::sessions_of_user(&u), now);
-            lists::page(state, &single(spec), page).await
+            lists::page(state, &single(visible(spec)), page).await
         }
         Source::Tenant(t) => {
             let spec = store::active_in(keys::GSI2, keys::sessions_of_tenant(&t), now);
-            lists::page(state, &single(spec), page).await
+            lists::page(state, &single(visible(spec)), page).await
         }
         // A partner's sessions are its tenants' now: each live tenant's partition, merged.
         Source::Partner(p) => {
@@ -452,7 +594,13 @@ pub async fn list(
                 binding,
                 specs: tenants
                     .iter()
-                    .map(|t| store::active_in(keys::GSI2, keys::sessions_of_tenant(&t.id), now))
+                    .map(|t| {
+                        visible(store::active_in(
+                            keys::GSI2,
+                            keys::sessions_of_tenant(&t.id),
+                            now,
+                        ))
+                    })
                     .collect(),
                 total: Total::Count,
             };

@@ -22,12 +22,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::Deserialize;
+use shared::access::{GrantReach, Tier};
 use shared::audit::AuditEvent;
 use shared::hierarchy::{Session, SessionStatus, Tenant};
 use shared::ids::TenantId;
 use shared::lists::Merged;
 use shared::store::tally::{self, EndedSessions};
-use shared::store::{Comparison, Guard, Key, QuerySpec, Store, StoreError, Tx, keys};
+use shared::store::{
+    ANY_OF_SEPARATOR, Comparison, Guard, Key, QuerySpec, Store, StoreError, Tx, keys,
+};
 use shared::time::Timestamp;
 
 /// A revoked session is still ACTIVE when the write lands, and its tenant is where the request
@@ -93,6 +96,17 @@ pub fn active_in(index: &'static str, partition: String, now: Timestamp) -> Quer
             now.plus(Duration::from_micros(1)).to_string(),
         )],
     }
+}
+
+/// `spec` narrowed to the sessions a caller of `tier` may see: those whose holder's grants lie
+/// within its reach as they stood at sign-in (SPEC §5; `Session::holder_reach`).
+pub fn visible_to(mut spec: QuerySpec, tier: &Tier) -> QuerySpec {
+    if let Some(allowed) = GrantReach::manageable_by(tier) {
+        let values = allowed.join(&ANY_OF_SEPARATOR.to_string());
+        spec.compare
+            .push((shared::hierarchy::HOLDER_REACH, Comparison::AnyOf, values));
+    }
+    spec
 }
 
 /// Every session of a partition active at `now`, newest first (all pages).
@@ -334,6 +348,7 @@ mod tests {
             expires_at,
             last_active_at: None,
             refresh_generation: 0,
+            holder_reach: None,
             ip_address: None,
             user_agent: None,
         }

@@ -4,7 +4,7 @@
 //! the tier rule, then one transaction.
 
 use serde_json::{Map, Value, json};
-use shared::access::{self, Principal, TenantReach, Tier};
+use shared::access::{self, GrantReach, Principal, TenantReach, Tier};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, FieldProblem, Result};
 use shared::hierarchy::{IdentitySource, Partner, Session, Tenant, User, UserStatus};
@@ -285,8 +285,10 @@ async fn reach_user(
     }
 }
 
-/// A write to an existing user: within reach, and the user holds no admin role above the
-/// caller's own (a tenant admin cannot reset a super admin's password). A refusal is recorded.
+/// A write to an existing user: within reach, and every admin grant the user holds lies within
+/// the caller's own reach (SPEC §5, "who outranks whom": a tenant admin cannot reset a super
+/// admin's password, nor partner B's admin the password of partner A's admin living in a tenant
+/// B received by transfer). A refusal is recorded.
 async fn may_write(
     state: &AppState,
     principal: &Principal,
@@ -297,13 +299,19 @@ async fn may_write(
 ) -> Result<Option<Tenant>> {
     let verdict = match reach_user(state, principal, loaded, user).await {
         Ok(tenant) => {
-            let above = user
-                .effective_role(Timestamp::now())
-                .is_some_and(|g| g.role.rank() > principal.role().rank());
-            if above {
-                Err(Error::AccessDenied)
-            } else {
+            // A partner admin's reach read the tenant: its partner now says where the user's
+            // partner grants point; no other tier needs it.
+            let home_partner = tenant.as_ref().map(|t| &t.partner_id);
+            let holder = GrantReach::of(
+                &user.admin_roles,
+                &user.tenant_id,
+                home_partner,
+                Timestamp::now(),
+            );
+            if access::manages(principal, &holder) {
                 Ok(tenant)
+            } else {
+                Err(Error::AccessDenied)
             }
         }
         Err(err) => Err(err),
@@ -723,9 +731,12 @@ pub async fn reset_password(
                     revoked_sessions: sessions.len(),
                 });
             }
+            // The user changed meanwhile — perhaps it was granted a role beyond the caller's
+            // reach: read it again and judge it again before anything is written.
             Err(err) if err.refused_by() == Some(shared::store::Guard::Item) => {
                 let reread = state.store().load(&[keys::user(id)]).await?;
                 before = live(reread.get(&keys::user(id))?, RESOURCE)?;
+                may_write(state, &principal, &reread, &before, RESET_PASSWORD, meta).await?;
             }
             // A session ended (revoked, or deleted by the TTL) since it was listed: list again.
             Err(err) if err.refused_by() == Some(store::SESSION) => {

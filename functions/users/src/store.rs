@@ -599,6 +599,7 @@ mod tests {
             expires_at,
             last_active_at: None,
             refresh_generation: 0,
+            holder_reach: None,
             ip_address: None,
             user_agent: None,
         }

@@ -121,6 +121,40 @@ pub fn audit_actions_json() -> String {
     text
 }
 
+/// Where `scripts/dev` keeps its local key-encryption key, under the checkout.
+pub const DEV_KEK_FILE: &str = ".data/dev-kek";
+
+/// The CLI's configuration from the process environment, in the working directory
+/// ([`config_with_dev_kek`]).
+pub fn config_from_env()
+-> Result<(shared::config::Config, Option<std::path::PathBuf>), shared::config::ConfigError> {
+    config_with_dev_kek(|name| std::env::var(name).ok(), std::path::Path::new("."))
+}
+
+/// The CLI's configuration: `lookup`, except that next to a local DynamoDB (`DYNAMODB_ENDPOINT`)
+/// with neither `SCAIKEY_KMS_KEY_ID` nor `SCAIKEY_LOCAL_KEK_FILE` set, the local key-encryption
+/// key `scripts/dev` made (`.data/dev-kek` under `dir`) is used when it exists — so `scaikey keys
+/// rotate` in the checkout works next to `scripts/dev`'s database. Returns the file it fell back
+/// to, if any.
+pub fn config_with_dev_kek(
+    lookup: impl Fn(&str) -> Option<String>,
+    dir: &std::path::Path,
+) -> Result<(shared::config::Config, Option<std::path::PathBuf>), shared::config::ConfigError> {
+    let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let fallback = dir.join(DEV_KEK_FILE);
+    let use_dev_kek = set("DYNAMODB_ENDPOINT").is_some()
+        && set("SCAIKEY_KMS_KEY_ID").is_none()
+        && set("SCAIKEY_LOCAL_KEK_FILE").is_none()
+        && fallback.is_file();
+    let config = shared::config::Config::from_lookup(|name| {
+        if use_dev_kek && name == "SCAIKEY_LOCAL_KEK_FILE" {
+            return Some(fallback.display().to_string());
+        }
+        lookup(name)
+    })?;
+    Ok((config, use_dev_kek.then_some(fallback)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,8 +72,10 @@ enum KeysAction {
         /// The key id (`kid` in the JWKS and in token headers).
         kid: String,
     },
-    /// Seals under the key-encryption key the private keys that versions before sealing
-    /// stored in plaintext, and removes the plaintext (idempotent; `bootstrap` does it too).
+    /// Seals under the key-encryption key what earlier versions kept in plaintext: private
+    /// signing keys, and the one server secret (it becomes the sealed credentials key and a
+    /// cursor key; client secrets keep working, refresh tokens end). Idempotent; `bootstrap`
+    /// does it too. Run it right after deploying an upgrade.
     Seal,
 }
 
@@ -118,13 +120,25 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         print!("{}", scaikey_cli::audit_actions_json());
         return Ok(());
     }
-    // Only the server signs and verifies tokens; the other commands read or write the keys
-    // themselves, and `table create` runs before there is a table to read them from.
-    let state = if let Command::Serve { .. } = cli.command {
-        shared::AppState::from_env().await?
-    } else {
-        shared::AppState::connect().await?
-    };
+    // Only the server reads the keys at start (it signs and verifies tokens); the other
+    // commands read or write them themselves, and `table create` runs before there is a table.
+    let (config, dev_kek) = scaikey_cli::config_from_env()?;
+    if let Some(file) = dev_kek {
+        eprintln!(
+            "using the local key-encryption key {} (next to a local DynamoDB, nothing else set)",
+            file.display()
+        );
+    }
+    let store = shared::store::connect(&config).await;
+    let kek = shared::sealing::Kek::from_config(&config).await?;
+    let state = shared::AppState::new(config, store, kek);
+    if let Command::Serve { .. } = cli.command {
+        let (loaded, ()) = tokio::join!(state.keys().reload(), state.credentials().preload());
+        if let Err(err) = loaded {
+            // Not fatal: the table may not be bootstrapped yet; requests will say so.
+            tracing::error!(error = %err, "could not load signing keys at start-up");
+        }
+    }
     match cli.command {
         Command::Table {
             action: TableAction::Create,
@@ -241,6 +255,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             println!("{} signing keys sealed", sealed.len());
             for kid in sealed {
                 println!("  {kid}");
+            }
+            for made in ops::seal_credentials(&state).await? {
+                println!("{made}");
             }
         }
         Command::Serve { port } => {

@@ -131,6 +131,13 @@ fn kek(state: &AppState) -> Result<&Kek, Error> {
     })
 }
 
+/// The credentials key and the cursor key, if missing (`scaikey keys seal`, after upgrading
+/// from a version that kept one plaintext server secret for cursors, refresh tokens and
+/// client-secret hashes: `shared::credentials::ensure`).
+pub async fn seal_credentials(state: &AppState) -> Result<Vec<String>, Error> {
+    shared::credentials::ensure(state.store(), kek(state)?).await
+}
+
 /// Seals the private keys an earlier version stored in plaintext (`scaikey keys seal`):
 /// each in one transaction that writes the sealed part and removes the plaintext. Returns the
 /// key ids sealed.
@@ -198,9 +205,7 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
         store.add_signing_key(&record, &part, &[], &[], 0).await?;
         created.push(format!("signing key {}", record.kid));
     }
-    if store.ensure_cursor_secret().await? {
-        created.push("cursor secret".into());
-    }
+    created.extend(shared::credentials::ensure(store, kek).await?);
     state.keys().reload().await?;
     Ok(created)
 }

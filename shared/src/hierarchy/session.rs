@@ -41,11 +41,20 @@ pub struct Session {
     /// recognised without storing it, and one older than this generation is a reuse.
     #[serde(default)]
     pub refresh_generation: u64,
+    /// How far the holder's admin grants reached at sign-in (`access::GrantReach::stored`):
+    /// lists show the session only to callers whose reach covers it (SPEC §5, "who outranks
+    /// whom"). Absent on sessions from before it was kept: those are listed to super admins
+    /// only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_reach: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
 }
+
+/// The session attribute lists filter on to hide sessions of users beyond the caller's reach.
+pub const HOLDER_REACH: &str = "holder_reach";
 
 impl Session {
     pub fn is_live(&self, now: Timestamp) -> bool {

@@ -145,6 +145,11 @@ impl Loaded {
         self.items.contains_key(key)
     }
 
+    /// Adds what a later read found (a request's second batch) to what it read first.
+    pub fn extend(&mut self, later: Loaded) {
+        self.items.extend(later.items);
+    }
+
     /// The item at `key` as a `T`, if it was found.
     pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         self.items.get(key).cloned().map(decode).transpose()

@@ -119,8 +119,25 @@ pub fn platform() -> Key {
     Key::new(CONFIG_PARTITION, "PLATFORM")
 }
 
+/// The key that signs pagination cursors (and nothing else): every function reads it.
+pub fn cursor_key() -> Key {
+    Key::new(CONFIG_PARTITION, "CURSOR_KEY")
+}
+
+/// The plaintext server secret of versions before the credentials key: it signed cursors and
+/// keyed refresh tokens and client-secret hashes. `scaikey keys seal` (or bootstrap) seals what
+/// client secrets need of it into the credentials key and deletes it; until then it still signs
+/// cursors.
 pub fn cursor_secret() -> Key {
     Key::new(CONFIG_PARTITION, "CURSOR_SECRET")
+}
+
+/// The credentials key, sealed (`crate::credentials`), in a partition of its own so that IAM
+/// can grant it only to the functions that issue or check credentials.
+pub const CREDENTIALS_KEY_PARTITION: &str = "CREDENTIALS_KEY";
+
+pub fn credentials_key() -> Key {
+    Key::new(CREDENTIALS_KEY_PARTITION, "KEY")
 }
 
 // ---- uniqueness markers ----------------------------------------------------------------------
@@ -377,9 +394,11 @@ pub fn agent(id: &crate::ids::AgentId) -> Key {
 }
 
 /// The token requests of an agent in one minute (`minute` = unix seconds ÷ 60): its
-/// `rate_limit_rpm`, enforced with one conditional `ADD` per request; expires by TTL.
+/// `rate_limit_rpm`, enforced with one conditional `ADD` per request; expires by TTL. In a
+/// partition of its own, not the agent's: IAM (which sees only partition keys) lets the token
+/// endpoint write `count` and `ttl` here without letting it set a TTL on the agent item.
 pub fn agent_rate(id: &crate::ids::AgentId, minute: i64) -> Key {
-    Key::new(format!("AGENT#{id}"), format!("RATE#{minute}"))
+    Key::new(format!("AGENT_RATE#{id}"), format!("MINUTE#{minute}"))
 }
 
 /// Live agents of a tenant.

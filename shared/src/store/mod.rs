@@ -133,7 +133,12 @@ pub struct QuerySpec {
 pub enum Comparison {
     Below,
     AtLeast,
+    /// Equal to one of the values in `.2`, which lists them separated by [`ANY_OF_SEPARATOR`].
+    AnyOf,
 }
+
+/// Separates the alternatives of a [`Comparison::AnyOf`] (no stored value holds it).
+pub const ANY_OF_SEPARATOR: char = '\n';
 
 impl Store {
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
@@ -345,13 +350,24 @@ impl Store {
             filters.push(format!("#f{i} = :f{i}"));
         }
         for (i, (name, comparison, value)) in spec.compare.iter().enumerate() {
+            q = q.expression_attribute_names(format!("#c{i}"), *name);
             let op = match comparison {
                 Comparison::Below => "<",
                 Comparison::AtLeast => ">=",
+                Comparison::AnyOf => {
+                    let mut names = Vec::new();
+                    for (j, one) in value.split(ANY_OF_SEPARATOR).enumerate() {
+                        q = q.expression_attribute_values(
+                            format!(":c{i}_{j}"),
+                            AttributeValue::S(one.to_owned()),
+                        );
+                        names.push(format!(":c{i}_{j}"));
+                    }
+                    filters.push(format!("#c{i} IN ({})", names.join(", ")));
+                    continue;
+                }
             };
-            q = q
-                .expression_attribute_names(format!("#c{i}"), *name)
-                .expression_attribute_values(format!(":c{i}"), AttributeValue::S(value.clone()));
+            q = q.expression_attribute_values(format!(":c{i}"), AttributeValue::S(value.clone()));
             filters.push(format!("#c{i} {op} :c{i}"));
         }
         if let Some(needle) = &spec.contains {

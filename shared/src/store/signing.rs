@@ -1,4 +1,4 @@
-//! Signing keys and the cursor secret: the public parts and the secret in the `CONFIG`
+//! Signing keys and the cursor key: the public parts and the cursor key in the `CONFIG`
 //! partition (every function reads it), the sealed private parts in `SIGNING_KEYS_PRIVATE`
 //! (only the functions that sign may).
 
@@ -11,7 +11,8 @@ use crate::ids::KeyId;
 use crate::time::Timestamp;
 
 impl Store {
-    /// Every signing key, and the cursor secret, in one Query.
+    /// Every signing key, and the cursor key, in one Query. (Before `scaikey keys seal` made a
+    /// cursor key of its own, the old server secret signed cursors: it still does until then.)
     pub async fn find_signing_material(
         &self,
     ) -> Result<(Vec<SigningKeyRecord>, Option<Vec<u8>>), StoreError> {
@@ -24,23 +25,28 @@ impl Store {
         };
         let page = self.query(&spec, None, 1_000).await?;
         let mut records = Vec::new();
-        let mut cursor_secret = None;
+        let mut cursor_key = None;
+        let mut legacy = None;
         for item in page.items {
             let sk = item
                 .get(keys::SK)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default();
+            let secret = |item: &super::Item| {
+                item.get("secret")
+                    .and_then(|v| v.as_b().ok())
+                    .map(|b| b.as_ref().to_vec())
+            };
             if sk.starts_with("SIGNING_KEY#") {
                 records.push(decode::<SigningKeyRecord>(item)?);
+            } else if sk == keys::cursor_key().sk {
+                cursor_key = secret(&item);
             } else if sk == keys::cursor_secret().sk {
-                cursor_secret = item
-                    .get("secret")
-                    .and_then(|v| v.as_b().ok())
-                    .map(|b| b.as_ref().to_vec());
+                legacy = secret(&item);
             }
         }
-        Ok((records, cursor_secret))
+        Ok((records, cursor_key.or(legacy)))
     }
 
     /// Every sealed private part, in one Query of their own partition.
@@ -142,9 +148,9 @@ impl Store {
         self.transact(tx).await
     }
 
-    /// Creates the cursor secret if there is none (idempotent). Returns whether it was created.
-    pub async fn ensure_cursor_secret(&self) -> Result<bool, StoreError> {
-        let mut item = keys::cursor_secret().to_item();
+    /// Creates the cursor key if there is none (idempotent). Returns whether it was created.
+    pub async fn ensure_cursor_key(&self) -> Result<bool, StoreError> {
+        let mut item = keys::cursor_key().to_item();
         item.insert(
             "secret".into(),
             AttributeValue::B(crate::secrets::random_bytes::<32>().to_vec().into()),

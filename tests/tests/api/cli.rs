@@ -284,3 +284,54 @@ async fn refused_admin_creates_write_nothing() {
     assert!(missing.is_err());
     assert_eq!(app.snapshot().await, before);
 }
+
+/// Next to a local DynamoDB with no key-encryption key named, the CLI uses the one `scripts/dev`
+/// made (`.data/dev-kek`), so `scaikey keys rotate` works in the checkout as the README says;
+/// anything named explicitly wins, and without a local database the file is never taken.
+#[tokio::test]
+async fn the_cli_finds_scripts_devs_key_next_to_a_local_database() {
+    let dir = std::env::temp_dir().join(format!("scaikey-cli-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(dir.join(".data")).unwrap();
+    let kek = local_kek_file();
+    std::fs::copy(&kek, dir.join(scaikey_cli::DEV_KEK_FILE)).unwrap();
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let local: &[(&str, &str)] = &[("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000")];
+    let (config, used) = scaikey_cli::config_with_dev_kek(env(local), &dir).unwrap();
+    assert_eq!(used, Some(dir.join(".data/dev-kek")));
+    assert!(matches!(
+        config.key_encryption,
+        shared::config::KeyEncryption::LocalFile(_)
+    ));
+    // A kek made from it opens what scripts/dev's would (the same file).
+    assert!(
+        shared::sealing::Kek::from_config(&config)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let named: &[(&str, &str)] = &[
+        ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+        ("SCAIKEY_KMS_KEY_ID", "alias/scaikey"),
+    ];
+    let (config, used) = scaikey_cli::config_with_dev_kek(env(named), &dir).unwrap();
+    assert_eq!(used, None);
+    assert!(matches!(
+        config.key_encryption,
+        shared::config::KeyEncryption::Kms { .. }
+    ));
+    let in_aws: &[(&str, &str)] = &[];
+    let (config, used) = scaikey_cli::config_with_dev_kek(env(in_aws), &dir).unwrap();
+    assert_eq!(used, None);
+    assert_eq!(config.key_encryption, shared::config::KeyEncryption::None);
+    let elsewhere = std::env::temp_dir().join("scaikey-cli-no-such-dir");
+    let (_, used) = scaikey_cli::config_with_dev_kek(env(local), &elsewhere).unwrap();
+    assert_eq!(used, None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -716,3 +716,179 @@ async fn lambda_the_oauth_binary_issues_tokens_the_admin_api_accepts() {
         (StatusCode::UNAUTHORIZED, json!("invalid_client"))
     );
 }
+
+/// A suspended partner's tenants issue nothing (SPEC §4.14): TENANT and PARTNER applications and
+/// agents all get 401 `invalid_client` at once, the partner read with the client; reactivated,
+/// they get tokens again.
+#[tokio::test]
+async fn a_suspended_partners_tenants_issue_no_tokens() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let root = w.root.as_str();
+    let cc = json!(["client_credentials"]);
+    let mut clients = Vec::new();
+    for body in [
+        json!({"name": "Own", "scope": "TENANT", "tenant_id": w.acme_hq, "application_type": "SERVICE", "grant_types": cc}),
+        json!({"name": "P", "scope": "PARTNER", "partner_id": w.acme, "application_type": "SERVICE", "grant_types": cc}),
+    ] {
+        let created = app.post(APPS, root, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        clients.push((
+            created.id(),
+            created.body["client_secret"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let agent = app
+        .post(
+            "/api/v1/admin/agents",
+            root,
+            json!({"tenant_id": w.acme_hq, "name": "Bot"}),
+        )
+        .await;
+    assert_eq!(agent.status, StatusCode::CREATED, "{}", agent.body);
+    clients.push((
+        agent.id(),
+        agent.body["client_secret"].as_str().unwrap().to_owned(),
+    ));
+    let endpoint = "/api/v1/auth/tenants/acme-hq/oauth/token";
+    let form = [("grant_type", "client_credentials")];
+    let statuses = || async {
+        let mut out = Vec::new();
+        for (id, secret) in &clients {
+            let reply = token_request(app, endpoint, &form, Some((id, secret))).await;
+            out.push((
+                reply.status,
+                reply.body["error"].as_str().unwrap_or("").to_owned(),
+            ));
+        }
+        out
+    };
+    assert!(
+        statuses().await.iter().all(|(s, _)| *s == StatusCode::OK),
+        "{:?}",
+        statuses().await
+    );
+    let partner = format!("/api/v1/admin/partners/{}", w.acme);
+    let suspended = app
+        .patch(&partner, root, json!({"status": "SUSPENDED"}))
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    for (status, error) in statuses().await {
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+    }
+    // Another partner's tenant is not concerned.
+    let active = app.patch(&partner, root, json!({"status": "ACTIVE"})).await;
+    assert_eq!(active.status, StatusCode::OK, "{}", active.body);
+    assert!(statuses().await.iter().all(|(s, _)| *s == StatusCode::OK));
+}
+
+/// A platform token's scopes count only as far as its application still allows them (SPEC
+/// §4.14): narrowing `allowed_scopes` bites on the token's next request, with no extra read.
+#[tokio::test]
+async fn narrowing_an_applications_scopes_narrows_its_live_tokens() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let (id, secret) = service_app(&app, &root, &["admin:read", "admin:write"]).await;
+    let reply = platform_token(&app, &id, &secret, None).await;
+    let token = reply.body["access_token"].as_str().unwrap().to_owned();
+    let write = || {
+        app.post(
+            "/api/v1/admin/partners",
+            &token,
+            json!({"name": "P", "slug": "p-one", "contact_email": "p@p.test"}),
+        )
+    };
+    assert_eq!(write().await.status, StatusCode::CREATED);
+    let narrowed = app
+        .patch(
+            &format!("{APPS}/{id}"),
+            &root,
+            json!({"allowed_scopes": ["admin:read"]}),
+        )
+        .await;
+    assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
+    let calls = app.calls();
+    let refused = app
+        .post(
+            "/api/v1/admin/partners",
+            &token,
+            json!({"name": "P", "slug": "p-two", "contact_email": "p@p.test"}),
+        )
+        .await;
+    assert_eq!(
+        app.calls() - calls,
+        1,
+        "decided in the session check's batch"
+    );
+    assert_eq!(
+        (refused.status, refused.body),
+        (StatusCode::FORBIDDEN, detail(SCOPE_MISSING))
+    );
+    assert_eq!(
+        app.get("/api/v1/admin/partners", &token).await.status,
+        StatusCode::OK,
+        "admin:read still opens the reads"
+    );
+    let emptied = app
+        .patch(
+            &format!("{APPS}/{id}"),
+            &root,
+            json!({"allowed_scopes": []}),
+        )
+        .await;
+    assert_eq!(emptied.status, StatusCode::OK, "{}", emptied.body);
+    let reads = app.get("/api/v1/admin/partners", &token).await;
+    assert_eq!(
+        (reads.status, reads.body),
+        (StatusCode::FORBIDDEN, detail(SCOPE_MISSING))
+    );
+}
+
+/// `users:read` and `groups:read` open the user and group reads, not the application records
+/// those show (`/users/{id}/applications`, `/groups/{id}/applications` need `admin:read`).
+#[tokio::test]
+async fn narrow_read_scopes_do_not_reveal_applications() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let root = w.root.as_str();
+    let (id, secret) = service_app(app, root, &["users:read", "groups:read", "admin:read"]).await;
+    let narrow = platform_token(app, &id, &secret, Some("users:read groups:read")).await;
+    let narrow = narrow.body["access_token"].as_str().unwrap().to_owned();
+    let broad = platform_token(app, &id, &secret, Some("admin:read")).await;
+    let broad = broad.body["access_token"].as_str().unwrap().to_owned();
+    let user = app
+        .post(
+            "/api/v1/admin/users",
+            root,
+            json!({"tenant_id": w.acme_hq, "email": "u@acme.test"}),
+        )
+        .await
+        .id();
+    let group = app.create_group(root, &w.acme_hq, "Staff").await;
+    for (path, opened) in [
+        (format!("/api/v1/admin/users/{user}"), true),
+        (format!("/api/v1/admin/users/{user}/groups"), true),
+        (format!("/api/v1/admin/groups/{group}"), true),
+        (format!("/api/v1/admin/users/{user}/applications"), false),
+        (format!("/api/v1/admin/groups/{group}/applications"), false),
+    ] {
+        let reply = app.get(&path, &narrow).await;
+        if opened {
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        } else {
+            assert_eq!(
+                (reply.status, reply.body),
+                (StatusCode::FORBIDDEN, detail(SCOPE_MISSING)),
+                "{path}"
+            );
+            assert_eq!(
+                app.get(&path, &broad).await.status,
+                StatusCode::OK,
+                "{path}"
+            );
+        }
+    }
+}

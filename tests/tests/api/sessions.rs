@@ -500,8 +500,8 @@ async fn revoke_all_ends_every_active_session_of_a_user_or_a_tenant() {
     assert_eq!(all.body, json!({"revoked": 2}));
     assert_eq!(
         app.calls() - before,
-        3,
-        "batch (with the tenant) + query + transaction"
+        4,
+        "batch (with the tenant) + query + the holders (who outranks whom) + transaction"
     );
     assert_eq!(app.get(ME, &lab).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.get(ME, &lab2).await.status, StatusCode::UNAUTHORIZED);
@@ -818,7 +818,11 @@ async fn every_tier_sees_and_revokes_only_the_sessions_within_its_reach() {
         app.get(&path(&lab_s), &pa_acme).await.status,
         StatusCode::OK
     );
-    assert_eq!(app.calls() - before, 2, "batch + the session's tenant");
+    assert_eq!(
+        app.calls() - before,
+        2,
+        "batch + the session's tenant and holder, together"
+    );
 
     // Refused writes: 403, a DENIED event, nothing else written.
     let url = format!("{BASE}/revoke-all");

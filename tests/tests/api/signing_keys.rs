@@ -241,8 +241,15 @@ async fn bootstrap_under_another_kek_makes_a_key_that_opens() {
     let login = other.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(login.status, StatusCode::INTERNAL_SERVER_ERROR);
 
+    // A signing key that opens, and the credentials key made anew (the old one does not open
+    // under this KEK).
     let created = scaikey_cli::ops::ensure_keys(&other.state).await.unwrap();
-    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created.len(), 2, "{created:?}");
+    assert!(created[0].starts_with("signing key "), "{created:?}");
+    assert!(
+        created[1].contains("rotate every client secret"),
+        "{created:?}"
+    );
     let token = other.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for token in [&old_token, &token] {
         let me = other.get("/api/v1/admin/auth/me", token).await;
@@ -625,4 +632,248 @@ async fn a_token_whose_header_alg_differs_from_its_keys_is_refused() {
         let me = es.get("/api/v1/admin/auth/me", &token).await;
         assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{what}: {}", me.body);
     }
+}
+
+/// An emergency revoke stops the key signing at once on an instance that still caches it (SPEC
+/// §3.1; the issue's reproduction): `keys rotate` then `keys revoke <current>` by the operator's
+/// CLI, and the running server's very next login, refresh and client grant are signed by another
+/// key, which its own next request accepts — with no extra round trip (the key's revocation mark
+/// is read in the batch each of them makes anyway).
+#[tokio::test]
+async fn a_revoked_key_stops_signing_on_a_running_instance_at_once() {
+    let Some(app) = spawn_app().await else { return };
+    let first = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (header, _) = parts(first.body["access_token"].as_str().unwrap());
+    let revoked = header["kid"].as_str().unwrap().to_owned();
+    let created = app
+        .post(
+            "/api/v1/admin/applications",
+            first.body["access_token"].as_str().unwrap(),
+            json!({"name": "Fleet", "scope": "GLOBAL", "application_type": "SERVICE",
+                   "grant_types": ["client_credentials"], "allowed_scopes": ["admin:read"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // The operator's CLI: another process over the same table.
+    let cli = instance(&app, app.state.kek().cloned()).await;
+    scaikey_cli::ops::rotate_keys(&cli.state).await.unwrap();
+    scaikey_cli::ops::revoke_key(&cli.state, &revoked)
+        .await
+        .unwrap();
+
+    let calls = app.calls();
+    let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(
+        parts(&token).0["kid"],
+        json!(revoked),
+        "signed by the revoked key"
+    );
+    let me = app.get("/api/v1/admin/auth/me", &token).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert!(
+        app.calls() - calls >= 4,
+        "the login's own calls, and a re-read of the keys"
+    );
+
+    let refreshed = app
+        .refresh_reply(login.body["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let token = refreshed.body["access_token"].as_str().unwrap();
+    assert_ne!(parts(token).0["kid"], json!(revoked));
+
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        created.id(),
+        created.body["client_secret"].as_str().unwrap()
+    );
+    let grant = app
+        .send(
+            Request::post("/api/v1/platform/oauth/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::OK, "{}", grant.body);
+    let token = grant.body["access_token"].as_str().unwrap();
+    assert_ne!(parts(token).0["kid"], json!(revoked));
+    assert_eq!(
+        app.get("/api/v1/admin/partners", token).await.status,
+        StatusCode::OK
+    );
+}
+
+/// The raw stored item at `pk`/`sk`.
+async fn raw_item(
+    app: &TestApp,
+    pk: &str,
+    sk: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    let store = app.state.store();
+    store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(pk.into()))
+        .key("SK", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get item")
+        .item
+}
+
+async fn delete_raw(app: &TestApp, pk: &str, sk: &str) {
+    let store = app.state.store();
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(pk.into()))
+        .key("SK", AttributeValue::S(sk.into()))
+        .send()
+        .await
+        .expect("delete item");
+}
+
+/// What signs credentials is sealed (SPEC §5, "server secrets"): `CONFIG`, which every function
+/// reads, holds only the cursor key, and a refresh token made with any key derived from it is
+/// refused; the credentials key is ciphertext in a partition of its own, and an instance without
+/// the key-encryption key issues no credential (500) while it still verifies and lists.
+#[tokio::test]
+async fn reading_the_table_is_not_enough_to_mint_a_refresh_token() {
+    let Some(app) = spawn_app().await else { return };
+    let login = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let items = app.snapshot().await;
+    assert!(
+        !items.contains_key("CONFIG CURSOR_SECRET"),
+        "no plaintext server secret"
+    );
+    let sealed = &items["CREDENTIALS_KEY KEY"];
+    for field in ["kek", "wrapped_key", "ciphertext"] {
+        assert!(sealed[field].is_string(), "{field}: {sealed}");
+    }
+    assert!(sealed.get("root").is_none() && sealed.get("secret").is_none());
+    // Everything every function can read: the CONFIG partition. Forge with each binary value.
+    let config = raw_item(&app, "CONFIG", "CURSOR_KEY")
+        .await
+        .expect("a cursor key");
+    let cursor_key = config["secret"].as_b().unwrap().as_ref().to_vec();
+    let session = parts(&token).1["sid"].as_str().unwrap().to_owned();
+    for label in [
+        "scaikey refresh-token key v1",
+        "scaikey refresh-token key v2",
+    ] {
+        let key = shared::secrets::hmac_sha256(&cursor_key, label.as_bytes());
+        let tag = shared::secrets::hmac_sha256(&key, format!("{session}.0").as_bytes());
+        let forged = format!("{session}.0.{}", BASE64URL_NOPAD.encode(&tag));
+        let reply = app.refresh_reply(&forged).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{label}");
+    }
+    // The genuine one works (and was not ended by the forgeries).
+    let genuine = app
+        .refresh_reply(login.body["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(genuine.status, StatusCode::OK, "{}", genuine.body);
+    // An instance without the key-encryption key verifies and lists, but makes no secret.
+    let verifier = instance(&app, None).await;
+    let token = genuine.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        verifier.get("/api/v1/admin/partners", token).await.status,
+        StatusCode::OK
+    );
+    let made = verifier
+        .post(
+            "/api/v1/admin/applications",
+            token,
+            json!({"name": "X", "scope": "GLOBAL", "application_type": "SERVICE"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(made.body.get("client_secret").is_none());
+}
+
+/// The upgrade (`scaikey keys seal`, or bootstrap) from a table keyed by one plaintext server
+/// secret: the credentials key is sealed with the client-secret key that secret derived, so
+/// client secrets issued before keep working; the secret is deleted in the same transaction (its
+/// refresh tokens end); cursors get a key of their own; a second run changes nothing.
+#[tokio::test]
+async fn keys_seal_upgrades_a_plaintext_server_secret_and_keeps_client_secrets() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let created = app
+        .post(
+            "/api/v1/admin/applications",
+            &root,
+            json!({"name": "Fleet", "scope": "GLOBAL", "application_type": "SERVICE",
+                   "grant_types": ["client_credentials"], "allowed_scopes": ["admin:read"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.id();
+    let secret = created.body["client_secret"].as_str().unwrap().to_owned();
+    // Back to an earlier version's table: one plaintext server secret, no credentials key and
+    // no cursor key, the client secret's hash keyed with the old derivation.
+    delete_raw(&app, "CREDENTIALS_KEY", "KEY").await;
+    delete_raw(&app, "CONFIG", "CURSOR_KEY").await;
+    let old_secret = shared::secrets::random_bytes::<32>();
+    let mut item = std::collections::HashMap::new();
+    item.insert("PK".to_owned(), AttributeValue::S("CONFIG".into()));
+    item.insert("SK".to_owned(), AttributeValue::S("CURSOR_SECRET".into()));
+    item.insert(
+        "secret".to_owned(),
+        AttributeValue::B(old_secret.to_vec().into()),
+    );
+    put_item(&app, item).await;
+    let old_key = shared::secrets::hmac_sha256(&old_secret, b"scaikey client-secret key v1");
+    let old_hash =
+        data_encoding::HEXLOWER.encode(&shared::secrets::hmac_sha256(&old_key, secret.as_bytes()));
+    let store = app.state.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(format!("APP#{id}")))
+        .key("SK", AttributeValue::S("APP".into()))
+        .update_expression("SET secret_hash = :h")
+        .expression_attribute_values(":h", AttributeValue::S(old_hash))
+        .send()
+        .await
+        .unwrap();
+
+    let cli = instance(&app, app.state.kek().cloned()).await;
+    let made = scaikey_cli::ops::seal_credentials(&cli.state)
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 2, "{made:?}");
+    assert!(raw_item(&app, "CONFIG", "CURSOR_SECRET").await.is_none());
+    assert!(raw_item(&app, "CONFIG", "CURSOR_KEY").await.is_some());
+    assert!(
+        scaikey_cli::ops::seal_credentials(&cli.state)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a second run changes nothing"
+    );
+    // A fresh instance (as after the deploy) authenticates the client with its old secret.
+    let server = instance(&app, app.state.kek().cloned()).await;
+    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    let grant = server
+        .send(
+            Request::post("/api/v1/platform/oauth/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::OK, "{}", grant.body);
+    // And logins work under the new credentials key.
+    assert_eq!(
+        server.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await.status,
+        StatusCode::OK
+    );
 }
