@@ -32,6 +32,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenant_owned;
+pub mod throttle;
 pub mod time;
 pub mod tokens;
 pub mod validation;

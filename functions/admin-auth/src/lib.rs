@@ -3,7 +3,6 @@
 
 pub mod login;
 mod store;
-pub mod throttle;
 
 use login as auth;
 

@@ -13,12 +13,12 @@ use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::tally::{self, TenantNow};
 use shared::store::{Key, StoreError, keys};
+use shared::throttle::{self, THROTTLED, Throttle};
 use shared::time::Timestamp;
 use shared::tokens::AdminClaims;
 use shared::values::{Email, Status};
 
 use crate::store;
-use crate::throttle;
 
 pub const LOGIN: AuditAction = AuditAction::new("auth.login", "session");
 pub const LOGOUT: AuditAction = AuditAction::new("auth.logout", "session");
@@ -132,43 +132,17 @@ pub async fn login(
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_lowercase());
     // The attempt counters of this email: from this address, and from all, in this window
-    // and the previous one (`throttle`), read with the admin-email marker.
-    let clock = throttle::Clock::at(now.unix());
-    let limits = [
-        throttle::Limit::per_address(meta.ip_address.as_deref()),
-        throttle::Limit::per_email(),
-    ];
+    // and the previous one (`shared::throttle`), read with the admin-email marker.
+    let throttle = Throttle::new(
+        keys::login_partition(&email),
+        meta.ip_address.as_deref(),
+        now.unix(),
+    );
     let mut wanted = vec![keys::admin_email(&email)];
-    for limit in &limits {
-        wanted.push(clock.key(&email, limit));
-        wanted.push(clock.previous_key(&email, limit));
-    }
+    wanted.extend(throttle.keys());
     let first = store.load(&wanted).await?;
     let owner: Option<AdminEmailOwner> = first.get(&keys::admin_email(&email))?;
-    let counts: Vec<(u64, u64)> = limits
-        .iter()
-        .map(|limit| {
-            let count = |key: Key| first.number(&key, "attempts").max(0) as u64;
-            (
-                count(clock.key(&email, limit)),
-                count(clock.previous_key(&email, limit)),
-            )
-        })
-        .collect();
-    let slots: Vec<(Key, u64)> = limits
-        .iter()
-        .zip(&counts)
-        .map(|(limit, (_, previous))| {
-            (
-                clock.key(&email, limit),
-                throttle::cap(limit, *previous, clock),
-            )
-        })
-        .collect();
-    let full = slots
-        .iter()
-        .zip(&counts)
-        .any(|((_, cap), (current, _))| current >= cap);
+    let counts = throttle.counts(&first);
     // The holder's user, tenant and partner; an unknown email reads placeholders instead, so
     // every failed login makes the same calls.
     let holder_keys: [Key; 3] = match &owner {
@@ -185,52 +159,21 @@ pub async fn login(
     };
     // Attempts on an email no admin holds are recorded once per email and window (its first
     // failure; the counter keeps the number): a flood of them adds no event per request.
-    let first_in_window = counts.get(1).is_none_or(|(current, _)| *current == 0);
-    let recorded = owner.is_some() || first_in_window;
-    // Take a slot before the password is checked: the conditional write decides, so of many
-    // parallel attempts only as many as there are free slots go on to argon2. The holder is
-    // read alongside (one round trip for both).
-    let reserve = async {
-        if full {
-            Err(shared::store::StoreError::Refused(store::THROTTLED))
-        } else {
-            store::reserve_attempt(store, &slots, clock.expiry()).await
-        }
-    };
+    let recorded = owner.is_some() || counts.first_in_window();
     // The revocation mark of the key that would sign, read with the holder: a key revoked
     // since this instance last read the key set does not sign this login.
     let mark = state.keys().signing_revocation_mark().await;
     let mut holder_batch = holder_keys.to_vec();
     holder_batch.extend(mark.clone());
-    let read_holder = store.load(&holder_batch);
-    let (reserved, holder) = tokio::join!(reserve, read_holder);
+    // Take a slot before the password is checked: the conditional write decides, so of many
+    // parallel attempts only as many as there are free slots go on to argon2. The holder is
+    // read alongside (one round trip for both).
+    let (reserved, holder) =
+        tokio::join!(throttle.reserve(store, &counts), store.load(&holder_batch));
     match reserved {
         Ok(()) => {}
-        Err(err) if err.refused_by() == Some(store::THROTTLED) => {
-            // Refused by the write: parallel attempts took the slots since the read, so the
-            // counters are read again for an honest Retry-After.
-            let counts = if full {
-                counts
-            } else {
-                let keys: Vec<Key> = slots.iter().map(|(key, _)| key.clone()).collect();
-                let again = store.load(&keys).await?;
-                counts
-                    .iter()
-                    .zip(&keys)
-                    .map(|((_, previous), key)| {
-                        (again.number(key, "attempts").max(0) as u64, *previous)
-                    })
-                    .collect()
-            };
-            let retry_after_seconds = limits
-                .iter()
-                .zip(&counts)
-                .map(|(limit, (current, previous))| {
-                    throttle::retry_after(limit, *current, *previous, clock)
-                })
-                .max()
-                .unwrap_or(1)
-                .max(1);
+        Err(err) if err.refused_by() == Some(THROTTLED) => {
+            let retry_after_seconds = throttle.retry_after(store, &counts).await?;
             if owner.is_some() {
                 let event = login_event(&email, owner.as_ref(), AuditResult::Denied, meta);
                 store.put_event(&event).await?;
@@ -308,8 +251,8 @@ pub async fn login(
         if recorded {
             let event = login_event(&email, owner.as_ref(), AuditResult::Failure, meta);
             store.put_event(&event).await?;
-        } else if let Some((email_counter, _)) = slots.get(1) {
-            store::count_unrecorded(store, email_counter).await?;
+        } else if let Some(email_counter) = counts.email_counter() {
+            throttle::count_unrecorded(store, email_counter).await?;
         }
         return Err(Error::InvalidCredentials);
     };
@@ -352,7 +295,7 @@ pub async fn login(
         resource_id: Some(session.id.to_string()),
         ..event
     };
-    let taken: Vec<Key> = slots.into_iter().map(|(key, _)| key).collect();
+    let taken: Vec<Key> = counts.slots();
     match store::create_session(store, &session, &user.id, now, &taken, &event).await {
         Ok(()) => {}
         // A transfer or delete of the tenant landed since the login read it (during argon2,

@@ -88,46 +88,6 @@ pub async fn create_session(
     store.transact(tx).await
 }
 
-/// Takes one attempt slot in each counter (per address, per email) of the current window, only
-/// if each is below its cap: the decision is the write's, so parallel guesses cannot all pass.
-/// Refused (`THROTTLED`) when a counter is full.
-pub async fn reserve_attempt(
-    store: &Store,
-    slots: &[(Key, u64)],
-    expires: i64,
-) -> Result<(), StoreError> {
-    let mut tx = store.tx();
-    for (key, cap) in slots {
-        tx.update_if(
-            key,
-            "ADD attempts :one SET #ttl = :ttl",
-            THROTTLED,
-            Some("attribute_not_exists(attempts) OR attempts < :cap"),
-            Expr::default()
-                .name("#ttl", keys::TTL)
-                .value(":one", n(1))
-                .value(":cap", n(*cap))
-                .value(":ttl", n(expires + PURGE_GRACE_SECONDS)),
-        )?;
-    }
-    store.transact(tx).await
-}
-
-/// A failure on an email no admin holds, past the first of its window: counted on the email's
-/// counter instead of adding an audit event (the same one write a recorded failure makes).
-pub async fn count_unrecorded(store: &Store, counter: &Key) -> Result<(), StoreError> {
-    let mut tx = store.tx();
-    tx.update(
-        counter,
-        "ADD unrecorded_failures :one",
-        Expr::default().value(":one", n(1)),
-    )?;
-    store.transact(tx).await
-}
-
-/// An attempt counter was full when the attempt tried to take a slot.
-pub const THROTTLED: Guard = Guard::Unique("login attempt slot");
-
 /// Moves the session to its next refresh generation, only if it is still at the one presented
 /// and live: of two refreshes with the same token, one wins and the other is a reuse.
 pub async fn rotate_refresh(store: &Store, session: &Session) -> Result<(), StoreError> {

@@ -79,16 +79,17 @@ pub fn event(id: &crate::ids::EventId) -> Key {
     Key::new(format!("EVENT#{id}"), "EVENT")
 }
 
-/// A login attempt counter of one email: per source address (`IP#<addr>`) or for the email
-/// (`EMAIL`), in one fixed 15-minute window (`functions/admin-auth/src/throttle.rs`).
-pub fn login_attempts(email: &str, scope: &str, window: i64) -> Key {
-    Key::new(login_partition(email), format!("{scope}#WINDOW#{window}"))
-}
-
-/// The partition of an email's login attempt counters (per address and per email, every
-/// window): one Query finds them all (`scaikey admin unlock`).
+/// The partition of an email's admin login attempt counters (per source address
+/// `IP#<addr>#WINDOW#<n>` and for the email `EMAIL#WINDOW#<n>`, fixed 15-minute windows:
+/// `shared::throttle`): one Query finds them all (`scaikey admin unlock`).
 pub fn login_partition(email: &str) -> String {
     format!("LOGIN#{email}")
+}
+
+/// The partition of a tenant user's sign-in attempt counters (the hosted login), apart from
+/// the admin login's and from other tenants' (the same email in two tenants is two people).
+pub fn sign_in_partition(tenant: &TenantId, email: &str) -> String {
+    format!("SIGNIN#{tenant}#{email}")
 }
 
 // ---- configuration kept in the table ---------------------------------------------------------
