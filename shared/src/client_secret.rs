@@ -1,6 +1,6 @@
-//! Client secrets: 256 random bits, shown once, stored as an HMAC-SHA256 under the credentials
-//! key's client-secret key (`crate::credentials`: sealed, opened only by the functions that make
-//! or check client secrets). A secret this random needs no slow hash (argon2 would cap token
+//! Client secrets: 256 random bits, shown once, stored as an HMAC-SHA256 under the client-secret
+//! key (`crate::credentials`: sealed, opened only by the functions that make or check client
+//! secrets). A secret this random needs no slow hash (argon2 would cap token
 //! grants near 70 per CPU-second); keying the hash means a copy of the table alone does not
 //! even allow checking a guess. Used by the applications, agents and registration-requests
 //! groups (create, rotate, approve) and the OAuth token endpoint (client authentication).
@@ -15,9 +15,9 @@ pub fn generate() -> String {
 
 /// The stored form of a secret (hex).
 pub async fn hash(state: &AppState, secret: &str) -> Result<String> {
-    let keys = state.credentials().keys().await?;
+    let key = state.credentials().client_secret_key().await?;
     Ok(data_encoding::HEXLOWER.encode(&crate::secrets::hmac_sha256(
-        keys.client_secret_key(),
+        key.as_bytes(),
         secret.as_bytes(),
     )))
 }

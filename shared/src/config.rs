@@ -9,6 +9,12 @@ pub struct Config {
     /// Set for DynamoDB Local; unset in AWS.
     pub dynamodb_endpoint: Option<String>,
     pub region: String,
+    /// The API's public base URL (`SCAIKEY_PUBLIC_URL`; `http://127.0.0.1:3000` by default):
+    /// what issuers, discovery documents and redirects are built from — never the request's
+    /// `Host`. No trailing slash.
+    pub public_url: String,
+    /// The platform issuer: `iss` of admin tokens, platform tokens and the platform's sign-in
+    /// (`SCAIKEY_TOKEN_ISSUER`; unset or empty: `{public_url}/api/v1/platform/oauth`).
     pub token_issuer: String,
     pub token_audience: String,
     pub access_token_ttl: Duration,
@@ -168,13 +174,18 @@ impl Config {
                 reason: "must be RS256 or ES256",
             })?,
         };
+        let public_url = public_url(lookup("SCAIKEY_PUBLIC_URL"))?;
+        let token_issuer = lookup("SCAIKEY_TOKEN_ISSUER")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| format!("{public_url}{PLATFORM_ISSUER_PATH}"));
         Ok(Self {
             table_name: text("TABLE_NAME", "scaikey")?,
             region: lookup("AWS_REGION")
                 .or_else(|| lookup("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".into()),
             dynamodb_endpoint: endpoint,
-            token_issuer: text("SCAIKEY_TOKEN_ISSUER", "scaikey")?,
+            public_url,
+            token_issuer,
             token_audience: text("SCAIKEY_TOKEN_AUDIENCE", "scaikey-admin")?,
             access_token_ttl,
             session_ttl,
@@ -184,6 +195,63 @@ impl Config {
             signing_algorithm,
         })
     }
+}
+
+/// Where the platform's issuer lives under the public URL.
+pub const PLATFORM_ISSUER_PATH: &str = "/api/v1/platform/oauth";
+/// Where a tenant's issuer lives under the public URL, followed by the tenant's slug.
+pub const TENANT_ISSUER_PATH: &str = "/api/v1/auth/tenants";
+
+impl Config {
+    /// A tenant's issuer: `{public_url}/api/v1/auth/tenants/{slug}`.
+    pub fn tenant_issuer(&self, slug: &str) -> String {
+        format!("{}{TENANT_ISSUER_PATH}/{slug}", self.public_url)
+    }
+
+    /// The path under which a tenant's issuer serves (its cookies' `Path`).
+    pub fn tenant_issuer_path(&self, slug: &str) -> String {
+        format!("{}{TENANT_ISSUER_PATH}/{slug}", self.public_path())
+    }
+
+    /// The public URL's own path (empty at a domain's root), for cookie paths.
+    pub fn public_path(&self) -> &str {
+        let rest = self
+            .public_url
+            .split_once("://")
+            .map_or("", |(_, rest)| rest);
+        rest.find('/').map_or("", |i| &rest[i..])
+    }
+
+    /// Whether the public URL is plain `http` on a loopback host (local development): cookies
+    /// then go without `Secure`, which browsers refuse to send over `http`.
+    pub fn is_local_http(&self) -> bool {
+        self.public_url.starts_with("http://")
+    }
+}
+
+/// `SCAIKEY_PUBLIC_URL`: an absolute `https` URL (plain `http` only for `localhost`,
+/// `127.0.0.1` or `[::1]`), no query, no fragment; a trailing slash is dropped.
+fn public_url(value: Option<String>) -> Result<String, ConfigError> {
+    let value = value.filter(|v| !v.trim().is_empty());
+    let Some(value) = value else {
+        return Ok("http://127.0.0.1:3000".to_owned());
+    };
+    let refused = |reason: &'static str| ConfigError {
+        name: "SCAIKEY_PUBLIC_URL",
+        value: value.clone(),
+        reason,
+    };
+    let parsed = url::Url::parse(value.trim()).map_err(|_| refused("must be an absolute URL"))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(refused("must be https (http only for localhost)")),
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || parsed.username() != "" {
+        return Err(refused("must have no query, fragment or user"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 fn key_encryption(
@@ -262,6 +330,45 @@ mod tests {
         assert_eq!(c.session_ttl, Duration::from_secs(43_200));
         assert!(c.dynamodb_endpoint.is_none());
         assert_eq!(c.signing_algorithm, SigningAlgorithm::Rs256);
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(
+            c.token_issuer,
+            "http://127.0.0.1:3000/api/v1/platform/oauth"
+        );
+        assert!(c.is_local_http());
+    }
+
+    #[test]
+    fn issuers_are_built_from_the_public_url() {
+        let c = config(&[("SCAIKEY_PUBLIC_URL", "https://id.example.com/base/")]).unwrap();
+        assert_eq!(c.public_url, "https://id.example.com/base");
+        assert_eq!(
+            c.token_issuer,
+            "https://id.example.com/base/api/v1/platform/oauth"
+        );
+        assert_eq!(
+            c.tenant_issuer("acme"),
+            "https://id.example.com/base/api/v1/auth/tenants/acme"
+        );
+        assert_eq!(
+            c.tenant_issuer_path("acme"),
+            "/base/api/v1/auth/tenants/acme"
+        );
+        assert!(!c.is_local_http());
+        let root = config(&[("SCAIKEY_PUBLIC_URL", "https://id.example.com")]).unwrap();
+        assert_eq!(root.tenant_issuer_path("acme"), "/api/v1/auth/tenants/acme");
+        let named = config(&[("SCAIKEY_TOKEN_ISSUER", "scaikey")]).unwrap();
+        assert_eq!(named.token_issuer, "scaikey");
+        for bad in [
+            "http://id.example.com",
+            "ftp://localhost",
+            "https://id.example.com/?a=1",
+            "https://id.example.com/#x",
+            "not a url",
+        ] {
+            let err = config(&[("SCAIKEY_PUBLIC_URL", bad)]).unwrap_err();
+            assert_eq!(err.name, "SCAIKEY_PUBLIC_URL", "{bad}");
+        }
     }
 
     #[test]

@@ -145,6 +145,13 @@ resource_id!(
 resource_id!(
     /// An AI agent of a tenant (`agt_…`), also its OAuth `client_id`.
     AgentId, "agt_", "agent");
+resource_id!(
+    /// A sign-in grant (`grt_…`): what one authorization code exchange issued — the refresh
+    /// token chain of one client in one SSO session.
+    GrantId,
+    "grt_",
+    "grant"
+);
 
 #[cfg(test)]
 mod tests {

@@ -28,6 +28,7 @@ pub mod password;
 pub mod sealing;
 pub mod secrets;
 pub mod session;
+pub mod sign_in;
 pub mod state;
 pub mod store;
 pub mod telemetry;

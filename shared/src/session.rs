@@ -6,7 +6,9 @@ use crate::access::{
     Acting, AdminRole, AdminSession, PlatformScopes, Principal, ScopedOperation, Tier,
 };
 use crate::error::{Error, Result};
-use crate::hierarchy::{AppScope, Application, Partner, Session, Tenant, User, UserStatus};
+use crate::hierarchy::{
+    AppScope, Application, Partner, Session, SessionType, Tenant, User, UserStatus,
+};
 use crate::ids::{ApplicationId, KeyId, PartnerId};
 use crate::state::AppState;
 use crate::store::{Key, Loaded, keys};
@@ -231,14 +233,20 @@ pub fn grant_holds(user: Option<User>, session: &Session, now: Timestamp) -> boo
     let (Some(user), Some(role_id)) = (user, session.role_id.as_ref()) else {
         return false;
     };
+    let Some(role) = session
+        .role
+        .filter(|_| session.session_type == SessionType::Admin)
+    else {
+        return false;
+    };
     // Exactly `Active`: any other status (suspended, locked, deleted) ends the session.
     user.status == UserStatus::Active
         && user.tenant_id == session.tenant_id
         && user.admin_roles.iter().any(|g| {
             g.id == *role_id
                 && g.is_in_force(now)
-                && g.role == session.role
-                && (session.role != crate::access::AdminRole::PartnerAdmin
+                && g.role == role
+                && (role != crate::access::AdminRole::PartnerAdmin
                     || g.partner_id == session.scope_partner_id)
         })
 }
@@ -276,7 +284,8 @@ mod tests {
             email: "ann@acme.test".into(),
             tenant_id: TenantId::parse("tnt_01kb2z8hqv3m4n5p6r7s8t9w2g").unwrap(),
             partner_id: PartnerId::generate(),
-            role: crate::access::AdminRole::TenantAdmin,
+            session_type: SessionType::Admin,
+            role: Some(crate::access::AdminRole::TenantAdmin),
             scope_partner_id: None,
             role_id,
             status: SessionStatus::Active,
@@ -285,6 +294,7 @@ mod tests {
             last_active_at: None,
             refresh_generation: 0,
             holder_reach: None,
+            applications: Vec::new(),
             ip_address: None,
             user_agent: None,
         }

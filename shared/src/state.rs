@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Holds};
 use crate::sealing::Kek;
 use crate::store::Store;
 use crate::tokens::KeyRing;
@@ -21,52 +21,75 @@ struct Inner {
     credentials: Credentials,
 }
 
+/// What a process holds besides the public keys: whether it signs tokens (it opens the private
+/// signing keys), and which server secrets it opens (`crate::credentials`). Each function's
+/// `main` names its own; IAM grants it exactly the same (`scripts/check-template`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Role {
+    pub signs_tokens: bool,
+    pub holds: Holds,
+}
+
+impl Role {
+    /// Verifies tokens, holds no secret: most functions.
+    pub const VERIFIER: Self = Self {
+        signs_tokens: false,
+        holds: Holds::NOTHING,
+    };
+    /// Everything (the local server, the CLI, tests).
+    pub const EVERYTHING: Self = Self {
+        signs_tokens: true,
+        holds: Holds::EVERYTHING,
+    };
+    /// Admin login: signs admin tokens, keys their refresh tokens.
+    pub const ADMIN_AUTH: Self = Self {
+        signs_tokens: true,
+        holds: Holds {
+            credentials: true,
+            client_secrets: false,
+        },
+    };
+    /// The token endpoints: sign, check client secrets, and exchange codes and refresh tokens.
+    pub const TOKEN_ENDPOINT: Self = Self::EVERYTHING;
+    /// The hosted login: keys SSO cookies, login flows and authorization codes; signs nothing.
+    pub const SIGN_IN: Self = Self {
+        signs_tokens: false,
+        holds: Holds {
+            credentials: true,
+            client_secrets: false,
+        },
+    };
+    /// The functions that make client secrets (applications, agents, registration requests).
+    pub const CLIENT_SECRET_MAKER: Self = Self {
+        signs_tokens: false,
+        holds: Holds {
+            credentials: false,
+            client_secrets: true,
+        },
+    };
+}
+
 impl AppState {
-    /// With `kek` the state signs tokens and opens the credentials key (admin-auth, oauth, the
-    /// local server); without, it verifies tokens and handles no credentials.
+    /// With `kek` the state signs tokens and opens both server secrets (the local server, the
+    /// CLI, tests); without, it verifies tokens and handles no credentials.
     pub fn new(config: Config, store: Store, kek: Option<Kek>) -> Self {
-        let keys = KeyRing::new(store.clone(), &config, kek.clone());
-        let credentials = Credentials::new(store.clone(), kek.clone());
+        Self::with_role(config, store, kek, Role::EVERYTHING)
+    }
+
+    /// A state that does what `role` says with `kek` (and nothing without one).
+    pub fn with_role(config: Config, store: Store, kek: Option<Kek>, role: Role) -> Self {
+        let signer = kek.clone().filter(|_| role.signs_tokens);
+        let keys = KeyRing::new(store.clone(), &config, signer.clone());
+        let credentials = Credentials::new(store.clone(), kek, role.holds);
         Self {
             inner: Arc::new(Inner {
                 config,
                 store,
                 keys,
-                kek,
+                kek: signer,
                 credentials,
             }),
         }
-    }
-
-    /// A state that verifies tokens (it never reads or opens a signing key) and opens the
-    /// credentials key with `kek`: the functions that make client secrets but sign nothing
-    /// (applications, agents, registration-requests).
-    pub fn opening_credentials(config: Config, store: Store, kek: Option<Kek>) -> Self {
-        let keys = KeyRing::new(store.clone(), &config, None);
-        let credentials = Credentials::new(store.clone(), kek);
-        Self {
-            inner: Arc::new(Inner {
-                config,
-                store,
-                keys,
-                kek: None,
-                credentials,
-            }),
-        }
-    }
-
-    /// [`AppState::opening_credentials`] from the environment, the public keys read once.
-    pub async fn from_env_opening_credentials()
-    -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let config = Config::from_env()?;
-        let store = crate::store::connect(&config).await;
-        let kek = Kek::from_config(&config).await?;
-        let state = Self::opening_credentials(config, store, kek);
-        let (loaded, ()) = tokio::join!(state.keys().reload(), state.credentials().preload());
-        if let Err(err) = loaded {
-            tracing::error!(error = %err, "could not load signing keys at start-up");
-        }
-        Ok(state)
     }
 
     /// Config from the environment, the DynamoDB client and the key-encryption key the config
@@ -79,19 +102,26 @@ impl AppState {
         Ok(Self::new(config, store, kek))
     }
 
-    /// `connect`, then the signing keys read once (and, with a KEK, the private ones and the
-    /// credentials key opened) —
-    /// which also opens the connections, so the first request does not pay for the TLS
-    /// handshakes.
-    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let state = Self::connect().await?;
-        // The credentials key opens alongside (one read and one KMS call, at the same time).
-        let (loaded, ()) = tokio::join!(state.keys().reload(), state.credentials().preload());
+    /// A function's state from the environment, doing what `role` says: the signing keys read
+    /// once (with the private ones opened when it signs) and its server secrets opened, at the
+    /// same time — which also opens the connections, so the first request does not pay for the
+    /// TLS handshakes.
+    pub async fn from_env(role: Role) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Config::from_env()?;
+        let store = crate::store::connect(&config).await;
+        let kek = Kek::from_config(&config).await?;
+        let state = Self::with_role(config, store, kek, role);
+        state.warm_up().await;
+        Ok(state)
+    }
+
+    /// Reads the signing keys and opens the server secrets this state holds (start-up).
+    pub async fn warm_up(&self) {
+        let (loaded, ()) = tokio::join!(self.keys().reload(), self.credentials().preload());
         if let Err(err) = loaded {
             // Not fatal: the table may not be bootstrapped yet; requests will say so.
             tracing::error!(error = %err, "could not load signing keys at start-up");
         }
-        Ok(state)
     }
 
     pub fn config(&self) -> &Config {
@@ -106,8 +136,8 @@ impl AppState {
         &self.inner.keys
     }
 
-    /// The credentials key (refresh tokens, client-secret hashes, sign-in codes and cookies),
-    /// where this process may open it.
+    /// The server secrets (refresh tokens, sign-in codes and cookies; client-secret hashes),
+    /// those this process may open.
     pub fn credentials(&self) -> &Credentials {
         &self.inner.credentials
     }

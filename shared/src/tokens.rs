@@ -323,6 +323,9 @@ struct Loaded {
     incomplete: bool,
     loaded_at: Option<Instant>,
     last_unknown_kid_refresh: Option<Instant>,
+    /// Keys this instance saw revoked (their mark read in a request's batch): never signing
+    /// again here, whatever a re-read of the key set — which may lag the mark — says.
+    revoked: std::collections::HashSet<KeyId>,
 }
 
 /// The signing keys and cursor secret, cached from the table. With a key-encryption key it
@@ -432,6 +435,7 @@ impl KeyRing {
         }
         opened.retain(|kid, _| still_signing.contains(kid));
         let mut loaded = self.loaded.write().unwrap_or_else(|p| p.into_inner());
+        signers.retain(|s| !loaded.revoked.contains(&s.kid));
         signers.sort_by(|a, b| b.kid.cmp(&a.kid));
         loaded.signers = signers;
         loaded.verifiers = verifiers;
@@ -533,10 +537,18 @@ impl KeyRing {
         mark: Option<&crate::store::Key>,
         loaded: &crate::store::Loaded,
     ) -> Result<String, Error> {
-        if mark.is_some_and(|m| loaded.has(m))
-            && let Err(err) = self.reload().await
-        {
-            tracing::warn!(error = %err, "could not re-read signing keys after a revocation");
+        if let Some(mark) = mark.filter(|m| loaded.has(m)) {
+            // Dropped here at once, so it signs nothing more on this instance even if the
+            // re-read fails or lags; with no other key, signing fails (500) rather than use it.
+            if let Some(kid) = crate::store::keys::revoked_key_of(mark) {
+                let mut cached = self.loaded.write().unwrap_or_else(|p| p.into_inner());
+                cached.signers.retain(|s| s.kid != kid);
+                cached.opened.remove(&kid);
+                cached.revoked.insert(kid);
+            }
+            if let Err(err) = self.reload().await {
+                tracing::warn!(error = %err, "could not re-read signing keys after a revocation");
+            }
         }
         self.sign(claims).await
     }

@@ -206,8 +206,9 @@ impl LambdaFunction {
             Some(endpoint) => command.env("DYNAMODB_ENDPOINT", endpoint),
             None => command.env_remove("DYNAMODB_ENDPOINT"),
         };
-        // As in the template: admin-auth and oauth hold the key-encryption key (they sign), and
-        // identity-providers (it seals client secrets).
+        // As in the template: admin-auth and oauth hold the key-encryption key (they sign and
+        // open server secrets), identity-providers (it seals IdP client secrets), and the
+        // functions that make client secrets (they open the client-secret key).
         for name in [
             "SCAIKEY_KMS_KEY_ID",
             "KMS_ENDPOINT",
@@ -215,7 +216,15 @@ impl LambdaFunction {
         ] {
             command.env_remove(name);
         }
-        if name == "admin-auth" || name == "oauth" || name == "identity-providers" {
+        const HOLD_THE_KEK: [&str; 6] = [
+            "admin-auth",
+            "oauth",
+            "identity-providers",
+            "applications",
+            "agents",
+            "registration-requests",
+        ];
+        if HOLD_THE_KEK.contains(&name) {
             match &config.key_encryption {
                 KeyEncryption::Kms { key_id, endpoint } => {
                     command.env("SCAIKEY_KMS_KEY_ID", key_id);

@@ -73,13 +73,15 @@ async fn refresh_tag(state: &AppState, session: &SessionId, generation: u64) -> 
     ))
 }
 
-fn claims_for(state: &AppState, session: &Session, now: Timestamp) -> AdminClaims {
+/// An admin session's access token claims (`role` is an admin session's own: every session
+/// this group makes or refreshes is one).
+fn claims_for(state: &AppState, session: &Session, role: AdminRole, now: Timestamp) -> AdminClaims {
     let config = state.config();
     AdminClaims {
         iss: config.token_issuer.clone(),
         aud: config.token_audience.clone(),
         sub: session.user_id.clone(),
-        role: session.role,
+        role,
         partner_id: session.scope_partner_id.clone(),
         tenant_id: Some(session.tenant_id.clone()),
         sid: session.id.clone(),
@@ -264,7 +266,8 @@ pub async fn login(
         email: user.email.clone(),
         tenant_id: owner.tenant_id.clone(),
         partner_id: owner.partner_id.clone(),
-        role: grant.role,
+        session_type: shared::hierarchy::SessionType::Admin,
+        role: Some(grant.role),
         scope_partner_id: match grant.role {
             AdminRole::PartnerAdmin => grant.partner_id.clone(),
             _ => None,
@@ -289,6 +292,7 @@ pub async fn login(
         ),
         ip_address: meta.ip_address.clone(),
         user_agent: meta.user_agent.clone(),
+        applications: Vec::new(),
     };
     let event = login_event(&email, Some(&owner), AuditResult::Success, meta);
     let event = AuditEvent {
@@ -312,7 +316,11 @@ pub async fn login(
     }
     let access_token = state
         .keys()
-        .sign_unless_revoked(&claims_for(state, &session, now), mark.as_ref(), &holder)
+        .sign_unless_revoked(
+            &claims_for(state, &session, grant.role, now),
+            mark.as_ref(),
+            &holder,
+        )
         .await?;
     Ok(LoginOutcome {
         tokens: IssuedTokens {
@@ -398,10 +406,16 @@ pub async fn refresh(
         }
         Err(err) => return Err(err.into()),
     }
+    // An admin session (the grant check above refused any other).
+    let role = session.role.ok_or(Error::InvalidRefreshToken)?;
     let refresh_token = issue_refresh_token(state, &session.id, generation + 1).await?;
     let access_token = state
         .keys()
-        .sign_unless_revoked(&claims_for(state, &session, now), mark.as_ref(), &gate)
+        .sign_unless_revoked(
+            &claims_for(state, &session, role, now),
+            mark.as_ref(),
+            &gate,
+        )
         .await?;
     Ok(IssuedTokens {
         access_token,

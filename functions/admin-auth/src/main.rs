@@ -6,6 +6,6 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let state = shared::AppState::from_env().await?;
+    let state = shared::AppState::from_env(shared::state::Role::ADMIN_AUTH).await?;
     shared::http::run_lambda(admin_auth::router(state)).await
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use shared::access::{self, AdminRole, GrantReach, Principal, RoleReach};
 use shared::audit::{self, Actor, Attempt, AuditAction, AuditEvent, RequestMeta};
 use shared::error::{Error, FieldProblem, Result};
-use shared::hierarchy::{Platform, RoleGrant, Tenant, User, UserStatus};
+use shared::hierarchy::{Platform, RoleGrant, Session, Tenant, User, UserStatus};
 use shared::ids::{PartnerId, RoleId, TenantId, UserId};
 use shared::lifecycle::{self, Lifecycle, live};
 use shared::lists::{self, ListQuery, MergedQuery, Total};
@@ -343,9 +343,22 @@ async fn grant_in(
     let event = AuditEvent::new(grantor.actor(), GRANT, Some(grant.id.to_string()), meta)
         .in_tenant(&holder.partner, &grant.holder_tenant_id)
         .with_changes(&serde_json::json!({}), &audit::snapshot(&grant));
-    match store::grant(state.store(), &grant, &user, &holder.partner, &event).await {
+    // The holder's live sessions take the new grant's reach with it (one Query; grants are rare).
+    let sessions = Session::active_of_user(state.store(), &user.id).await?;
+    match store::grant(
+        state.store(),
+        &grant,
+        &user,
+        &holder.partner,
+        &sessions,
+        &event,
+    )
+    .await
+    {
         Ok(()) => Ok(grant),
         Err(err) if err.refused_by() == Some(ADMIN_EMAIL) => Err(Error::conflict(EMAIL_TAKEN)),
+        // A session ended and was purged between the read and the write: read again.
+        Err(err) if err.refused_by() == Some(store::RERANKED) => Err(Error::Stale),
         Err(err) => Err(err.into()),
     }
 }

@@ -5,12 +5,14 @@
 //! transaction.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use shared::access::GrantReach;
 use shared::audit::AuditEvent;
-use shared::hierarchy::{AdminEmailOwner, RoleGrant, User};
+use shared::hierarchy::{AdminEmailOwner, RoleGrant, Session, User};
 use shared::ids::PartnerId;
 use shared::store::{
     Entity, Expr, Guard, Item, Store, StoreError, Tx, encode, keys, n, s, with_keys,
 };
+use shared::time::Timestamp;
 
 use crate::operations::AdminRoleGrant;
 
@@ -87,11 +89,18 @@ fn admin_email_item(
 
 /// Grant item (new), the holder's summary (versioned), admin-email marker (free or theirs),
 /// audit.
+/// The most sessions a grant re-ranks in its own transaction (the rest right after it).
+const RERANKED_IN_GRANT: usize = 90;
+
+/// A re-ranked session was gone by the time the grant wrote (TTL): read them again.
+pub const RERANKED: Guard = Guard::Parent("session");
+
 pub async fn grant(
     store: &Store,
     grant: &AdminRoleGrant,
     user: &User,
     partner: &PartnerId,
+    sessions: &[Session],
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
@@ -105,8 +114,25 @@ pub async fn grant(
         Some("attribute_not_exists(PK) OR user_id = :user"),
         Expr::default().value(":user", s(user.id.to_string())),
     )?;
+    // The holder's live sessions are listed (and may be ended) only by callers whose reach
+    // covers its grants *now* (who outranks whom): they take the new reach with the grant.
+    let reach = GrantReach::of(&roles, &user.tenant_id, Some(partner), Timestamp::now()).stored();
+    let (now, later) = sessions.split_at(sessions.len().min(RERANKED_IN_GRANT));
+    for session in now {
+        session.rerank_in(&mut tx, &reach, RERANKED)?;
+    }
     store.add_event(&mut tx, event)?;
-    store.transact(tx).await
+    store.transact(tx).await?;
+    for session in later {
+        let mut tx = store.tx();
+        session.rerank_in(&mut tx, &reach, RERANKED)?;
+        match store.transact(tx).await {
+            // Ended and purged meanwhile: nothing left to re-rank.
+            Ok(()) | Err(StoreError::Refused(RERANKED)) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// Grant item inactive (only if still active), the holder's summary without it (versioned),

@@ -169,8 +169,17 @@ async fn tenant_token(
 ) -> Response {
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
-        let tenant = token::tenant_by_slug(&state, &tenant_slug).await?;
+        let tenant = token::tenant_holding_slug(&state, &tenant_slug).await?;
         let (client_id, secret, basic) = request.credentials()?;
+        // A slug nobody holds is 404; a suspended or deleted tenant issues nothing: its
+        // clients are refused as any client would be (SPEC §4.14).
+        let tenant = match tenant {
+            None => return Err(OAuthError::UnknownTenant),
+            Some(t) if t.status != shared::values::Status::Active => {
+                return Err(OAuthError::InvalidClient { basic });
+            }
+            Some(t) => t,
+        };
         if client_id.starts_with(shared::ids::AgentId::PREFIX) {
             // The agent and the tenant's partner in one batch: a suspended or deleted
             // partner's agents get nothing.

@@ -135,8 +135,20 @@ pub struct Granted {
     pub issued_token_type: Option<&'static str>,
 }
 
-/// An active tenant by its slug (two reads: the slug claim, then the tenant).
+/// An active tenant by its slug (two reads: the slug claim, then the tenant); 404 otherwise.
 pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAuthError> {
+    tenant_holding_slug(state, slug)
+        .await?
+        .filter(|t| t.status == Status::Active)
+        .ok_or(OAuthError::UnknownTenant)
+}
+
+/// The tenant holding a slug, whatever its status (a suspended tenant's token endpoint refuses
+/// its clients rather than answering 404); 404 for a slug nobody holds.
+pub async fn tenant_holding_slug(
+    state: &AppState,
+    slug: &str,
+) -> Result<Option<Tenant>, OAuthError> {
     // Only a well-formed slug can name a tenant: anything else (3,000 characters, say) is not
     // found, before it is ever made into a key.
     let slug = shared::values::Slug::parse_str(&slug.to_lowercase())
@@ -152,10 +164,7 @@ pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAut
         .ok_or(OAuthError::UnknownTenant)?;
     let key = keys::tenant(&id);
     let loaded = state.store().load(std::slice::from_ref(&key)).await?;
-    let tenant: Option<Tenant> = loaded.get(&key)?;
-    tenant
-        .filter(|t| t.status == Status::Active)
-        .ok_or(OAuthError::UnknownTenant)
+    Ok(loaded.get(&key)?)
 }
 
 /// Whether the partner read in `loaded` is live and ACTIVE.

@@ -5,6 +5,6 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let state = shared::AppState::from_env_opening_credentials().await?;
+    let state = shared::AppState::from_env(shared::state::Role::CLIENT_SECRET_MAKER).await?;
     shared::http::run_lambda(registration_requests::router(state)).await
 }

@@ -340,7 +340,8 @@ mod tests {
             email: "ann@acme.test".into(),
             tenant_id: tenant.clone(),
             partner_id: PartnerId::generate(),
-            role: AdminRole::TenantAdmin,
+            session_type: shared::hierarchy::SessionType::Admin,
+            role: Some(AdminRole::TenantAdmin),
             scope_partner_id: None,
             role_id: None,
             status: SessionStatus::Active,
@@ -349,6 +350,7 @@ mod tests {
             last_active_at: None,
             refresh_generation: 0,
             holder_reach: None,
+            applications: Vec::new(),
             ip_address: None,
             user_agent: None,
         }

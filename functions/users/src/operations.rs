@@ -743,11 +743,13 @@ pub async fn reset_password(
                 sessions = store::active_sessions(state.store(), id).await?;
             }
             // The tenant moved, was deleted or restored since it was read: the sessions' tallies
-            // count where it is now.
+            // count where it is now — and the caller's reach is judged again there (a move to
+            // another partner takes the user out of the old partner's admins' reach).
             Err(err) if err.refused_by() == Some(TENANT) => {
                 let key = keys::tenant(&before.tenant_id);
                 let reread = state.store().load(std::slice::from_ref(&key)).await?;
                 tenant = reread.get(&key)?.ok_or(Error::NotFound("Tenant"))?;
+                may_write(state, &principal, &reread, &before, RESET_PASSWORD, meta).await?;
             }
             Err(err) => return Err(err.into()),
         }

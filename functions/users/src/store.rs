@@ -16,9 +16,7 @@ use shared::membership::{self, Attachment, DETACHED_GROUP, detach_user};
 use shared::store::counters::Counter;
 use shared::store::tally::{EndedSessions, PartnerCount, TenantNow};
 use shared::store::write::{claim, claim_expiry, lifecycle_item, move_claim};
-use shared::store::{
-    Expr, Guard, Item, QuerySpec, Store, StoreError, Tx, encode, keys, n, s, with_keys,
-};
+use shared::store::{Expr, Guard, Item, Store, StoreError, Tx, encode, keys, n, s, with_keys};
 use shared::time::Timestamp;
 
 /// The guard of the per-tenant email claim.
@@ -372,21 +370,7 @@ pub const SESSION: Guard = Guard::Parent("session");
 /// index read, so a session created in the last instant may be missed). Expired ones are dead
 /// already and left to the TTL.
 pub async fn active_sessions(store: &Store, user: &UserId) -> Result<Vec<Session>, StoreError> {
-    let spec = QuerySpec {
-        index: Some(keys::GSI1),
-        partition: (keys::GSI1PK, keys::sessions_of_user(user)),
-        equals: vec![("status", "ACTIVE".to_owned())],
-        contains: None,
-        compare: Vec::new(),
-    };
-    let now = Timestamp::now();
-    Ok(store
-        .list::<Session>(&spec, None, 10_000)
-        .await?
-        .into_iter()
-        .map(|(session, _)| session)
-        .filter(|session| session.expires_at > now)
-        .collect())
+    Session::active_of_user(store, user).await
 }
 
 /// Adds to `tx` the revocation of as many of `sessions` (all of `tenant`: a user's sessions are
@@ -591,7 +575,8 @@ mod tests {
             email: "ann@acme.test".into(),
             tenant_id: tenant.clone(),
             partner_id: PartnerId::generate(),
-            role: shared::access::AdminRole::TenantAdmin,
+            session_type: shared::hierarchy::SessionType::Admin,
+            role: Some(shared::access::AdminRole::TenantAdmin),
             scope_partner_id: None,
             role_id: None,
             status: shared::hierarchy::SessionStatus::Active,
@@ -600,6 +585,7 @@ mod tests {
             last_active_at: None,
             refresh_generation: 0,
             holder_reach: None,
+            applications: Vec::new(),
             ip_address: None,
             user_agent: None,
         }

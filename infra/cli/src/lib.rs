@@ -131,7 +131,8 @@ pub fn config_from_env()
     config_with_dev_kek(|name| std::env::var(name).ok(), std::path::Path::new("."))
 }
 
-/// The CLI's configuration: `lookup`, except that next to a local DynamoDB (`DYNAMODB_ENDPOINT`)
+/// The CLI's configuration: `lookup`, except that next to a DynamoDB on this machine
+/// (`DYNAMODB_ENDPOINT` on `127.0.0.1`, `localhost` or `[::1]`)
 /// with neither `SCAIKEY_KMS_KEY_ID` nor `SCAIKEY_LOCAL_KEK_FILE` set, the local key-encryption
 /// key `scripts/dev` made (`.data/dev-kek` under `dir`) is used when it exists — so `scaikey keys
 /// rotate` in the checkout works next to `scripts/dev`'s database. Returns the file it fell back
@@ -142,7 +143,12 @@ pub fn config_with_dev_kek(
 ) -> Result<(shared::config::Config, Option<std::path::PathBuf>), shared::config::ConfigError> {
     let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let fallback = dir.join(DEV_KEK_FILE);
-    let use_dev_kek = set("DYNAMODB_ENDPOINT").is_some()
+    // Only next to a database on this machine: a real endpoint set by hand never gets the
+    // development key.
+    let local_database = set("DYNAMODB_ENDPOINT")
+        .and_then(|e| url::Url::parse(&e).ok())
+        .is_some_and(|u| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")));
+    let use_dev_kek = local_database
         && set("SCAIKEY_KMS_KEY_ID").is_none()
         && set("SCAIKEY_LOCAL_KEK_FILE").is_none()
         && fallback.is_file();

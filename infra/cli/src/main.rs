@@ -77,6 +77,10 @@ enum KeysAction {
     /// cursor key; client secrets keep working, refresh tokens end). Idempotent; `bootstrap`
     /// does it too. Run it right after deploying an upgrade.
     Seal,
+    /// Makes the credentials key (refresh tokens, sign-in codes and cookies) and the
+    /// client-secret key anew under the current key-encryption key — only after switching to
+    /// one that cannot open them: every refresh token ends, every client secret must be rotated.
+    RemakeCredentials,
 }
 
 // The names are the CLI's values (`--role super_admin`), which all end in "admin".
@@ -133,11 +137,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let kek = shared::sealing::Kek::from_config(&config).await?;
     let state = shared::AppState::new(config, store, kek);
     if let Command::Serve { .. } = cli.command {
-        let (loaded, ()) = tokio::join!(state.keys().reload(), state.credentials().preload());
-        if let Err(err) = loaded {
-            // Not fatal: the table may not be bootstrapped yet; requests will say so.
-            tracing::error!(error = %err, "could not load signing keys at start-up");
-        }
+        state.warm_up().await;
     }
     match cli.command {
         Command::Table {
@@ -257,6 +257,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 println!("  {kid}");
             }
             for made in ops::seal_credentials(&state).await? {
+                println!("{made}");
+            }
+        }
+        Command::Keys {
+            action: KeysAction::RemakeCredentials,
+        } => {
+            for made in ops::remake_credentials(&state).await? {
                 println!("{made}");
             }
         }

@@ -131,11 +131,18 @@ fn kek(state: &AppState) -> Result<&Kek, Error> {
     })
 }
 
-/// The credentials key and the cursor key, if missing (`scaikey keys seal`, after upgrading
-/// from a version that kept one plaintext server secret for cursors, refresh tokens and
-/// client-secret hashes: `shared::credentials::ensure`).
+/// The credentials, client-secret and cursor keys, if missing (`scaikey keys seal`, after
+/// upgrading from a version that kept one plaintext server secret for cursors, refresh tokens
+/// and client-secret hashes: `shared::credentials::ensure`).
 pub async fn seal_credentials(state: &AppState) -> Result<Vec<String>, Error> {
     shared::credentials::ensure(state.store(), kek(state)?).await
+}
+
+/// Makes the credentials and client-secret keys anew under this key-encryption key, on purpose
+/// (`scaikey keys remake-credentials`): after switching to a key-encryption key that cannot open
+/// the old ones. Refresh tokens end; every client secret must be rotated.
+pub async fn remake_credentials(state: &AppState) -> Result<Vec<String>, Error> {
+    shared::credentials::remake(state.store(), kek(state)?).await
 }
 
 /// Seals the private keys an earlier version stored in plaintext (`scaikey keys seal`):
@@ -179,6 +186,10 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
         .map(|kid| format!("signing key {kid} sealed"))
         .collect();
     let kek = kek(state)?;
+    // The server secrets first: one that does not open under this KEK stops the run before
+    // anything else is made (bootstrap is then re-run with the right key, or after
+    // `keys remake-credentials`).
+    let secrets = shared::credentials::ensure(store, kek).await?;
     let (records, _) = store.find_signing_material().await?;
     let sealed = store.find_sealed_signing_keys().await?;
     let algorithm = state.config().signing_algorithm;
@@ -205,7 +216,7 @@ pub async fn ensure_keys(state: &AppState) -> Result<Vec<String>, Error> {
         store.add_signing_key(&record, &part, &[], &[], 0).await?;
         created.push(format!("signing key {}", record.kid));
     }
-    created.extend(shared::credentials::ensure(store, kek).await?);
+    created.extend(secrets);
     state.keys().reload().await?;
     Ok(created)
 }

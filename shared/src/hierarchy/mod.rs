@@ -49,7 +49,7 @@ mod user;
 pub use application::{AppScope, AppType, Application};
 pub use partner::{Partner, PartnerLimits};
 pub use platform::Platform;
-pub use session::{HOLDER_REACH, Session, SessionStatus};
+pub use session::{HOLDER_REACH, Session, SessionStatus, SessionType};
 pub use tenant::Tenant;
 pub use user::{AdminEmailOwner, IdentitySource, RoleGrant, User, UserStatus};
 

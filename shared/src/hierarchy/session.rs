@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AdminRole, Tier};
-use crate::ids::{PartnerId, RoleId, SessionId, TenantId, UserId};
+use crate::ids::{ApplicationId, PartnerId, RoleId, SessionId, TenantId, UserId};
 use crate::store::{Entity, Expr, Guard, Key, StoreError, Tx, keys, s};
 use crate::time::Timestamp;
 
@@ -12,15 +12,41 @@ pub enum SessionStatus {
     Revoked,
 }
 
-/// A signed-in admin session.
+/// Which kind of sign-in a session is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionType {
+    /// An admin's, from the admin login: its tokens act on the admin API.
+    #[default]
+    Admin,
+    /// A user's single sign-on session in a browser (SPEC §6): the hosted login's cookie
+    /// names it, and the applications signed in through it get tokens of its tenant's issuer.
+    Sso,
+}
+
+impl SessionType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Admin => "ADMIN",
+            Self::Sso => "SSO",
+        }
+    }
+}
+
+/// A signed-in session: an admin's, or a user's SSO session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
     pub id: SessionId,
+    /// Absent on admin sessions from before SSO sessions existed: an admin session.
+    #[serde(default)]
+    pub session_type: SessionType,
     pub user_id: UserId,
     pub email: String,
     pub tenant_id: TenantId,
     pub partner_id: PartnerId,
-    pub role: AdminRole,
+    /// The admin role of an admin session (an SSO session has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<AdminRole>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_partner_id: Option<PartnerId>,
     /// The grant the session was issued under: the session check refuses the session once
@@ -51,6 +77,9 @@ pub struct Session {
     pub ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// An SSO session: the applications (client ids) signed in through it, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<ApplicationId>,
 }
 
 /// The session attribute lists filter on to hide sessions of users beyond the caller's reach.
@@ -61,8 +90,12 @@ impl Session {
         self.status == SessionStatus::Active && self.expires_at > now
     }
 
+    /// The tier an admin session acts at; `None` for an SSO session (it acts on no admin API).
     pub fn tier(&self) -> Option<Tier> {
-        match self.role {
+        if self.session_type != SessionType::Admin {
+            return None;
+        }
+        match self.role? {
             AdminRole::SuperAdmin => Some(Tier::Super),
             AdminRole::PartnerAdmin => self.scope_partner_id.clone().map(Tier::Partner),
             AdminRole::TenantAdmin => Some(Tier::Tenant {
@@ -108,6 +141,44 @@ impl Session {
             guard,
             Some("#status = :active"),
             expr,
+        )?;
+        Ok(())
+    }
+}
+
+impl Session {
+    /// A user's sessions active now (GSI1 `USER#<usr>#SESSIONS`, all pages): what a password
+    /// reset ends, and what a new grant re-ranks.
+    pub async fn active_of_user(
+        store: &crate::store::Store,
+        user: &UserId,
+    ) -> Result<Vec<Session>, StoreError> {
+        let spec = crate::store::QuerySpec {
+            index: Some(keys::GSI1),
+            partition: (keys::GSI1PK, keys::sessions_of_user(user)),
+            equals: vec![("status", "ACTIVE".to_owned())],
+            contains: None,
+            compare: Vec::new(),
+        };
+        let now = Timestamp::now();
+        Ok(store
+            .list::<Session>(&spec, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|(session, _)| session)
+            .filter(|session| session.expires_at > now)
+            .collect())
+    }
+
+    /// Adds to `tx` a new `holder_reach` for this session (its holder's grants changed), if the
+    /// session is still stored (refused with `guard` otherwise).
+    pub fn rerank_in(&self, tx: &mut Tx, reach: &str, guard: Guard) -> Result<(), StoreError> {
+        tx.update_if(
+            &keys::session(&self.id),
+            &format!("SET {HOLDER_REACH} = :reach"),
+            guard,
+            Some("attribute_exists(PK)"),
+            Expr::default().value(":reach", s(reach)),
         )?;
         Ok(())
     }

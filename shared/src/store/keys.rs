@@ -115,6 +115,13 @@ pub fn key_revocation(kid: &KeyId) -> Key {
     Key::new(CONFIG_PARTITION, format!("KEY_REVOKED#{kid}"))
 }
 
+/// The key a revocation mark ([`key_revocation`]) names.
+pub fn revoked_key_of(mark: &Key) -> Option<KeyId> {
+    mark.sk
+        .strip_prefix("KEY_REVOKED#")
+        .and_then(|kid| KeyId::parse(kid).ok())
+}
+
 /// The ids of the built-in platform partner and tenant.
 pub fn platform() -> Key {
     Key::new(CONFIG_PARTITION, "PLATFORM")
@@ -134,11 +141,19 @@ pub fn cursor_secret() -> Key {
 }
 
 /// The credentials key, sealed (`crate::credentials`), in a partition of its own so that IAM
-/// can grant it only to the functions that issue or check credentials.
+/// can grant it only to the functions that issue or check refresh tokens, codes and cookies.
 pub const CREDENTIALS_KEY_PARTITION: &str = "CREDENTIALS_KEY";
 
 pub fn credentials_key() -> Key {
     Key::new(CREDENTIALS_KEY_PARTITION, "KEY")
+}
+
+/// The client-secret key, sealed (`crate::credentials`), in a partition of its own: the
+/// functions that make or check client secrets read it, and only those.
+pub const CLIENT_SECRET_KEY_PARTITION: &str = "CLIENT_SECRET_KEY";
+
+pub fn client_secret_key() -> Key {
+    Key::new(CLIENT_SECRET_KEY_PARTITION, "KEY")
 }
 
 // ---- uniqueness markers ----------------------------------------------------------------------

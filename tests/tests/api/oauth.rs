@@ -719,7 +719,7 @@ async fn lambda_the_oauth_binary_issues_tokens_the_admin_api_accepts() {
 
 /// A suspended partner's tenants issue nothing (SPEC §4.14): TENANT and PARTNER applications and
 /// agents all get 401 `invalid_client` at once, the partner read with the client; reactivated,
-/// they get tokens again.
+/// they get tokens again. A suspended tenant's clients get the same 401.
 #[tokio::test]
 async fn a_suspended_partners_tenants_issue_no_tokens() {
     let Some(w) = world().await else { return };
@@ -779,10 +779,21 @@ async fn a_suspended_partners_tenants_issue_no_tokens() {
             (StatusCode::UNAUTHORIZED, "invalid_client")
         );
     }
-    // Another partner's tenant is not concerned.
     let active = app.patch(&partner, root, json!({"status": "ACTIVE"})).await;
     assert_eq!(active.status, StatusCode::OK, "{}", active.body);
     assert!(statuses().await.iter().all(|(s, _)| *s == StatusCode::OK));
+    // A suspended tenant likewise: its clients are refused (401), not told the tenant is gone.
+    let tenant = format!("/api/v1/admin/tenants/{}", w.acme_hq);
+    let suspended = app
+        .patch(&tenant, root, json!({"status": "SUSPENDED"}))
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    for (status, error) in statuses().await {
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+    }
 }
 
 /// A platform token's scopes count only as far as its application still allows them (SPEC

@@ -291,3 +291,48 @@ async fn a_tenant_admin_of_the_platform_tenant_never_sees_or_ends_a_super_admins
     let listed = app.get(SESSIONS, &root).await;
     assert!(ids(&listed).contains(&root_session));
 }
+
+/// A grant re-ranks its holder's live sessions in its own transaction: a platform-tenant user
+/// who signed in as a tenant admin and is then made super admin leaves the lists of the
+/// platform tenant's tenant admins at once (its older session included).
+#[tokio::test]
+async fn a_grant_takes_its_holders_live_sessions_out_of_lower_reach() {
+    let Some(app) = spawn_app().await else { return };
+    let root = app.root_token().await;
+    let platform = app.platform_tenant.to_string();
+    let ta = app
+        .admin_token(
+            "ta@platform.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&platform),
+        )
+        .await;
+    let rising = app
+        .admin_token(
+            "rising@platform.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&platform),
+        )
+        .await;
+    let session = claim(&rising, "sid");
+    assert!(ids(&app.get(SESSIONS, &ta).await).contains(&session));
+    let granted = app
+        .post(
+            ROLES,
+            &root,
+            json!({"user_id": claim(&rising, "sub"), "role": "SUPER_ADMIN"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    let listed = app.get(SESSIONS, &ta).await;
+    assert!(!ids(&listed).contains(&session), "{}", listed.body);
+    assert_eq!(
+        app.get(&format!("{SESSIONS}/{session}"), &ta).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The super admin still sees it, and the session itself still works as it was issued.
+    assert!(ids(&app.get(SESSIONS, &root).await).contains(&session));
+    assert_eq!(app.get(ME, &rising).await.status, StatusCode::OK);
+}

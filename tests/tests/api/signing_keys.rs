@@ -241,15 +241,21 @@ async fn bootstrap_under_another_kek_makes_a_key_that_opens() {
     let login = other.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(login.status, StatusCode::INTERNAL_SERVER_ERROR);
 
-    // A signing key that opens, and the credentials key made anew (the old one does not open
-    // under this KEK).
+    // The server secrets sealed under the old KEK do not open under this one: bootstrap says
+    // so and replaces nothing (that would end every client secret at once)…
+    let refused = scaikey_cli::ops::ensure_keys(&other.state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("remake-credentials"), "{refused}");
+    // …until the operator makes them anew on purpose; then a signing key that opens is made.
+    let remade = scaikey_cli::ops::remake_credentials(&other.state)
+        .await
+        .unwrap();
+    assert_eq!(remade.len(), 2, "{remade:?}");
     let created = scaikey_cli::ops::ensure_keys(&other.state).await.unwrap();
-    assert_eq!(created.len(), 2, "{created:?}");
+    assert_eq!(created.len(), 1, "{created:?}");
     assert!(created[0].starts_with("signing key "), "{created:?}");
-    assert!(
-        created[1].contains("rotate every client secret"),
-        "{created:?}"
-    );
     let token = other.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for token in [&old_token, &token] {
         let me = other.get("/api/v1/admin/auth/me", token).await;
@@ -753,11 +759,13 @@ async fn reading_the_table_is_not_enough_to_mint_a_refresh_token() {
         !items.contains_key("CONFIG CURSOR_SECRET"),
         "no plaintext server secret"
     );
-    let sealed = &items["CREDENTIALS_KEY KEY"];
-    for field in ["kek", "wrapped_key", "ciphertext"] {
-        assert!(sealed[field].is_string(), "{field}: {sealed}");
+    for item in ["CREDENTIALS_KEY KEY", "CLIENT_SECRET_KEY KEY"] {
+        let sealed = &items[item];
+        for field in ["kek", "wrapped_key", "ciphertext"] {
+            assert!(sealed[field].is_string(), "{item} {field}: {sealed}");
+        }
+        assert!(sealed.get("key").is_none() && sealed.get("secret").is_none());
     }
-    assert!(sealed.get("root").is_none() && sealed.get("secret").is_none());
     // Everything every function can read: the CONFIG partition. Forge with each binary value.
     let config = raw_item(&app, "CONFIG", "CURSOR_KEY")
         .await
@@ -819,6 +827,7 @@ async fn keys_seal_upgrades_a_plaintext_server_secret_and_keeps_client_secrets()
     // Back to an earlier version's table: one plaintext server secret, no credentials key and
     // no cursor key, the client secret's hash keyed with the old derivation.
     delete_raw(&app, "CREDENTIALS_KEY", "KEY").await;
+    delete_raw(&app, "CLIENT_SECRET_KEY", "KEY").await;
     delete_raw(&app, "CONFIG", "CURSOR_KEY").await;
     let old_secret = shared::secrets::random_bytes::<32>();
     let mut item = std::collections::HashMap::new();
@@ -849,7 +858,11 @@ async fn keys_seal_upgrades_a_plaintext_server_secret_and_keeps_client_secrets()
     let made = scaikey_cli::ops::seal_credentials(&cli.state)
         .await
         .unwrap();
-    assert_eq!(made.len(), 2, "{made:?}");
+    assert_eq!(
+        made.len(),
+        4,
+        "cursor, credentials, client-secret keys; old secret: {made:?}"
+    );
     assert!(raw_item(&app, "CONFIG", "CURSOR_SECRET").await.is_none());
     assert!(raw_item(&app, "CONFIG", "CURSOR_KEY").await.is_some());
     assert!(
