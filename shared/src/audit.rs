@@ -35,6 +35,13 @@ impl AuditAction {
     }
 }
 
+/// A sign-in (admin login, a user's hosted login or SSO authorization): recorded by admin-auth
+/// and sign-in, listed once in the catalogue (admin-auth's `ACTIONS`).
+pub const AUTH_LOGIN: AuditAction = AuditAction::new("auth.login", "session");
+/// A session ended by its own holder (admin logout, RP-initiated logout): admin-auth's and
+/// sign-in's, listed once (admin-auth's `ACTIONS`).
+pub const AUTH_LOGOUT: AuditAction = AuditAction::new("auth.logout", "session");
+
 /// A JSON rendering of a stored value, for `changes` diffs.
 pub fn snapshot<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
@@ -47,6 +54,8 @@ pub enum ActorType {
     Service,
     Agent,
     System,
+    /// A tenant's user signing in through the hosted login (SPEC §6.4).
+    User,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

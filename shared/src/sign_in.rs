@@ -12,6 +12,7 @@ use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::CredentialKeys;
+use crate::hierarchy::{AppScope, AppType, Application, Tenant, User};
 use crate::ids::{ApplicationId, GrantId, PartnerId, SessionId, TenantId, UserId};
 use crate::store::{Entity, Key};
 use crate::time::Timestamp;
@@ -212,10 +213,16 @@ pub struct AuthorizationCode {
     pub nonce: Option<String>,
     pub scope: Vec<String>,
     pub session_id: SessionId,
+    /// When the session ends: what the code's grant (and its refresh tokens) cannot outlive.
+    pub session_expires_at: Timestamp,
     pub user_id: UserId,
     pub tenant_id: TenantId,
     /// When the user last entered a password in this session (`auth_time`).
     pub auth_time: Timestamp,
+    /// The identity claims the ID token will carry, by scope, as the user was when the code
+    /// was issued (the exchange checks the user is still active, in its transaction).
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
     /// Set by the one exchange that used it, with the grant it made: a second exchange finds
@@ -310,7 +317,140 @@ pub fn parse_refresh_token(keys: &CredentialKeys, token: &str) -> Option<(GrantI
     .then_some((grant, generation))
 }
 
+// ---- where a slug points ---------------------------------------------------------------------------
+
+/// Where this instance last saw each tenant slug point: its tenant and the tenant's partner. A
+/// hint only — whoever uses it reads the tenant and partner in its own batch and checks the
+/// tenant still holds the slug and the partner (else reads the slug's claim again) — so the
+/// hot paths of the token endpoint read the tenant with their own keys: a code exchange or a
+/// refresh is one batch and one transaction. Bounded: past [`SlugDirectory::CAPACITY`] slugs it
+/// starts again.
+#[derive(Default)]
+pub struct SlugDirectory {
+    known: std::sync::RwLock<std::collections::HashMap<String, (TenantId, PartnerId)>>,
+}
+
+impl SlugDirectory {
+    pub const CAPACITY: usize = 10_000;
+
+    pub fn get(&self, slug: &str) -> Option<(TenantId, PartnerId)> {
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slug)
+            .cloned()
+    }
+
+    pub fn record(&self, tenant: &Tenant) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= Self::CAPACITY {
+            known.clear();
+        }
+        known.insert(
+            tenant.slug.clone(),
+            (tenant.id.clone(), tenant.partner_id.clone()),
+        );
+    }
+
+    pub fn forget(&self, slug: &str) {
+        self.known
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(slug);
+    }
+}
+
+// ---- clients and claims -------------------------------------------------------------------------
+
+/// The scopes the sign-in understands (an application may allow others: they are granted as
+/// asked and carry no claims).
+pub const OIDC_SCOPES: [&str; 5] = ["openid", "profile", "email", "groups", "offline_access"];
+
+/// Whether `app` may sign users of `tenant` in (SPEC §6.2): GLOBAL apps any tenant, PARTNER apps
+/// the tenants of their partner as it is now, TENANT apps their own.
+pub fn serves(app: &Application, tenant: &Tenant) -> bool {
+    match app.scope {
+        AppScope::Global => true,
+        AppScope::Partner => app.partner_id.as_ref() == Some(&tenant.partner_id),
+        AppScope::Tenant => app.tenant_id.as_ref() == Some(&tenant.id),
+    }
+}
+
+/// Whether a grant of `scope` to `app` issues refresh tokens: WEB and NATIVE apps, or any app
+/// that asked for `offline_access` and is allowed it (SPEC §6.3).
+pub fn issues_refresh_tokens(app: &Application, scope: &[String]) -> bool {
+    app.grant_types.iter().any(|g| g == "refresh_token")
+        && (matches!(app.application_type, AppType::Web | AppType::Native)
+            || scope.iter().any(|s| s == "offline_access"))
+}
+
+/// The identity claims of `user` that `scope` opens (OpenID Connect Core §5.4): `email`,
+/// `email_verified` (`email`); `name`, `given_name`, `family_name` (`profile`, those set);
+/// `groups` (the effective group names, when given); and always `tenant_id`.
+pub fn identity_claims(
+    user: &User,
+    scope: &[String],
+    groups: Option<Vec<String>>,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let has = |name: &str| scope.iter().any(|s| s == name);
+    let mut claims = serde_json::Map::new();
+    if has("email") {
+        claims.insert("email".into(), Value::String(user.email.clone()));
+        claims.insert("email_verified".into(), Value::Bool(user.email_verified));
+    }
+    if has("profile") {
+        let name = user.display_name.clone().or_else(|| {
+            let full = [user.first_name.as_deref(), user.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!full.is_empty()).then_some(full)
+        });
+        for (claim, value) in [
+            ("name", name),
+            ("given_name", user.first_name.clone()),
+            ("family_name", user.last_name.clone()),
+        ] {
+            if let Some(value) = value {
+                claims.insert(claim.into(), Value::String(value));
+            }
+        }
+    }
+    if let Some(groups) = groups.filter(|_| has("groups")) {
+        claims.insert(
+            "groups".into(),
+            Value::Array(groups.into_iter().map(Value::String).collect()),
+        );
+    }
+    claims.insert(
+        "tenant_id".into(),
+        Value::String(user.tenant_id.to_string()),
+    );
+    claims
+}
+
 // ---- the tokens a user gets --------------------------------------------------------------------
+
+/// A user's ID token (OpenID Connect Core §2; SPEC §6.3): the identity claims by scope are
+/// flattened in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: UserId,
+    pub aud: String,
+    pub azp: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub sid: SessionId,
+    pub amr: Vec<&'static str>,
+    #[serde(flatten)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
 
 /// A user's access token (SPEC §6.3): for one client (`aud`), of one issuer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ struct Inner {
     keys: KeyRing,
     kek: Option<Kek>,
     credentials: Credentials,
+    slugs: crate::sign_in::SlugDirectory,
 }
 
 /// What a process holds besides the public keys: whether it signs tokens (it opens the private
@@ -88,6 +89,7 @@ impl AppState {
                 keys,
                 kek: signer,
                 credentials,
+                slugs: crate::sign_in::SlugDirectory::default(),
             }),
         }
     }
@@ -140,6 +142,11 @@ impl AppState {
     /// those this process may open.
     pub fn credentials(&self) -> &Credentials {
         &self.inner.credentials
+    }
+
+    /// Where tenant slugs pointed when this instance last read them (a hint for batching).
+    pub fn slugs(&self) -> &crate::sign_in::SlugDirectory {
+        &self.inner.slugs
     }
 
     /// The key-encryption key, where this process has one (it creates or opens private keys).

@@ -20,8 +20,8 @@ use shared::values::{Email, Status};
 
 use crate::store;
 
-pub const LOGIN: AuditAction = AuditAction::new("auth.login", "session");
-pub const LOGOUT: AuditAction = AuditAction::new("auth.logout", "session");
+pub const LOGIN: AuditAction = shared::audit::AUTH_LOGIN;
+pub const LOGOUT: AuditAction = shared::audit::AUTH_LOGOUT;
 pub const REFRESH_REUSE: AuditAction = AuditAction::new("auth.refresh_reuse", "session");
 /// Every action this group records: its part of the audit catalogue.
 pub const ACTIONS: &[AuditAction] = &[LOGIN, LOGOUT, REFRESH_REUSE];
@@ -300,7 +300,7 @@ pub async fn login(
         ..event
     };
     let taken: Vec<Key> = counts.slots();
-    match store::create_session(store, &session, &user.id, now, &taken, &event).await {
+    match store::create_session(store, &session, now, &taken, &event).await {
         Ok(()) => {}
         // A transfer or delete of the tenant landed since the login read it (during argon2,
         // most likely): the login was judged on a tenant that is no longer there. Nothing was

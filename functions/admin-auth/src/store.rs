@@ -5,85 +5,23 @@
 
 use shared::audit::AuditEvent;
 use shared::hierarchy::Session;
-use shared::ids::UserId;
-use shared::store::tally::{self, EndedSessions, TallyDeltas, TenantNow};
-use shared::store::{Entity, Expr, Guard, Item, Key, Store, StoreError, Tx, keys, n, s};
+use shared::store::sessions;
+use shared::store::{Expr, Guard, Key, Store, StoreError, keys, n, s};
 use shared::time::Timestamp;
 
-/// Sessions and attempt counters outlive their expiry by a day before TTL purges them.
-const PURGE_GRACE_SECONDS: i64 = 86_400;
+pub use sessions::TENANT_MOVED;
 
-/// The stored session: listed under its user (GSI1), its tenant (GSI2) and one shard of the
-/// platform-wide list (GSI3; `functions/sessions` lists them), purged a day after it expires.
-fn session_item(session: &Session) -> Result<Item, StoreError> {
-    let mut item = session.to_item()?;
-    item.insert(
-        keys::GSI1PK.into(),
-        s(keys::sessions_of_user(&session.user_id)),
-    );
-    item.insert(keys::GSI1SK.into(), s(session.id.to_string()));
-    item.insert(
-        keys::GSI2PK.into(),
-        s(keys::sessions_of_tenant(&session.tenant_id)),
-    );
-    item.insert(keys::GSI2SK.into(), s(session.id.to_string()));
-    item.insert(keys::GSI3PK.into(), s(keys::sessions_shard_of(&session.id)));
-    item.insert(keys::GSI3SK.into(), s(session.id.to_string()));
-    item.insert(
-        keys::TTL.into(),
-        n(session.expires_at.unix() + PURGE_GRACE_SECONDS),
-    );
-    Ok(item)
-}
-
-/// A login raced a transfer or a delete of its tenant: the session would count under a partner
-/// that is no longer the tenant's.
-pub const TENANT_MOVED: Guard = Guard::Parent("tenant");
-
-/// Session (new, listed under its user) counted in the tallies of its tenant, of the tenant's
-/// partner as the login read it (the tenant held there: [`TENANT_MOVED`]) and of the platform,
-/// the tenant's fence moved; user's `last_login_at`, the attempt slots given back, audit.
+/// A new admin session (`shared::store::sessions::start_in`: the session, its tallies, the
+/// user's `last_login_at`, the attempt slots given back), with its audit event.
 pub async fn create_session(
     store: &Store,
     session: &Session,
-    user: &UserId,
     now: Timestamp,
     slots: &[Key],
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
-    tx.put_new(session_item(session)?, Guard::Item)?;
-    let mut deltas = TallyDeltas::default();
-    tally::session_delta(
-        &mut deltas,
-        &session.tenant_id,
-        Some(&session.partner_id),
-        session.expires_at,
-        1,
-    );
-    deltas.apply(&mut tx)?;
-    tally::hold_tenant(
-        &mut tx,
-        &session.tenant_id,
-        Some(&session.partner_id),
-        TENANT_MOVED,
-    )?;
-    tally::fence(&mut tx, &session.tenant_id)?;
-    // A success gives its attempt slots back: only failures count toward the limits.
-    for key in slots {
-        tx.update(
-            key,
-            "ADD attempts :minus",
-            Expr::default().value(":minus", n(-1)),
-        )?;
-    }
-    tx.update_if(
-        &keys::user(user),
-        "SET last_login_at = :now",
-        Guard::Parent("user"),
-        Some("attribute_exists(PK)"),
-        Expr::default().value(":now", s(now.to_string())),
-    )?;
+    sessions::start_in(&mut tx, session, now, slots)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }
@@ -106,45 +44,18 @@ pub async fn rotate_refresh(store: &Store, session: &Session) -> Result<(), Stor
     store.transact(tx).await
 }
 
-/// The session revoked, only while it is ACTIVE (refused with `Guard::Item` otherwise: it
-/// ended meanwhile), and taken off the tallies when it counts now (`tally::session_counts_at`): `tenant`
-/// says where its tenant counts as just read (held so in the same write, `Guard::Item` when a
-/// transfer, delete or restore came between), `None` when the session does not count.
-fn end_session(
-    tx: &mut Tx,
-    session: &Session,
-    tenant: Option<&TenantNow>,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    session.revoke_in(tx, None, now, Guard::Item)?;
-    let mut ended = EndedSessions::default();
-    if let Some(tenant) = tenant {
-        ended.add(&session.tenant_id, tenant, session.expires_at, now);
-    }
-    ended.apply(tx, Guard::Item)
-}
-
-/// Session revoked (only if still ACTIVE) and taken off the tallies ([`end_session`]), audit.
-pub async fn revoke_session(
-    store: &Store,
-    session: &Session,
-    tenant: Option<&TenantNow>,
-    now: Timestamp,
-    event: &AuditEvent,
-) -> Result<(), StoreError> {
-    let mut tx = store.tx();
-    end_session(&mut tx, session, tenant, now)?;
-    store.add_event(&mut tx, event)?;
-    store.transact(tx).await
-}
+pub use sessions::revoke_session;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::access::AdminRole;
     use shared::hierarchy::SessionStatus;
-    use shared::ids::{PartnerId, SessionId, TenantId};
+    use shared::ids::{PartnerId, SessionId, TenantId, UserId};
     use shared::store::describe;
+    use shared::store::Tx;
+    use shared::store::sessions::{PURGE_GRACE_SECONDS, session_item};
+    use shared::store::tally::TenantNow;
 
     /// The stored form is a contract with sessions already in tables: a renamed field or a
     /// changed type must fail here, not silently in production.
@@ -247,7 +158,7 @@ mod tests {
         let session = session_until(Timestamp::from_unix(1_800_003_600).unwrap());
         let actions = |tenant: Option<&TenantNow>| {
             let mut tx = Tx::new("t");
-            end_session(&mut tx, &session, tenant, now).unwrap();
+            sessions::end_in(&mut tx, &session, tenant, now).unwrap();
             tx.len()
         };
         let moved = TenantNow::Live(PartnerId::generate());

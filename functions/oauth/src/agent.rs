@@ -246,8 +246,8 @@ pub async fn grant(
     }
     let scope = scope.join(" ");
     let claims = AgentClaims {
-        iss: &config.token_issuer,
-        aud: &config.token_audience,
+        iss: &config.tenant_issuer(&tenant.slug),
+        aud: agent.id.as_str(),
         sub: &subject,
         client_id: agent.id.as_str(),
         scope: &scope,

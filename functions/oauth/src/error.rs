@@ -29,6 +29,9 @@ pub enum OAuthError {
     },
     /// An unknown or inactive tenant in the path.
     UnknownTenant,
+    /// A bearer token that is not a live access token of this issuer (userinfo; RFC 6750 §3.1:
+    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`).
+    InvalidToken,
     /// The table or KMS is unreachable: worth retrying.
     TemporarilyUnavailable,
     ServerError,
@@ -67,7 +70,7 @@ impl IntoResponse for OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                Some("only client_credentials is supported"),
+                Some("this grant type is not supported here"),
             ),
             Self::InvalidScope => (
                 StatusCode::BAD_REQUEST,
@@ -84,6 +87,11 @@ impl IntoResponse for OAuthError {
                 StatusCode::NOT_FOUND,
                 "invalid_request",
                 Some("no active tenant with this slug"),
+            ),
+            Self::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                Some("the access token is not a live token of this issuer"),
             ),
             Self::TemporarilyUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -104,6 +112,12 @@ impl IntoResponse for OAuthError {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"scaikey\""),
+            );
+        }
+        if matches!(self, Self::InvalidToken) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
         }
         if let Self::SlowDown { retry_after } = self {

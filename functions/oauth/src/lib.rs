@@ -9,6 +9,7 @@
 pub mod agent;
 mod error;
 pub mod token;
+pub mod user_tokens;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -19,6 +20,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
 use shared::AppState;
+use shared::audit::RequestMeta;
 use utoipa::{OpenApi, ToSchema};
 
 pub use error::OAuthError;
@@ -32,13 +34,17 @@ const TENANT_BASE: &str = "/api/v1/auth/tenants";
 /// The scopes a platform token may carry (SPEC §3.1); other names are the clients' own.
 const PLATFORM_SCOPES: [&str; 4] = ["admin:read", "admin:write", "users:read", "groups:read"];
 
-/// What nobody else needs: audit actions (token grants are not audited one by one; see README).
-pub const ACTIONS: &[shared::audit::AuditAction] = &[];
+/// Token grants are not audited one by one (see README); a code or refresh token used twice is.
+pub const ACTIONS: &[shared::audit::AuditAction] = &[user_tokens::TOKEN_REUSE];
 
 #[derive(OpenApi)]
 #[openapi(paths(
     platform_token,
     tenant_token,
+    tenant_userinfo,
+    tenant_userinfo_post,
+    tenant_revoke,
+    tenant_introspect,
     platform_discovery,
     tenant_discovery,
     tenant_jwks
@@ -52,6 +58,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/token"),
             post(tenant_token),
+        )
+        .route(
+            &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/userinfo"),
+            get(tenant_userinfo).post(tenant_userinfo_post),
+        )
+        .route(
+            &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/revoke"),
+            post(tenant_revoke),
+        )
+        .route(
+            &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/introspect"),
+            post(tenant_introspect),
         )
         .route(
             &format!("{TENANT_BASE}/{{tenant_slug}}/.well-known/openid-configuration"),
@@ -147,15 +165,19 @@ async fn platform_token(
     }
 }
 
-/// Tenant Token: `client_credentials` for the tenant's TENANT applications and its partner's
-/// PARTNER applications (their tokens carry `tenant_id` and are refused by the admin API), and
-/// for the tenant's agents (`client_id` = the agent id): `client_credentials` (claims `sub` =
-/// the agent, `scope`, `tools`, `rate_limit_rpm`, `tenant_id`) or, when the agent has
+/// Tenant Token: the tenant's users' sign-in grants — `authorization_code` (with PKCE; public
+/// SPA and NATIVE clients send `client_id` and `code_verifier`, confidential ones authenticate)
+/// and `refresh_token` (rotated on every use; a reused one revokes its grant) — answered with
+/// `access_token`, `id_token` (scope `openid`), `refresh_token` (WEB and NATIVE apps, or
+/// `offline_access`). And `client_credentials` for the tenant's TENANT applications and its
+/// partner's PARTNER applications (their tokens carry `tenant_id` and are refused by the admin
+/// API), and for the tenant's agents (`client_id` = the agent id): `client_credentials` (claims
+/// `sub` = the agent, `scope`, `tools`, `rate_limit_rpm`, `tenant_id`) or, when the agent has
 /// `token_exchange_allowed`, RFC 8693 token exchange of a user's admin access token of the
 /// tenant (`sub` = the user, `act.sub` = the agent). An agent with `rate_limit_rpm` gets at
 /// most that many tokens per minute across all instances: beyond, 429 `slow_down` with
-/// `Retry-After`. 200; 400 (also `invalid_grant`); 401; 404 no active tenant with this slug;
-/// 429; 503.
+/// `Retry-After`. Every token's `iss` is the tenant's issuer and its `aud` the client. 200; 400
+/// (also `invalid_grant`); 401; 404 no tenant with this slug; 429; 503.
 #[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/token", operation_id = "tenant_token", summary = "Tenant Token", tag = "OAuth",
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
@@ -165,21 +187,26 @@ async fn tenant_token(
     State(state): State<AppState>,
     Path(tenant_slug): Path<String>,
     headers: HeaderMap,
+    meta: RequestMeta,
     body: Bytes,
 ) -> Response {
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
-        let tenant = token::tenant_holding_slug(&state, &tenant_slug).await?;
-        let (client_id, secret, basic) = request.credentials()?;
-        // A slug nobody holds is 404; a suspended or deleted tenant issues nothing: its
-        // clients are refused as any client would be (SPEC §4.14).
-        let tenant = match tenant {
-            None => return Err(OAuthError::UnknownTenant),
-            Some(t) if t.status != shared::values::Status::Active => {
-                return Err(OAuthError::InvalidClient { basic });
+        // A user's grants read the tenant in their own batch (one round trip less).
+        match request.param("grant_type") {
+            Some("authorization_code") => {
+                let grant =
+                    user_tokens::exchange_code(&state, &tenant_slug, &request, &meta).await?;
+                return Ok(user_granted(grant));
             }
-            Some(t) => t,
-        };
+            Some("refresh_token") => {
+                let grant = user_tokens::refresh(&state, &tenant_slug, &request, &meta).await?;
+                return Ok(user_granted(grant));
+            }
+            _ => {}
+        }
+        let tenant = active_tenant(&state, &tenant_slug, &request).await?;
+        let (client_id, secret, basic) = request.credentials()?;
         if client_id.starts_with(shared::ids::AgentId::PREFIX) {
             // The agent and the tenant's partner in one batch: a suspended or deleted
             // partner's agents get nothing.
@@ -202,55 +229,209 @@ async fn tenant_token(
                 basic,
                 revocation: (mark, loaded),
             };
-            return agent::grant(&state, &tenant, &request, client).await;
+            return agent::grant(&state, &tenant, &request, client)
+                .await
+                .map(granted);
         }
-        token::grant(&state, &Issuer::tenant(tenant), &request).await
+        token::grant(&state, &Issuer::tenant(tenant), &request)
+            .await
+            .map(granted)
     }
     .await;
-    match result {
-        Ok(grant) => granted(grant),
-        Err(err) => err.into_response(),
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The tenant of a token-family request: a slug nobody holds is 404; a suspended or deleted
+/// tenant issues nothing, its clients refused as any client would be (SPEC §4.14).
+async fn active_tenant(
+    state: &AppState,
+    slug: &str,
+    request: &TokenRequest,
+) -> Result<shared::hierarchy::Tenant, OAuthError> {
+    match token::tenant_holding_slug(state, slug).await? {
+        None => Err(OAuthError::UnknownTenant),
+        Some(t) if t.status != shared::values::Status::Active => Err(OAuthError::InvalidClient {
+            basic: request.client().is_ok_and(|(_, _, basic)| basic),
+        }),
+        Some(t) => Ok(t),
     }
 }
 
-/// The public base URL of this API, from the request: `Host`, and `X-Forwarded-Proto` (API
-/// Gateway sets it) or `http` for a loopback host, else `https`.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let forwarded = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|p| *p == "http" || *p == "https");
-    let loopback = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .any(|l| host == *l || host.starts_with(&format!("{l}:")));
-    let scheme = forwarded.unwrap_or(if loopback { "http" } else { "https" });
-    format!("{scheme}://{host}")
+/// A user grant's answer (OpenID Connect Core §3.1.3.3), never cached.
+fn user_granted(grant: user_tokens::UserGranted) -> Response {
+    let mut body = json!({
+        "access_token": grant.access_token,
+        "token_type": "Bearer",
+        "expires_in": grant.expires_in,
+        "scope": grant.scope,
+    });
+    if let Some(id_token) = grant.id_token {
+        body["id_token"] = json!(id_token);
+    }
+    if let Some(refresh_token) = grant.refresh_token {
+        body["refresh_token"] = json!(refresh_token);
+    }
+    no_store(Json(body).into_response())
 }
 
-/// The discovery document. Its signing algorithms are those of the key set the JWKS publishes
-/// (RS256, ES256, or both while a deployment switches: `SCAIKEY_SIGNING_ALGORITHM`, then a
-/// rotation).
-async fn discovery(state: &AppState, base: &str, token_path: &str, jwks_path: &str) -> Value {
-    let algorithms: Vec<&str> = state
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The bearer token of a request (`Authorization: Bearer …`, or a form's `access_token`,
+/// RFC 6750 §2.2).
+fn bearer(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    header.or_else(|| {
+        url::form_urlencoded::parse(body)
+            .find(|(name, _)| name == "access_token")
+            .map(|(_, value)| value.into_owned())
+    })
+}
+
+/// UserInfo (OpenID Connect Core §5.3): `GET` or `POST` with a user's access token of this
+/// issuer → `sub` and the identity claims its scope opens, as the user is now. 401
+/// `invalid_token` (with `WWW-Authenticate: Bearer error="invalid_token"`) for anything not
+/// live: expired, revoked (its session or grant), its user no longer active, another issuer's.
+#[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo", operation_id = "tenant_userinfo", summary = "UserInfo", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    responses((status = 200, body = Object), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody)),
+    security(("bearer" = [])))]
+async fn tenant_userinfo(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    userinfo_answer(&state, &tenant_slug, &headers, &[]).await
+}
+
+/// UserInfo by `POST` (the same; the token may also come as the form's `access_token`).
+#[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo", operation_id = "tenant_userinfo_post", summary = "UserInfo (POST)", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    request_body(content = UserinfoForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = Object), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody)),
+    security(("bearer" = [])))]
+async fn tenant_userinfo_post(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    userinfo_answer(&state, &tenant_slug, &headers, &body).await
+}
+
+/// UserInfo's form (RFC 6750 §2.2).
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the form; `bearer` reads it.
+struct UserinfoForm {
+    access_token: Option<String>,
+}
+
+async fn userinfo_answer(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let result = async {
+        let tenant = token::tenant_by_slug(state, slug).await?;
+        let token = bearer(headers, body).ok_or(OAuthError::InvalidToken)?;
+        let live = user_tokens::live_access_token(state, &tenant, &token)
+            .await?
+            .ok_or(OAuthError::InvalidToken)?;
+        let claims = user_tokens::userinfo(state, &live).await?;
+        Ok::<_, OAuthError>(no_store(Json(claims).into_response()))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A revocation or introspection request's form.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the form; `TokenRequest` reads it.
+struct TokenForm2 {
+    token: String,
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Revocation (RFC 7009): `token` (a refresh or access token of the calling client) — its grant
+/// ends, and every token issued under it. 200 whatever the token was; 401 `invalid_client`.
+#[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/revoke", operation_id = "tenant_revoke", summary = "Revoke Token", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    request_body(content = TokenForm2, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
+async fn tenant_revoke(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let request = TokenRequest::read(&headers, &body)?;
+        let tenant = active_tenant(&state, &tenant_slug, &request).await?;
+        user_tokens::revoke(&state, &tenant, &request).await?;
+        Ok::<_, OAuthError>(no_store(axum::http::StatusCode::OK.into_response()))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Introspection (RFC 7662), for the tenant's confidential clients: `token` → `{"active": true,
+/// …}` for a live access or refresh token of this tenant, else `{"active": false}` (revoked,
+/// expired, forged, another tenant's). 401 `invalid_client`.
+#[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/introspect", operation_id = "tenant_introspect", summary = "Introspect Token", tag = "OAuth",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    request_body(content = TokenForm2, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = Object), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
+async fn tenant_introspect(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let request = TokenRequest::read(&headers, &body)?;
+        let tenant = active_tenant(&state, &tenant_slug, &request).await?;
+        let answer = user_tokens::introspect(&state, &tenant, &request).await?;
+        Ok::<_, OAuthError>(no_store(Json(answer).into_response()))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The algorithms of the key set (what the JWKS publishes: RS256, ES256, or both while a
+/// deployment switches).
+async fn algorithms(state: &AppState) -> Vec<&'static str> {
+    state
         .keys()
         .algorithms()
         .await
         .into_iter()
         .map(|a| a.as_str())
-        .collect();
+        .collect()
+}
+
+/// The platform's discovery document: `client_credentials` for GLOBAL clients. Every URL is
+/// built from the configured public URL, never the request's `Host`.
+async fn platform_document(state: &AppState) -> Value {
+    let base = &state.config().public_url;
+    let algorithms = algorithms(state).await;
     json!({
         "issuer": state.keys().issuer(),
-        "token_endpoint": format!("{base}{token_path}"),
-        "jwks_uri": format!("{base}{jwks_path}"),
+        "token_endpoint": format!("{base}{PLATFORM_TOKEN}"),
+        "jwks_uri": format!("{base}{PLATFORM_JWKS}"),
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["token"],
@@ -262,34 +443,63 @@ async fn discovery(state: &AppState, base: &str, token_path: &str, jwks_path: &s
     })
 }
 
+/// A tenant's OpenID Provider metadata (OpenID Connect Discovery 1.0; SPEC §6.1): its issuer
+/// and every endpoint under it, what the sign-in supports.
+async fn tenant_document(state: &AppState, slug: &str) -> Value {
+    let issuer = state.config().tenant_issuer(slug);
+    let algorithms = algorithms(state).await;
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "end_session_endpoint": format!("{issuer}/oauth/logout"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            agent::TOKEN_EXCHANGE,
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "scopes_supported": shared::sign_in::OIDC_SCOPES,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "azp", "email", "email_verified", "name", "given_name", "family_name", "groups", "tenant_id"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
+    })
+}
+
 /// Platform OpenID Configuration: issuer, token endpoint, JWKS, grants, scopes and algorithms.
 /// 200.
 #[utoipa::path(get, path = "/api/v1/platform/oauth/.well-known/openid-configuration", operation_id = "platform_openid_configuration", summary = "Platform OpenID Configuration", tag = "OAuth",
     responses((status = 200, body = Object)), security(()))]
-async fn platform_discovery(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    Json(discovery(&state, &base_url(&headers), PLATFORM_TOKEN, PLATFORM_JWKS).await)
+async fn platform_discovery(State(state): State<AppState>) -> Json<Value> {
+    Json(platform_document(&state).await)
 }
 
-/// Tenant OpenID Configuration. 200; 404 no active tenant with this slug.
+/// Tenant OpenID Configuration: the tenant's issuer (`{public_url}/api/v1/auth/tenants/{slug}`)
+/// and every endpoint of its sign-in. 200; 404 no active tenant with this slug.
 #[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/.well-known/openid-configuration", operation_id = "tenant_openid_configuration", summary = "Tenant OpenID Configuration", tag = "OAuth",
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     responses((status = 200, body = Object), (status = 404, body = OAuthErrorBody), (status = 503, body = OAuthErrorBody)), security(()))]
 async fn tenant_discovery(
     State(state): State<AppState>,
     Path(tenant_slug): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, OAuthError> {
     let tenant = token::tenant_by_slug(&state, &tenant_slug).await?;
-    let base = format!("{TENANT_BASE}/{}", tenant.slug);
-    let mut document = discovery(
-        &state,
-        &base_url(&headers),
-        &format!("{base}/oauth/token"),
-        &format!("{base}/.well-known/jwks.json"),
-    )
-    .await;
-    document["scopes_supported"] = json!([]);
-    Ok(Json(document))
+    Ok(Json(tenant_document(&state, &tenant.slug).await))
 }
 
 /// Tenant JWKS: the public keys that verify the tenant's tokens (the deployment's key set), each

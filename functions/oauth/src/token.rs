@@ -90,6 +90,50 @@ impl TokenRequest {
     }
 }
 
+impl TokenRequest {
+    /// The client: its id and, for a confidential client, its secret — from exactly one method.
+    /// A public client (SPA, NATIVE) names itself with the `client_id` field alone (RFC 6749
+    /// §2.3, §3.2.1).
+    pub(crate) fn client(&self) -> Result<(&str, Option<&str>, bool), OAuthError> {
+        match (
+            &self.basic,
+            self.param("client_id"),
+            self.param("client_secret"),
+        ) {
+            (None, Some(id), None) => Ok((id, None, false)),
+            _ => self
+                .credentials()
+                .map(|(id, secret, basic)| (id, Some(secret), basic)),
+        }
+    }
+}
+
+/// Authenticates a client of the sign-in at the token, revocation or introspection endpoint:
+/// live, ACTIVE and serving `tenant`; a confidential one with its (current or, within the
+/// grace period, previous) secret, a public one with none. Anything else is `invalid_client`.
+pub async fn authenticate(
+    state: &AppState,
+    app: Option<Application>,
+    tenant: &Tenant,
+    secret: Option<&str>,
+    basic: bool,
+) -> Result<Application, OAuthError> {
+    let refused = || OAuthError::InvalidClient { basic };
+    let app = app
+        .filter(|a| a.status == Status::Active && shared::sign_in::serves(a, tenant))
+        .ok_or_else(refused)?;
+    let authenticated = match (app.application_type.is_confidential(), secret) {
+        (true, Some(secret)) => secret_holds(state, &app, secret).await?,
+        (false, None) => true,
+        _ => false,
+    };
+    if authenticated {
+        Ok(app)
+    } else {
+        Err(refused())
+    }
+}
+
 /// `Basic base64(urlencoded id ":" urlencoded secret)` (RFC 6749 §2.3.1).
 fn basic_credentials(value: Option<&str>) -> Option<(String, String)> {
     let (scheme, encoded) = value?.trim().split_once(' ')?;
@@ -110,10 +154,12 @@ fn basic_credentials(value: Option<&str>) -> Option<(String, String)> {
 /// Where a token is asked for: the platform, or one tenant's endpoint.
 pub enum Issuer {
     Platform,
-    /// A tenant's endpoint: the tenant, and its partner (whose PARTNER apps answer there too).
+    /// A tenant's endpoint: the tenant, its partner (whose PARTNER apps answer there too) and
+    /// its slug (its issuer's name).
     Tenant {
         id: TenantId,
         partner: PartnerId,
+        slug: String,
     },
 }
 
@@ -122,6 +168,15 @@ impl Issuer {
         Self::Tenant {
             id: tenant.id,
             partner: tenant.partner_id,
+            slug: tenant.slug,
+        }
+    }
+
+    /// The `iss` of its tokens: the platform issuer, or the tenant's (SPEC §6.1).
+    pub fn name(&self, config: &shared::config::Config) -> String {
+        match self {
+            Self::Platform => config.token_issuer.clone(),
+            Self::Tenant { slug, .. } => config.tenant_issuer(slug),
         }
     }
 }
@@ -141,6 +196,42 @@ pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Tenant, OAut
         .await?
         .filter(|t| t.status == Status::Active)
         .ok_or(OAuthError::UnknownTenant)
+}
+
+/// The tenant of `slug` (whatever its status) and its partner, read in one batch with `keys`
+/// when this instance knows where the slug points (checked against what the batch reads: the
+/// tenant still holds the slug and the partner); else the slug's claim first (two more reads),
+/// remembered. `None`: no tenant holds the slug.
+pub async fn with_tenant(
+    state: &AppState,
+    slug: &str,
+    keys: &[shared::store::Key],
+) -> Result<Option<(Tenant, shared::store::Loaded)>, OAuthError> {
+    let slug = match shared::values::Slug::parse_str(&slug.to_lowercase()) {
+        Ok(slug) => slug.as_str().to_owned(),
+        Err(_) => return Ok(None),
+    };
+    if let Some((tenant_id, partner_id)) = state.slugs().get(&slug) {
+        let mut wanted = keys.to_vec();
+        wanted.push(keys::tenant(&tenant_id));
+        wanted.push(keys::partner(&partner_id));
+        let loaded = state.store().load(&wanted).await?;
+        let tenant: Option<Tenant> = loaded.get(&keys::tenant(&tenant_id))?;
+        match tenant {
+            Some(t) if t.slug == slug && t.partner_id == partner_id => {
+                return Ok(Some((t, loaded)));
+            }
+            _ => state.slugs().forget(&slug),
+        }
+    }
+    let Some(tenant) = tenant_holding_slug(state, &slug).await? else {
+        return Ok(None);
+    };
+    state.slugs().record(&tenant);
+    let mut wanted = keys.to_vec();
+    wanted.push(keys::partner(&tenant.partner_id));
+    let loaded = state.store().load(&wanted).await?;
+    Ok(Some((tenant, loaded)))
 }
 
 /// The tenant holding a slug, whatever its status (a suspended tenant's token endpoint refuses
@@ -273,8 +364,13 @@ pub async fn grant(
     let now = Timestamp::now().unix();
     let config = state.config();
     let claims = ClientClaims {
-        iss: config.token_issuer.clone(),
-        aud: config.token_audience.clone(),
+        iss: issuer.name(config),
+        // A platform token is for the admin API; a tenant client's token names its client
+        // (SPEC §6.1: a tenant's tokens never verify as another's, nor as an admin's).
+        aud: match issuer {
+            Issuer::Platform => config.token_audience.clone(),
+            Issuer::Tenant { .. } => app.id.to_string(),
+        },
         sub: app.id.to_string(),
         client_id: app.id.to_string(),
         scope: scope.clone(),

@@ -25,6 +25,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(dashboard::DashboardApi::openapi());
     doc.merge(sessions::SessionsApi::openapi());
     doc.merge(agents::AgentsApi::openapi());
+    doc.merge(sign_in::SignInApi::openapi());
     doc.info.title = "ScaiKey Admin API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description =
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(sessions::routes())
         .merge(agents::routes())
+        .merge(sign_in::routes())
         .route(
             "/openapi.json",
             get(move || {
@@ -109,6 +111,7 @@ pub fn audit_actions() -> Vec<shared::audit::AuditAction> {
         identity_providers::ACTIONS,
         sessions::ACTIONS,
         agents::ACTIONS,
+        sign_in::ACTIONS,
         ops::ACTIONS,
     ]
     .concat()

@@ -6,6 +6,7 @@ pub mod counters;
 mod entity;
 pub mod keys;
 mod schema;
+pub mod sessions;
 mod signing;
 pub mod tally;
 mod tx;
@@ -18,7 +19,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+pub use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 
 pub use entity::{
     Entity, FREE_FORM, Loaded, SealedSigningKeyRecord, SigningKeyRecord, StartKey, decode,

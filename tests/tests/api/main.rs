@@ -23,6 +23,7 @@ mod partners;
 mod registration_requests;
 mod scale;
 mod sessions;
+mod sign_in;
 mod signing_keys;
 mod tenants;
 mod users;

@@ -1,0 +1,675 @@
+//! A tenant's users' tokens (SPEC §6.3): the `authorization_code` and `refresh_token` grants at
+//! the tenant's token endpoint, userinfo, revocation (RFC 7009) and introspection (RFC 7662).
+//!
+//! A code exchange is two round trips: one batch (the code, the client, the tenant's partner,
+//! the signing key's revocation mark), then one transaction that marks the code used, writes
+//! the grant, and holds the session (ACTIVE, unexpired), the user (ACTIVE) and the tenant
+//! (ACTIVE, still the partner's) as they must be — so nothing stopped since the code was issued
+//! gets tokens. A refresh is the same two with the grant in the code's place. A code or
+//! refresh token used twice revokes the grant it belongs to (and with it every token issued
+//! under it: userinfo and introspection read the grant).
+
+use serde_json::{Map, Value, json};
+use shared::audit::{Actor, ActorType, AuditAction, AuditEvent, AuditResult, RequestMeta};
+use shared::credentials::CredentialKeys;
+use shared::hierarchy::{Application, Session, SessionType, Tenant, User, UserStatus};
+use shared::ids::{ApplicationId, GrantId, SessionId, UserId};
+use shared::sign_in::{self, AuthorizationCode, Grant, GrantStatus, IdClaims, UserAccessClaims};
+use shared::state::AppState;
+use shared::store::{Entity, Expr, Guard, Key, Loaded, Tx, keys, n, s};
+use shared::time::Timestamp;
+
+use crate::error::OAuthError;
+use crate::token::{self, TokenRequest};
+
+/// A code or refresh token presented twice: the grant it belongs to is revoked.
+pub const TOKEN_REUSE: AuditAction = AuditAction::new("auth.token_reuse", "grant");
+
+const CODE_USED: Guard = Guard::Item;
+const GRANT_MOVED: Guard = Guard::Unique("grant generation");
+const SESSION_ENDED: Guard = Guard::Parent("session");
+const USER_INACTIVE: Guard = Guard::Parent("user");
+const TENANT_INACTIVE: Guard = Guard::Parent("tenant");
+
+/// The tokens a user grant answers with.
+pub struct UserGranted {
+    pub access_token: String,
+    pub expires_in: u32,
+    pub scope: String,
+    pub id_token: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+/// The tenant of the request's slug, ACTIVE, read with `wanted`; a suspended or deleted tenant
+/// (or partner) issues nothing: `invalid_client`, as any refused client.
+async fn tenant_with(
+    state: &AppState,
+    slug: &str,
+    wanted: &[Key],
+    basic: bool,
+) -> Result<(Tenant, Loaded), OAuthError> {
+    let (tenant, loaded) = token::with_tenant(state, slug, wanted)
+        .await?
+        .ok_or(OAuthError::UnknownTenant)?;
+    if tenant.status != shared::values::Status::Active
+        || !token::partner_is_active(&loaded, &tenant.partner_id)?
+    {
+        return Err(OAuthError::InvalidClient { basic });
+    }
+    Ok((tenant, loaded))
+}
+
+/// The grant of a code exchange's request: client authenticated, code valid for it.
+pub async fn exchange_code(
+    state: &AppState,
+    slug: &str,
+    request: &TokenRequest,
+    meta: &RequestMeta,
+) -> Result<UserGranted, OAuthError> {
+    let (client_id, secret, basic) = request.client()?;
+    let client_id =
+        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
+    let Some(code) = request.param("code") else {
+        return Err(OAuthError::InvalidRequest("code is required"));
+    };
+    let keys = state.credentials().keys().await?;
+    let code_key = sign_in::code_key(&keys, code);
+    let mark = state.keys().signing_revocation_mark().await;
+    let mut wanted = vec![code_key.clone(), keys::application(&client_id)];
+    wanted.extend(mark.clone());
+    let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
+    let tenant = &tenant;
+    let app = token::authenticate(
+        state,
+        loaded.get(&keys::application(&client_id))?,
+        tenant,
+        secret,
+        basic,
+    )
+    .await?;
+    if !app.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the authorization code flow",
+        ));
+    }
+    let stored: Option<AuthorizationCode> = loaded.get(&code_key)?;
+    let now = Timestamp::now();
+    let Some(stored) = stored.filter(|c| c.client_id == app.id && c.tenant_id == tenant.id) else {
+        return Err(OAuthError::InvalidGrant("the code is not valid"));
+    };
+    if stored.used_at.is_some() {
+        replayed(state, &stored, meta).await?;
+        return Err(OAuthError::InvalidGrant("the code was already used"));
+    }
+    if stored.expires_at <= now {
+        return Err(OAuthError::InvalidGrant("the code has expired"));
+    }
+    if request.param("redirect_uri") != Some(stored.redirect_uri.as_str()) {
+        return Err(OAuthError::InvalidGrant(
+            "redirect_uri differs from the authorization request's",
+        ));
+    }
+    match (&stored.code_challenge, request.param("code_verifier")) {
+        (Some(challenge), Some(verifier)) if sign_in::s256_matches(verifier, challenge) => {}
+        (Some(_), _) => return Err(OAuthError::InvalidGrant("the code_verifier does not match")),
+        // A verifier with no challenge: something replayed a code it did not ask for.
+        (None, Some(_)) => {
+            return Err(OAuthError::InvalidGrant(
+                "no code_challenge was sent for this code",
+            ));
+        }
+        (None, None) => {}
+    }
+    let grant = Grant {
+        id: GrantId::generate(),
+        session_id: stored.session_id.clone(),
+        client_id: app.id.clone(),
+        user_id: stored.user_id.clone(),
+        tenant_id: tenant.id.clone(),
+        scope: stored.scope.clone(),
+        auth_time: stored.auth_time,
+        refreshable: sign_in::issues_refresh_tokens(&app, &stored.scope),
+        refresh_generation: 0,
+        status: GrantStatus::Active,
+        created_at: now,
+        expires_at: stored.session_expires_at,
+        revoked_at: None,
+    };
+    let mut tx = state.store().tx();
+    tx.update_if(
+        &code_key,
+        "SET used_at = :now, grant_id = :grant",
+        CODE_USED,
+        Some("attribute_not_exists(used_at) AND expires_at > :now"),
+        Expr::default()
+            .value(":now", s(now.to_string()))
+            .value(":grant", s(grant.id.to_string())),
+    )?;
+    tx.put_new(grant_item(&grant)?, Guard::Item)?;
+    hold_standing(&mut tx, &grant.session_id, &grant.user_id, tenant, now)?;
+    match state.store().transact(tx).await {
+        Ok(()) => {}
+        // Another exchange of the same code got there first: a replay.
+        Err(err) if err.refused_by() == Some(CODE_USED) => {
+            let again = state.store().load(std::slice::from_ref(&code_key)).await?;
+            if let Some(used) = again.get::<AuthorizationCode>(&code_key)? {
+                replayed(state, &used, meta).await?;
+            }
+            return Err(OAuthError::InvalidGrant("the code was already used"));
+        }
+        Err(err) if err.refused_by().is_some() => {
+            return Err(OAuthError::InvalidGrant(
+                "the sign-in behind the code has ended",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let id_claims = stored
+        .scope
+        .iter()
+        .any(|s| s == "openid")
+        .then(|| IdClaims {
+            iss: state.config().tenant_issuer(&tenant.slug),
+            sub: stored.user_id.clone(),
+            aud: app.id.to_string(),
+            azp: app.id.to_string(),
+            iat: now.unix(),
+            exp: now.unix() + i64::from(app.token_lifetime),
+            auth_time: stored.auth_time.unix(),
+            nonce: stored.nonce.clone(),
+            sid: stored.session_id.clone(),
+            amr: vec!["pwd"],
+            claims: stored.claims.clone(),
+        });
+    issue(
+        state,
+        &keys,
+        tenant,
+        &app,
+        &grant,
+        now,
+        id_claims,
+        mark.as_ref(),
+        &loaded,
+    )
+    .await
+}
+
+/// The `refresh_token` grant: the token's grant read with the client, rotated in one
+/// transaction that holds the session, user and tenant as they must be.
+pub async fn refresh(
+    state: &AppState,
+    slug: &str,
+    request: &TokenRequest,
+    meta: &RequestMeta,
+) -> Result<UserGranted, OAuthError> {
+    let (client_id, secret, basic) = request.client()?;
+    let client_id =
+        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
+    let Some(token) = request.param("refresh_token") else {
+        return Err(OAuthError::InvalidRequest("refresh_token is required"));
+    };
+    let keys = state.credentials().keys().await?;
+    let Some((grant_id, generation)) = sign_in::parse_refresh_token(&keys, token) else {
+        return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
+    };
+    let mark = state.keys().signing_revocation_mark().await;
+    let mut wanted = vec![sign_in::grant_key(&grant_id), keys::application(&client_id)];
+    wanted.extend(mark.clone());
+    let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
+    let tenant = &tenant;
+    let app = token::authenticate(
+        state,
+        loaded.get(&keys::application(&client_id))?,
+        tenant,
+        secret,
+        basic,
+    )
+    .await?;
+    if !app.grant_types.iter().any(|g| g == "refresh_token") {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use refresh tokens",
+        ));
+    }
+    let now = Timestamp::now();
+    let grant: Option<Grant> = loaded.get(&sign_in::grant_key(&grant_id))?;
+    let Some(grant) =
+        grant.filter(|g| g.client_id == app.id && g.tenant_id == tenant.id && g.refreshable)
+    else {
+        return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
+    };
+    if !grant.is_live(now) {
+        return Err(OAuthError::InvalidGrant("the refresh token has ended"));
+    }
+    if generation < grant.refresh_generation {
+        revoke_grant(state, &grant, Some(meta)).await?;
+        return Err(OAuthError::InvalidGrant(
+            "the refresh token was already used",
+        ));
+    }
+    if generation != grant.refresh_generation {
+        return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
+    }
+    // A narrower scope may be asked for (RFC 6749 §6); never a wider one.
+    let scope = match request.param("scope") {
+        None => grant.scope.clone(),
+        Some(asked) => {
+            let asked: Vec<String> = asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if asked.iter().any(|a| !grant.scope.contains(a)) {
+                return Err(OAuthError::InvalidScope);
+            }
+            asked
+        }
+    };
+    let mut tx = state.store().tx();
+    tx.update_if(
+        &sign_in::grant_key(&grant.id),
+        "SET refresh_generation = :next",
+        GRANT_MOVED,
+        Some("refresh_generation = :current AND #status = :active"),
+        Expr::default()
+            .name("#status", "status")
+            .value(":next", n(generation + 1))
+            .value(":current", n(generation))
+            .value(":active", s("ACTIVE")),
+    )?;
+    hold_standing(&mut tx, &grant.session_id, &grant.user_id, tenant, now)?;
+    match state.store().transact(tx).await {
+        Ok(()) => {}
+        // Another refresh with the same token won the race: that is reuse.
+        Err(err) if err.refused_by() == Some(GRANT_MOVED) => {
+            revoke_grant(state, &grant, Some(meta)).await?;
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token was already used",
+            ));
+        }
+        Err(err) if err.refused_by().is_some() => {
+            return Err(OAuthError::InvalidGrant(
+                "the sign-in behind the token has ended",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let rotated = Grant {
+        refresh_generation: generation + 1,
+        scope,
+        ..grant
+    };
+    issue(
+        state,
+        &keys,
+        tenant,
+        &app,
+        &rotated,
+        now,
+        None,
+        mark.as_ref(),
+        &loaded,
+    )
+    .await
+}
+
+/// Adds to `tx` what must still hold for a user's tokens to be issued: the SSO session ACTIVE
+/// and unexpired, the user ACTIVE, the tenant ACTIVE and still with the partner read.
+fn hold_standing(
+    tx: &mut Tx,
+    session: &SessionId,
+    user: &UserId,
+    tenant: &Tenant,
+    now: Timestamp,
+) -> Result<(), OAuthError> {
+    tx.check(
+        &keys::session(session),
+        SESSION_ENDED,
+        "#status = :active AND expires_at > :now",
+        Expr::default()
+            .name("#status", "status")
+            .value(":active", s("ACTIVE"))
+            .value(":now", s(now.to_string())),
+    )?;
+    tx.check(
+        &keys::user(user),
+        USER_INACTIVE,
+        "#status = :active",
+        Expr::default()
+            .name("#status", "status")
+            .value(":active", s("ACTIVE")),
+    )?;
+    tx.check(
+        &keys::tenant(&tenant.id),
+        TENANT_INACTIVE,
+        "#status = :active AND partner_id = :partner",
+        Expr::default()
+            .name("#status", "status")
+            .value(":active", s("ACTIVE"))
+            .value(":partner", s(tenant.partner_id.to_string())),
+    )?;
+    Ok(())
+}
+
+/// Signs what a grant answers: an access token, an ID token when asked, the next refresh token.
+#[allow(clippy::too_many_arguments)]
+async fn issue(
+    state: &AppState,
+    keys: &CredentialKeys,
+    tenant: &Tenant,
+    app: &Application,
+    grant: &Grant,
+    now: Timestamp,
+    id_claims: Option<IdClaims>,
+    mark: Option<&Key>,
+    loaded: &Loaded,
+) -> Result<UserGranted, OAuthError> {
+    let scope = grant.scope.join(" ");
+    let lifetime = i64::from(app.token_lifetime);
+    let access = UserAccessClaims {
+        iss: state.config().tenant_issuer(&tenant.slug),
+        sub: grant.user_id.clone(),
+        aud: app.id.to_string(),
+        client_id: app.id.to_string(),
+        scope: scope.clone(),
+        tenant_id: tenant.id.clone(),
+        sid: grant.session_id.clone(),
+        gid: Some(grant.id.clone()),
+        act: None,
+        iat: now.unix(),
+        nbf: now.unix(),
+        // Never beyond the session (its end ends the grant).
+        exp: (now.unix() + lifetime).min(grant.expires_at.unix()),
+        jti: shared::secrets::random_token(),
+    };
+    let signer = state.keys();
+    let access_token = signer.sign_unless_revoked(&access, mark, loaded).await?;
+    let id_token = match id_claims {
+        Some(claims) => Some(signer.sign(&claims).await?),
+        None => None,
+    };
+    Ok(UserGranted {
+        access_token,
+        expires_in: (access.exp - now.unix()).max(0) as u32,
+        scope,
+        id_token,
+        refresh_token: grant
+            .refreshable
+            .then(|| sign_in::refresh_token(keys, &grant.id, grant.refresh_generation)),
+    })
+}
+
+/// The grant's item: purged a day after its session would have ended.
+fn grant_item(grant: &Grant) -> Result<shared::store::Item, shared::store::StoreError> {
+    let mut item = grant.to_item()?;
+    item.insert(keys::TTL.into(), n(grant.expires_at.unix() + 86_400));
+    Ok(item)
+}
+
+/// A used code came back: the grant its first exchange made is revoked (RFC 6749 §4.1.2).
+async fn replayed(
+    state: &AppState,
+    code: &AuthorizationCode,
+    meta: &RequestMeta,
+) -> Result<(), OAuthError> {
+    let Some(grant_id) = &code.grant_id else {
+        return Ok(());
+    };
+    let key = sign_in::grant_key(grant_id);
+    let found: Option<Grant> = state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?;
+    if let Some(grant) = found {
+        revoke_grant(state, &grant, Some(meta)).await?;
+    }
+    Ok(())
+}
+
+/// Revokes a grant (its refresh tokens, and the access tokens userinfo and introspection judge
+/// by it), once; with `meta`, as a token reuse, recorded.
+pub async fn revoke_grant(
+    state: &AppState,
+    grant: &Grant,
+    reuse: Option<&RequestMeta>,
+) -> Result<(), OAuthError> {
+    let now = Timestamp::now();
+    let mut tx = state.store().tx();
+    tx.update_if(
+        &sign_in::grant_key(&grant.id),
+        "SET #status = :revoked, revoked_at = :now",
+        Guard::Item,
+        Some("#status = :active"),
+        Expr::default()
+            .name("#status", "status")
+            .value(":revoked", s("REVOKED"))
+            .value(":active", s("ACTIVE"))
+            .value(":now", s(now.to_string())),
+    )?;
+    if let Some(meta) = reuse {
+        let actor = Actor {
+            kind: ActorType::User,
+            id: Some(grant.user_id.to_string()),
+            email: None,
+        };
+        let event = AuditEvent::new(actor, TOKEN_REUSE, Some(grant.id.to_string()), meta)
+            .with_result(AuditResult::Denied)
+            .with_changes(
+                &json!({"status": "ACTIVE"}),
+                &json!({"status": "REVOKED", "client_id": grant.client_id}),
+            );
+        state.store().add_event(&mut tx, &event)?;
+    }
+    match state.store().transact(tx).await {
+        // Revoked already: nothing more to do.
+        Ok(()) | Err(shared::store::StoreError::Refused(Guard::Item)) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A user's access token of this issuer, live: verified, its session ACTIVE and unexpired, its
+/// user ACTIVE, its grant not revoked. The session, user and grant are read in one batch.
+pub struct LiveToken {
+    pub claims: UserAccessClaims,
+    pub user: User,
+}
+
+pub async fn live_access_token(
+    state: &AppState,
+    tenant: &Tenant,
+    token: &str,
+) -> Result<Option<LiveToken>, OAuthError> {
+    let issuer = state.config().tenant_issuer(&tenant.slug);
+    let Ok(claims) = state.keys().verify_issued_by(token, &issuer).await else {
+        return Ok(None);
+    };
+    let Ok(claims) = serde_json::from_value::<UserAccessClaims>(claims) else {
+        return Ok(None);
+    };
+    if claims.tenant_id != tenant.id || claims.aud != claims.client_id {
+        return Ok(None);
+    }
+    let mut wanted = vec![keys::session(&claims.sid), keys::user(&claims.sub)];
+    wanted.extend(claims.gid.iter().map(sign_in::grant_key));
+    let loaded = state.store().load(&wanted).await?;
+    let now = Timestamp::now();
+    let session_live = loaded
+        .get::<Session>(&keys::session(&claims.sid))?
+        .is_some_and(|s| {
+            s.session_type == SessionType::Sso && s.is_live(now) && s.user_id == claims.sub
+        });
+    let grant_live = match &claims.gid {
+        Some(gid) => loaded
+            .get::<Grant>(&sign_in::grant_key(gid))?
+            .is_some_and(|g| g.status == GrantStatus::Active),
+        None => true,
+    };
+    let user = loaded
+        .get::<User>(&keys::user(&claims.sub))?
+        .filter(|u| u.status == UserStatus::Active && u.tenant_id == tenant.id);
+    match user {
+        Some(user) if session_live && grant_live => Ok(Some(LiveToken { claims, user })),
+        _ => Ok(None),
+    }
+}
+
+/// The userinfo answer (OpenID Connect Core §5.3): `sub` and the identity claims the token's
+/// scope opens, as the user is now.
+pub async fn userinfo(
+    state: &AppState,
+    live: &LiveToken,
+) -> Result<Map<String, Value>, OAuthError> {
+    let scope: Vec<String> = live.claims.scope.split(' ').map(str::to_owned).collect();
+    let groups = if scope.iter().any(|s| s == "groups") {
+        let groups = shared::membership::groups_of_user(state.store(), &live.user.id).await?;
+        Some(groups.into_iter().map(|g| g.group.name).collect())
+    } else {
+        None
+    };
+    let mut claims = Map::new();
+    claims.insert("sub".into(), Value::String(live.user.id.to_string()));
+    claims.extend(sign_in::identity_claims(&live.user, &scope, groups));
+    Ok(claims)
+}
+
+/// What a token names, for revocation and introspection: a refresh token's grant, or an access
+/// token's claims and grant.
+pub enum Presented {
+    Refresh(Box<Grant>),
+    Access(Box<UserAccessClaims>, Option<Box<Grant>>),
+    Unknown,
+}
+
+/// Reads what `token` names at this tenant (nothing of another tenant, nothing forged).
+pub async fn presented(
+    state: &AppState,
+    tenant: &Tenant,
+    token: &str,
+) -> Result<Presented, OAuthError> {
+    let keys = state.credentials().keys().await?;
+    if let Some((grant_id, generation)) = sign_in::parse_refresh_token(&keys, token) {
+        let key = sign_in::grant_key(&grant_id);
+        let grant: Option<Grant> = state
+            .store()
+            .load(std::slice::from_ref(&key))
+            .await?
+            .get(&key)?;
+        return Ok(match grant {
+            Some(g) if g.tenant_id == tenant.id && g.refresh_generation == generation => {
+                Presented::Refresh(Box::new(g))
+            }
+            _ => Presented::Unknown,
+        });
+    }
+    let issuer = state.config().tenant_issuer(&tenant.slug);
+    let Ok(claims) = state.keys().verify_issued_by(token, &issuer).await else {
+        return Ok(Presented::Unknown);
+    };
+    let Ok(claims) = serde_json::from_value::<UserAccessClaims>(claims) else {
+        return Ok(Presented::Unknown);
+    };
+    if claims.tenant_id != tenant.id {
+        return Ok(Presented::Unknown);
+    }
+    let grant: Option<Grant> = match &claims.gid {
+        Some(gid) => {
+            let key = sign_in::grant_key(gid);
+            state
+                .store()
+                .load(std::slice::from_ref(&key))
+                .await?
+                .get(&key)?
+        }
+        None => None,
+    };
+    Ok(Presented::Access(Box::new(claims), grant.map(Box::new)))
+}
+
+/// The client of a revocation or introspection request, authenticated as at the token
+/// endpoint (with the tenant's partner ACTIVE).
+pub async fn client_of(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &TokenRequest,
+) -> Result<Application, OAuthError> {
+    let (client_id, secret, basic) = request.client()?;
+    let client_id =
+        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
+    let wanted = [
+        keys::application(&client_id),
+        keys::partner(&tenant.partner_id),
+    ];
+    let loaded = state.store().load(&wanted).await?;
+    if !token::partner_is_active(&loaded, &tenant.partner_id)? {
+        return Err(OAuthError::InvalidClient { basic });
+    }
+    token::authenticate(state, loaded.get(&wanted[0])?, tenant, secret, basic).await
+}
+
+/// RFC 7009: the token's grant revoked when it is the calling client's; 200 whatever it was.
+pub async fn revoke(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &TokenRequest,
+) -> Result<(), OAuthError> {
+    let app = client_of(state, tenant, request).await?;
+    let Some(token) = request.param("token") else {
+        return Err(OAuthError::InvalidRequest("token is required"));
+    };
+    let grant = match presented(state, tenant, token).await? {
+        Presented::Refresh(grant) => Some(*grant),
+        Presented::Access(_, grant) => grant.map(|g| *g),
+        Presented::Unknown => None,
+    };
+    if let Some(grant) = grant.filter(|g| g.client_id == app.id) {
+        revoke_grant(state, &grant, None).await?;
+    }
+    Ok(())
+}
+
+/// RFC 7662, for the tenant's confidential clients: `{"active": false}` for anything revoked,
+/// expired, forged or of another tenant.
+pub async fn introspect(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &TokenRequest,
+) -> Result<Value, OAuthError> {
+    let app = client_of(state, tenant, request).await?;
+    if !app.application_type.is_confidential() {
+        return Err(OAuthError::InvalidClient { basic: false });
+    }
+    let Some(token) = request.param("token") else {
+        return Err(OAuthError::InvalidRequest("token is required"));
+    };
+    let now = Timestamp::now();
+    let inactive = json!({"active": false});
+    Ok(match presented(state, tenant, token).await? {
+        Presented::Refresh(grant) if grant.is_live(now) => json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "client_id": grant.client_id,
+            "sub": grant.user_id,
+            "scope": grant.scope.join(" "),
+            "exp": grant.expires_at.unix(),
+            "iss": state.config().tenant_issuer(&tenant.slug),
+        }),
+        Presented::Access(claims, _) => match live_access_token(state, tenant, token).await? {
+            Some(_) => json!({
+                "active": true,
+                "token_type": "Bearer",
+                "client_id": claims.client_id,
+                "sub": claims.sub,
+                "aud": claims.aud,
+                "scope": claims.scope,
+                "iss": claims.iss,
+                "iat": claims.iat,
+                "exp": claims.exp,
+                "sid": claims.sid,
+                "tenant_id": claims.tenant_id,
+            }),
+            None => inactive,
+        },
+        _ => inactive,
+    })
+}

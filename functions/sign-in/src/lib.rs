@@ -1,0 +1,191 @@
+//! The hosted sign-in of each tenant's OpenID Provider (SPEC §6.2): the pages a browser sees —
+//! `{issuer}/oauth/authorize`, the login form at `{issuer}/login`, and RP-initiated logout at
+//! `{issuer}/oauth/logout`, with `{issuer}` = `{public_url}/api/v1/auth/tenants/{tenant_slug}`.
+//! The token family (code exchange, refresh, userinfo, revocation, introspection, discovery)
+//! is `functions/oauth`'s; both stand on `shared::sign_in`.
+//!
+//! `authorize` (the request, the SSO session, the code), `login` (the form and its post),
+//! `logout`, `request` (parsing and judging an authorization request), `codes` (issuing a
+//! code), `pages` (the HTML, maud), `web` (headers, cookies, redirects).
+
+pub mod authorize;
+mod codes;
+pub mod login;
+pub mod logout;
+mod pages;
+pub mod request;
+mod web;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use shared::AppState;
+use shared::audit::{AuditAction, RequestMeta};
+use utoipa::OpenApi;
+
+use request::Params;
+
+const TENANT_BASE: &str = "/api/v1/auth/tenants";
+
+/// The login form's fields.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The schema of the form; `login::Submitted` reads it.
+struct LoginForm {
+    /// The signed sign-in flow the page carries.
+    flow: String,
+    email: String,
+    password: String,
+}
+
+/// RP-initiated logout's parameters, posted.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The schema of the form; `request::Params` reads it.
+struct LogoutForm {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    /// `yes`: the confirmation page's answer.
+    confirm: Option<String>,
+}
+
+/// The actions this group records beyond those it shares with the admin login (`auth.login`,
+/// `auth.logout`: listed once, in admin-auth's catalogue).
+pub const ACTIONS: &[AuditAction] = &[];
+
+#[derive(OpenApi)]
+#[openapi(paths(authorize_page, login_page, login_submit, logout_get, logout_post))]
+pub struct SignInApi;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/authorize"),
+            get(authorize_page),
+        )
+        .route(
+            &format!("{TENANT_BASE}/{{tenant_slug}}/login"),
+            get(login_page).post(login_submit),
+        )
+        .route(
+            &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/logout"),
+            get(logout_get).post(logout_post),
+        )
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::finish(routes(), state)
+}
+
+/// Authorize (an HTML flow, for browsers): `response_type=code`, `client_id`, `redirect_uri`
+/// (exact match), `scope`, `state`, `nonce`, `code_challenge` + `code_challenge_method=S256`
+/// (required of SPA and NATIVE clients), `prompt` (`none`, `login`), `max_age`, `login_hint`.
+/// With a live SSO session: 303 to the redirect URI with `code`, `state` and `iss` (RFC 9207).
+/// Without: 303 to the login page (`prompt=none`: `error=login_required`). Errors go to the
+/// redirect URI as `error`, `error_description`, `state`, `iss` — except an unknown client or
+/// redirect URI: an HTML error page (400), never a redirect.
+#[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/authorize", operation_id = "tenant_authorize", summary = "Authorize (HTML)", tag = "Sign-in",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    responses((status = 303, description = "To the redirect URI (code or error), or to the login page"),
+               (status = 400, description = "HTML error page: unknown client or redirect URI", content_type = "text/html"),
+               (status = 404, description = "HTML error page: no such tenant", content_type = "text/html")),
+    security(()))]
+async fn authorize_page(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    meta: RequestMeta,
+) -> Response {
+    authorize::authorize(
+        &state,
+        &tenant_slug,
+        &headers,
+        query.as_deref().unwrap_or(""),
+        &meta,
+    )
+    .await
+}
+
+/// Login page (HTML, works without JavaScript): the form of a sign-in flow `authorize` started
+/// (`flow`, signed and bound to the browser's flow cookie), in the tenant's branding. 200; 400
+/// an expired flow or one from another browser.
+#[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/login", operation_id = "tenant_login_page", summary = "Login Page (HTML)", tag = "Sign-in",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug"), ("flow" = String, Query, description = "The signed sign-in flow")),
+    responses((status = 200, description = "The login form", content_type = "text/html"),
+               (status = 400, description = "An expired flow", content_type = "text/html")),
+    security(()))]
+async fn login_page(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let flow = Params::parse(query.as_deref().unwrap_or(""))
+        .and_then(|p| p.get("flow").map(str::to_owned))
+        .unwrap_or_default();
+    login::page(&state, &tenant_slug, &headers, &flow).await
+}
+
+/// Login (the form's post, `application/x-www-form-urlencoded`: `flow`, `email`, `password`):
+/// 303 to the client's redirect URI with a code and the SSO cookie set; the form again with one
+/// message on failure (401), or when throttled (429, `Retry-After`).
+#[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/login", operation_id = "tenant_login", summary = "Login (HTML form post)", tag = "Sign-in",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in: to the redirect URI with a code"),
+               (status = 400, description = "An expired flow", content_type = "text/html"),
+               (status = 401, description = "The form again: wrong email or password", content_type = "text/html"),
+               (status = 429, description = "The form again: too many attempts", content_type = "text/html")),
+    security(()))]
+async fn login_submit(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Response {
+    login::submit(&state, &tenant_slug, &headers, &body, &meta).await
+}
+
+/// Logout (RP-initiated, HTML): `id_token_hint`, `post_logout_redirect_uri` (a registered one,
+/// else no redirect), `state`, `client_id`. Ends the browser's SSO session and its refresh
+/// tokens, clears the cookie; without a hint of this session it asks first.
+#[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/logout", operation_id = "tenant_logout", summary = "Logout (HTML)", tag = "Sign-in",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    responses((status = 200, description = "Signed out, or the confirmation", content_type = "text/html"),
+               (status = 303, description = "To the registered post-logout redirect URI")),
+    security(()))]
+async fn logout_get(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    meta: RequestMeta,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or("")).unwrap_or_else(Params::empty);
+    logout::logout(&state, &tenant_slug, &headers, params, false, &meta).await
+}
+
+/// Logout by form post (the confirmation's, or an RP's).
+#[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/logout", operation_id = "tenant_logout_post", summary = "Logout (HTML form post)", tag = "Sign-in",
+    params(("tenant_slug" = String, Path, description = "The tenant's slug")),
+    request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Signed out", content_type = "text/html"),
+               (status = 303, description = "To the registered post-logout redirect URI")),
+    security(()))]
+async fn logout_post(
+    State(state): State<AppState>,
+    Path(tenant_slug): Path<String>,
+    headers: HeaderMap,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Response {
+    let params =
+        Params::parse(std::str::from_utf8(&body).unwrap_or("")).unwrap_or_else(Params::empty);
+    let confirmed = params.get("confirm") == Some("yes");
+    logout::logout(&state, &tenant_slug, &headers, params, confirmed, &meta).await
+}

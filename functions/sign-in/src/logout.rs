@@ -1,0 +1,174 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0; SPEC §6.3): `GET|POST
+//! {issuer}/oauth/logout` with `id_token_hint`, `post_logout_redirect_uri`, `state`,
+//! `client_id`. It ends the browser's SSO session (its refresh tokens end with it: a refresh
+//! reads the session), clears the cookie, and sends the browser back only to a URI the client
+//! registered — else a signed-out page.
+//!
+//! Logout CSRF: with an `id_token_hint` of the browser's own session it ends at once; without
+//! one it asks first (a form posted back here, which only a same-site page can do with the
+//! `SameSite=Lax` cookie).
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde_json::Value;
+use shared::audit::{Actor, ActorType, AuditEvent, RequestMeta};
+use shared::ids::ApplicationId;
+use shared::sign_in;
+use shared::state::AppState;
+use shared::store::tally::{self, TenantNow};
+use shared::time::Timestamp;
+
+use crate::authorize::{self, failure_page, refusal_page};
+use crate::pages::{self, Branding};
+use crate::request::Params;
+use crate::web::{self, Page};
+
+/// `GET|POST {issuer}/oauth/logout`: `params` from the query, or the form.
+pub async fn logout(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    params: Params,
+    confirmed_by_form: bool,
+    meta: &RequestMeta,
+) -> Response {
+    logout_inner(state, slug, headers, params, confirmed_by_form, meta)
+        .await
+        .unwrap_or_else(failure_page)
+}
+
+async fn logout_inner(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    params: Params,
+    confirmed_by_form: bool,
+    meta: &RequestMeta,
+) -> Result<Response, shared::Error> {
+    let keys = state.credentials().keys().await?;
+    let (cookie, unreadable) = authorize::sso_cookie(headers, &keys);
+    let issuer = state.config().tenant_issuer(slug);
+    // The ID token hint, if ours and of this issuer (expiry is not required of a hint, but a
+    // token that no longer verifies only names no client and no session).
+    let hint: Option<Value> = match params.get("id_token_hint") {
+        Some(token) => state.keys().verify_issued_by(token, &issuer).await.ok(),
+        None => None,
+    };
+    let client = params
+        .get("client_id")
+        .map(str::to_owned)
+        .or_else(|| {
+            hint.as_ref()
+                .and_then(|h| h.get("aud"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .and_then(|c| ApplicationId::parse(&c).ok());
+    let Some(resolved) = authorize::resolve(state, slug, client.as_ref(), cookie.as_ref()).await?
+    else {
+        return Ok(refusal_page(
+            &Branding::plain(),
+            StatusCode::NOT_FOUND,
+            "There is no sign-in at this address.",
+        ));
+    };
+    let branding = Branding::of(&resolved.tenant);
+    let app = authorize::serving_client(&resolved);
+    // Where to go afterwards: only a URI the client registered, else nowhere.
+    let back = params
+        .get("post_logout_redirect_uri")
+        .filter(|uri| app.is_some_and(|a| a.post_logout_redirect_uris.iter().any(|r| r == uri)))
+        .map(str::to_owned);
+    let path = state.config().tenant_issuer_path(&resolved.tenant.slug);
+    if let Some((session, user)) = &resolved.signed_in {
+        let hinted = hint
+            .as_ref()
+            .and_then(|h| h.get("sid"))
+            .and_then(Value::as_str)
+            == Some(session.id.as_str());
+        if !hinted && !confirmed_by_form {
+            return Ok(confirmation(&branding, &issuer, &params, back.as_deref()));
+        }
+        let now = Timestamp::now();
+        let tenant = tally::session_counts_at(session.expires_at, now)
+            .then(|| TenantNow::of(Some(&resolved.tenant)));
+        let actor = Actor {
+            kind: ActorType::User,
+            id: Some(user.id.to_string()),
+            email: Some(user.email.clone()),
+        };
+        let event = AuditEvent::new(
+            actor,
+            shared::audit::AUTH_LOGOUT,
+            Some(session.id.to_string()),
+            meta,
+        )
+        .in_tenant(&session.partner_id, &session.tenant_id);
+        match shared::store::sessions::revoke_session(
+            state.store(),
+            session,
+            tenant.as_ref(),
+            now,
+            &event,
+        )
+        .await
+        {
+            // Ended meanwhile (revoked, or its tenant moved): nothing is left to end.
+            Ok(()) | Err(shared::store::StoreError::Refused(_)) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let mut cookies = Vec::new();
+    if cookie.is_some() || unreadable {
+        cookies.push(web::cleared(state.config(), sign_in::SSO_COOKIE, &path));
+    }
+    if let Some(uri) = back {
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(s) = params.get("state") {
+            query.push(("state", s));
+        }
+        return Ok(web::see_other(&web::with_query(&uri, &query), cookies));
+    }
+    let nonce = web::nonce();
+    Ok(Page {
+        status: StatusCode::OK,
+        html: pages::signed_out(&branding, &nonce),
+        nonce,
+        form_target: None,
+        cookies,
+    }
+    .into_response())
+}
+
+/// "Sign out?": the request's own parameters posted back with `confirm=yes`.
+fn confirmation(
+    branding: &Branding,
+    issuer: &str,
+    params: &Params,
+    back: Option<&str>,
+) -> Response {
+    let nonce = web::nonce();
+    let hidden: Vec<(&str, &str)> = ["post_logout_redirect_uri", "state", "client_id"]
+        .into_iter()
+        .filter_map(|name| params.get(name).map(|v| (name, v)))
+        .collect();
+    let body = html! {
+        p { "Do you want to sign out of " (branding.name) "?" }
+        form method="post" action=(format!("{issuer}/oauth/logout")) {
+            @for (name, value) in &hidden {
+                input type="hidden" name=(name) value=(value);
+            }
+            input type="hidden" name="confirm" value="yes";
+            button type="submit" { "Sign out" }
+        }
+    };
+    Page {
+        status: StatusCode::OK,
+        html: pages::confirm(branding, &nonce, "Sign out", body),
+        nonce,
+        form_target: back.and_then(web::origin_of),
+        cookies: Vec::new(),
+    }
+    .into_response()
+}

@@ -1,0 +1,718 @@
+//! Sign in with ScaiKey (SPEC §6): a tenant's OpenID Provider driven as a browser and a relying
+//! party would — authorize, the hosted login, the SSO cookie, the code exchange with PKCE, ID
+//! and access tokens, userinfo, refresh rotation and reuse, revocation, introspection, logout —
+//! and the unhappy paths: unknown clients and redirect URIs, replayed codes, other tenants'
+//! tokens, forged flows, revoked sessions.
+
+use std::collections::HashMap;
+
+use api_tests::*;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use data_encoding::{BASE64, BASE64URL_NOPAD};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "a-long-enough-password";
+const CALLBACK: &str = "https://app.example/cb";
+const AFTER_LOGOUT: &str = "https://app.example/bye";
+const PUBLIC_URL: &str = "http://127.0.0.1:3000";
+// RFC 7636, appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn issuer(slug: &str) -> String {
+    format!("{PUBLIC_URL}/api/v1/auth/tenants/{slug}")
+}
+
+/// A browser: its cookies (name → value), sent with every request.
+#[derive(Default, Clone)]
+struct Browser {
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn absorb(&mut self, reply: &Reply) {
+        for value in reply.headers.get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, app: &TestApp, url: &str) -> Reply {
+        let path = url.strip_prefix(PUBLIC_URL).unwrap_or(url);
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("cookie", self.header())
+            .body(Body::empty())
+            .unwrap();
+        let reply = app.send(request).await;
+        self.absorb(&reply);
+        reply
+    }
+
+    async fn post_form(&mut self, app: &TestApp, url: &str, form: &[(&str, &str)]) -> Reply {
+        let path = url.strip_prefix(PUBLIC_URL).unwrap_or(url);
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("cookie", self.header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let reply = app.send(request).await;
+        self.absorb(&reply);
+        reply
+    }
+}
+
+fn location(reply: &Reply) -> String {
+    reply.headers["location"].to_str().unwrap().to_owned()
+}
+
+/// The query of a redirect, as a map.
+fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn claims(token: &str) -> Value {
+    serde_json::from_slice(
+        &BASE64URL_NOPAD
+            .decode(token.split('.').nth(1).unwrap().as_bytes())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The hidden `flow` of a login page.
+fn flow_of(page: &Reply) -> String {
+    let html = page.body.as_str().unwrap();
+    let start = html.find("name=\"flow\" value=\"").unwrap() + "name=\"flow\" value=\"".len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+struct Rp {
+    client_id: String,
+    secret: String,
+}
+
+struct SignIn {
+    w: World,
+    rp: Rp,
+    user: String,
+}
+
+async fn setup() -> Option<SignIn> {
+    let w = world().await?;
+    let root = w.root.clone();
+    let user = w
+        .app
+        .post(
+            "/api/v1/admin/users",
+            &root,
+            json!({"tenant_id": w.acme_hq, "email": "ann@acme.test", "password": PASSWORD,
+                   "first_name": "Ann", "last_name": "Lee", "email_verified": true}),
+        )
+        .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    let created = w
+        .app
+        .post(
+            "/api/v1/admin/applications",
+            &root,
+            json!({"name": "Portal", "scope": "TENANT", "tenant_id": w.acme_hq,
+                   "application_type": "WEB", "redirect_uris": [CALLBACK],
+                   "post_logout_redirect_uris": [AFTER_LOGOUT],
+                   "allowed_scopes": ["openid", "profile", "email", "groups", "offline_access"],
+                   "grant_types": ["authorization_code", "refresh_token"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    Some(SignIn {
+        rp: Rp {
+            client_id: created.id(),
+            secret: created.body["client_secret"].as_str().unwrap().to_owned(),
+        },
+        user: user.id(),
+        w,
+    })
+}
+
+fn authorize_url(slug: &str, client: &str, extra: &str) -> String {
+    format!(
+        "{}/oauth/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid%20profile%20email&state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        issuer(slug),
+        url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+    )
+}
+
+/// Authorize → the login page → the form posted: the redirect to the callback.
+async fn sign_in(app: &TestApp, browser: &mut Browser, client: &str, password: &str) -> Reply {
+    let to_login = browser
+        .get(app, &authorize_url("acme-hq", client, ""))
+        .await;
+    assert_eq!(to_login.status, StatusCode::SEE_OTHER, "{}", to_login.body);
+    let page = browser.get(app, &location(&to_login)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let flow = flow_of(&page);
+    browser
+        .post_form(
+            app,
+            &format!("{}/login", issuer("acme-hq")),
+            &[
+                ("flow", &flow),
+                ("email", "Ann@Acme.test"),
+                ("password", password),
+            ],
+        )
+        .await
+}
+
+fn basic(rp: &Rp) -> String {
+    format!(
+        "Basic {}",
+        BASE64.encode(format!("{}:{}", rp.client_id, rp.secret).as_bytes())
+    )
+}
+
+async fn token(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> Reply {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/auth/tenants/acme-hq/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", basic(rp))
+        .body(Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+async fn exchange(app: &TestApp, rp: &Rp, code: &str) -> Reply {
+    token(
+        app,
+        rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+async fn userinfo(app: &TestApp, slug: &str, access: &str) -> Reply {
+    app.call(
+        Method::GET,
+        &format!("/api/v1/auth/tenants/{slug}/oauth/userinfo"),
+        Some(access),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_user_signs_in_refreshes_reads_userinfo_and_signs_out() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let back = location(&done);
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let answer = query_of(&back);
+    assert_eq!(answer["state"], "st-1");
+    assert_eq!(answer["iss"], issuer("acme-hq"), "RFC 9207");
+    let sso = done
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("scaikey_sso="))
+        .expect("the SSO cookie");
+    assert!(
+        sso.contains("HttpOnly") && sso.contains("SameSite=Lax"),
+        "{sso}"
+    );
+    assert!(sso.contains("Path=/api/v1/auth/tenants/acme-hq"), "{sso}");
+    assert!(
+        !browser.cookies.contains_key("scaikey_flow"),
+        "the flow cookie is cleared"
+    );
+
+    // The code exchange: two round trips (batch; transaction).
+    let calls = app.calls();
+    let tokens = exchange(app, &s.rp, &answer["code"]).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    assert_eq!(
+        app.calls() - calls,
+        2,
+        "code + client batch, then one transaction"
+    );
+    assert_eq!(tokens.headers["cache-control"], "no-store");
+    let id = claims(tokens.body["id_token"].as_str().unwrap());
+    assert_eq!(id["iss"], issuer("acme-hq"));
+    assert_eq!(id["aud"], s.rp.client_id.as_str());
+    assert_eq!(id["sub"], s.user.as_str());
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(id["email"], "ann@acme.test");
+    assert_eq!(id["given_name"], "Ann");
+    assert_eq!(id["tenant_id"], s.w.acme_hq.as_str());
+    assert!(id["auth_time"].is_i64() && id["sid"].is_string());
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let access_claims = claims(&access);
+    assert_eq!(access_claims["aud"], s.rp.client_id.as_str());
+    assert_eq!(access_claims["scope"], "openid profile email");
+    // The admin API takes no user token.
+    assert_eq!(
+        app.get("/api/v1/admin/tenants", &access).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let info = userinfo(app, "acme-hq", &access).await;
+    assert_eq!(info.status, StatusCode::OK, "{}", info.body);
+    assert_eq!(info.body["sub"], s.user.as_str());
+    assert_eq!(info.body["email_verified"], true);
+    assert_eq!(info.body["name"], "Ann Lee");
+    // Another tenant's issuer does not know the token.
+    let foreign = userinfo(app, "globex-hq", &access).await;
+    assert_eq!(foreign.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        foreign.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    // Refresh: rotated, two round trips; the old token used again ends the chain.
+    let first_refresh = tokens.body["refresh_token"].as_str().unwrap().to_owned();
+    let calls = app.calls();
+    let refreshed = token(
+        app,
+        &s.rp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &first_refresh),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    assert_eq!(app.calls() - calls, 2);
+    let second_refresh = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first_refresh);
+    let reused = token(
+        app,
+        &s.rp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &first_refresh),
+        ],
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reused.body["error"], "invalid_grant");
+    let after_reuse = token(
+        app,
+        &s.rp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &second_refresh),
+        ],
+    )
+    .await;
+    assert_eq!(
+        after_reuse.body["error"], "invalid_grant",
+        "the whole chain ended"
+    );
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::UNAUTHORIZED,
+        "its access tokens too"
+    );
+
+    // A returning browser: the SSO cookie answers at once — one batch and one write.
+    let calls = app.calls();
+    let again = browser
+        .get(app, &authorize_url("acme-hq", &s.rp.client_id, ""))
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(
+        location(&again).starts_with(CALLBACK),
+        "{}",
+        location(&again)
+    );
+    assert_eq!(app.calls() - calls, 2, "one batch, one transaction");
+    let tokens = exchange(app, &s.rp, &query_of(&location(&again))["code"]).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+
+    // RP-initiated logout with the ID token as hint: the session ends, the cookie goes, the
+    // browser returns to the registered URI with its state.
+    let hint = tokens.body["id_token"].as_str().unwrap();
+    let bye = browser
+        .get(
+            app,
+            &format!(
+                "{}/oauth/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye-1",
+                issuer("acme-hq"),
+                url::form_urlencoded::byte_serialize(AFTER_LOGOUT.as_bytes()).collect::<String>()
+            ),
+        )
+        .await;
+    assert_eq!(bye.status, StatusCode::SEE_OTHER, "{}", bye.body);
+    assert_eq!(location(&bye), format!("{AFTER_LOGOUT}?state=bye-1"));
+    assert!(!browser.cookies.contains_key("scaikey_sso"));
+    let access = tokens.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        userinfo(app, "acme-hq", access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refresh = tokens.body["refresh_token"].as_str().unwrap();
+    let ended = token(
+        app,
+        &s.rp,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        ended.body["error"], "invalid_grant",
+        "refresh tokens end with the session"
+    );
+    // Signing in again asks for the password.
+    let again = browser
+        .get(app, &authorize_url("acme-hq", &s.rp.client_id, ""))
+        .await;
+    assert!(
+        location(&again).contains("/login?flow="),
+        "{}",
+        location(&again)
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let access = tokens.body["access_token"].as_str().unwrap();
+    let replay = exchange(app, &s.rp, &code).await;
+    assert_eq!(
+        (replay.status, replay.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(
+        userinfo(app, "acme-hq", access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let events = app.snapshot().await;
+    assert!(
+        events.values().any(|i| i["action"] == "auth.token_reuse"),
+        "the reuse is audited"
+    );
+}
+
+#[tokio::test]
+async fn codes_are_bound_to_their_client_redirect_uri_and_verifier() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    for (form, why) in [
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", "x".repeat(43).as_str()),
+            ],
+            "wrong verifier",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "https://app.example/other"),
+                ("code_verifier", VERIFIER),
+            ],
+            "wrong redirect_uri",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+            ],
+            "no verifier",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "forged"),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", VERIFIER),
+            ],
+            "forged code",
+        ),
+    ] {
+        let reply = token(app, &s.rp, &form).await;
+        assert_eq!(
+            reply.body["error"], "invalid_grant",
+            "{why}: {}",
+            reply.body
+        );
+    }
+    // A wrong secret is the client's failure, not the code's.
+    let wrong = Rp {
+        client_id: s.rp.client_id.clone(),
+        secret: "not-the-secret".into(),
+    };
+    let reply = exchange(app, &wrong, &code).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    // The failures above did not use the code up.
+    assert_eq!(exchange(app, &s.rp, &code).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_clients_and_redirect_uris_get_a_page_and_the_rest_a_redirect() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    for url in [
+        authorize_url("acme-hq", "app_01kb2z8hqv3m4n5p6r7s8t9w0g", ""),
+        authorize_url("acme-hq", "not-an-id", ""),
+        authorize_url("acme-hq", &s.rp.client_id, "")
+            .replace("app.example%2Fcb", "evil.example%2Fcb"),
+        // A TENANT app of acme-hq is not globex's.
+        authorize_url("globex-hq", &s.rp.client_id, ""),
+    ] {
+        let reply = browser.get(app, &url).await;
+        assert!(reply.status.is_client_error(), "{url}: {}", reply.status);
+        assert!(
+            reply.headers.get("location").is_none(),
+            "never redirected: {url}"
+        );
+        let csp = reply.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+    for (extra, error) in [
+        ("&prompt=none", "login_required"),
+        ("&scope=admin:write", "invalid_scope"),
+    ] {
+        let url = authorize_url("acme-hq", &s.rp.client_id, extra).replace(
+            "&scope=openid%20profile%20email",
+            if extra.contains("scope") {
+                ""
+            } else {
+                "&scope=openid"
+            },
+        );
+        let reply = browser.get(app, &url).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{extra}");
+        let answer = query_of(&location(&reply));
+        assert_eq!(answer["error"], error, "{extra}");
+        assert_eq!(answer["state"], "st-1");
+        assert_eq!(answer["iss"], issuer("acme-hq"));
+    }
+}
+
+#[tokio::test]
+async fn the_login_page_is_safe_and_its_form_bound_to_the_browser() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let to_login = browser
+        .get(
+            app,
+            &authorize_url("acme-hq", &s.rp.client_id, "&login_hint=ann%40acme.test"),
+        )
+        .await;
+    let page = browser.get(app, &location(&to_login)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for (header, wanted) in [
+        ("cache-control", "no-store"),
+        ("x-frame-options", "DENY"),
+        ("content-type", "text/html; charset=utf-8"),
+    ] {
+        assert_eq!(page.headers[header], wanted, "{header}");
+    }
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    for part in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self' https://app.example",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    let html = page.body.as_str().unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(
+        html.contains("value=\"ann@acme.test\""),
+        "login_hint prefills the email"
+    );
+    assert!(!html.contains("<script"));
+    let flow = flow_of(&page);
+
+    // Another browser (no flow cookie) posting the same form: refused.
+    let mut other = Browser::default();
+    let stolen = other
+        .post_form(
+            app,
+            &format!("{}/login", issuer("acme-hq")),
+            &[
+                ("flow", &flow),
+                ("email", "ann@acme.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(stolen.status, StatusCode::BAD_REQUEST);
+    assert!(stolen.headers.get("location").is_none());
+    // A wrong password: the form again, one message, no cookie; the right one then works.
+    let wrong = browser
+        .post_form(
+            app,
+            &format!("{}/login", issuer("acme-hq")),
+            &[
+                ("flow", &flow),
+                ("email", "ann@acme.test"),
+                ("password", "not-the-password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .body
+            .as_str()
+            .unwrap()
+            .contains("The email address or password is incorrect.")
+    );
+    let unknown = browser
+        .post_form(
+            app,
+            &format!("{}/login", issuer("acme-hq")),
+            &[
+                ("flow", &flow),
+                ("email", "nobody@acme.test"),
+                ("password", "not-the-password"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    // The same page (but the email typed and the style nonce): unknown emails are not told.
+    let page_without = |reply: &Reply, email: &str| {
+        let html = reply.body.as_str().unwrap().replace(email, "EMAIL");
+        let start = html.find("nonce=\"").unwrap();
+        let end = html[start + 7..].find('"').unwrap() + start + 7;
+        format!("{}{}", &html[..start], &html[end..])
+    };
+    assert_eq!(
+        page_without(&unknown, "nobody@acme.test"),
+        page_without(&wrong, "ann@acme.test")
+    );
+    assert!(!browser.cookies.contains_key("scaikey_sso"));
+    let right = browser
+        .post_form(
+            app,
+            &format!("{}/login", issuer("acme-hq")),
+            &[
+                ("flow", &flow),
+                ("email", "ann@acme.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER, "{}", right.body);
+    let events = app.snapshot().await;
+    let logins: Vec<&Value> = events
+        .values()
+        .filter(|i| i["action"] == "auth.login")
+        .collect();
+    assert!(
+        logins
+            .iter()
+            .any(|e| e["result"] == "FAILURE" && e["actor"]["type"] == "user")
+    );
+    assert!(logins.iter().any(|e| e["result"] == "SUCCESS"
+        && e["actor"]["type"] == "user"
+        && e["tenant_id"] == s.w.acme_hq.as_str()));
+}
+
+#[tokio::test]
+async fn a_suspended_user_or_a_revoked_session_signs_in_no_more() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let root = s.w.root.as_str();
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let tokens = exchange(app, &s.rp, &query_of(&location(&done))["code"]).await;
+    let session = claims(tokens.body["access_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The admin API ends the SSO session: the browser is asked to sign in again, its cookie
+    // cleared, and the refresh token ends.
+    let revoked = app
+        .delete(&format!("/api/v1/admin/sessions/{session}"), root)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let again = browser
+        .get(app, &authorize_url("acme-hq", &s.rp.client_id, ""))
+        .await;
+    assert!(
+        location(&again).contains("/login?flow="),
+        "{}",
+        location(&again)
+    );
+    assert!(
+        !browser.cookies.contains_key("scaikey_sso"),
+        "the cookie is cleared"
+    );
+    let refresh = tokens.body["refresh_token"].as_str().unwrap();
+    let ended = token(
+        app,
+        &s.rp,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(ended.body["error"], "invalid_grant");
+    // A suspended user: the same password is refused.
+    let user = format!("/api/v1/admin/users/{}", s.user);
+    assert_eq!(
+        app.patch(&user, root, json!({"status": "SUSPENDED"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let mut fresh = Browser::default();
+    let refused = sign_in(app, &mut fresh, &s.rp.client_id, PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
