@@ -8,12 +8,12 @@ use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
 use shared::ids::{RoleId, UserId};
 use shared::pagination::PageRequest;
 use shared::session::Caller;
-use shared::validation::Fields;
+use shared::validation::{self, Fields};
 use shared::{AppState, Result};
 
 use crate::operations::{self as roles, GRANT, REVOKE, RoleFilter};
 use crate::wire::{
-    AdminRoleCreate, AdminRoleList, AdminRoleResponse, RoleName, parse_flag, parse_role, user_ref,
+    AdminRoleCreate, AdminRoleList, AdminRoleResponse, RoleName, parse_role, user_ref,
 };
 
 fn role_id(raw: &str) -> Result<RoleId> {
@@ -48,7 +48,7 @@ pub(crate) async fn list_admin_roles(
     let filter = RoleFilter {
         role: query.optional("role", parse_role),
         user_id: query.optional("user_id", user_ref),
-        is_active: query.optional("is_active", parse_flag),
+        is_active: query.optional("is_active", validation::boolean),
     };
     let page = query.finish(|| page)?;
     Ok(list_reply(

@@ -47,19 +47,6 @@ pub fn parse_role(value: &Value) -> std::result::Result<AdminRole, Problem> {
     )
 }
 
-/// `true` / `false` in a query string.
-pub fn parse_flag(value: &Value) -> std::result::Result<bool, Problem> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if s == "true" => Ok(true),
-        Value::String(s) if s == "false" => Ok(false),
-        _ => Err(Problem::new(
-            "bool_parsing",
-            "Input should be a valid boolean, unable to interpret input",
-        )),
-    }
-}
-
 /// An RFC 3339 time in the future.
 fn future_time(value: &Value) -> std::result::Result<Timestamp, Problem> {
     let at = Timestamp::parse(validation::string(value)?).ok_or_else(|| {
