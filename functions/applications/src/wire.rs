@@ -130,7 +130,7 @@ fn settings(
         post_logout_redirect_uris: post_logout.unwrap_or_default(),
         allowed_origins: origins.unwrap_or_default(),
         allowed_scopes: scopes.unwrap_or_else(|| rules::DEFAULT_SCOPES.map(str::to_owned).to_vec()),
-        grant_types: grants.unwrap_or_else(|| rules::DEFAULT_GRANTS.map(str::to_owned).to_vec()),
+        grant_types: grants.unwrap_or_else(|| rules::default_grants(application_type)),
         token_lifetime: lifetime.unwrap_or(3600),
         token_exchange_allowed: exchange.unwrap_or(false),
         status: status.unwrap_or(Status::Active),

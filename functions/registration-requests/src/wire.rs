@@ -217,7 +217,7 @@ pub fn new_request(mut body: Fields) -> Result<NewRequest> {
                 allowed_scopes: scopes
                     .unwrap_or_else(|| rules::DEFAULT_SCOPES.map(str::to_owned).to_vec()),
                 grant_types: grants
-                    .unwrap_or_else(|| rules::DEFAULT_GRANTS.map(str::to_owned).to_vec()),
+                    .unwrap_or_else(|| rules::REQUEST_DEFAULT_GRANTS.map(str::to_owned).to_vec()),
                 token_lifetime: 3600,
                 token_exchange_allowed: false,
                 status: Status::Active,

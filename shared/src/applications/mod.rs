@@ -261,6 +261,10 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let (partner_id, tenant_id, limit) =
         check_owner(state, principal, loaded, &new.owner, action, meta).await?;
+    // Whoever asked, the application is valid: an admin's body was checked when read, a
+    // registration request when filed; checked again so no path creates an invalid one (a
+    // public type with `client_credentials`, say).
+    rules::check(&new.settings)?;
     let scope = match &new.owner {
         Owner::Global => AppScope::Global,
         Owner::Partner(_) => AppScope::Partner,

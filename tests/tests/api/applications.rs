@@ -192,7 +192,8 @@ async fn an_application_is_created_with_its_defaults_and_its_secret_shown_once()
     assert_eq!(b["allowed_scopes"], json!(["openid", "profile", "email"]));
     assert_eq!(
         b["grant_types"],
-        json!(["authorization_code", "refresh_token"])
+        json!(["authorization_code", "refresh_token", "client_credentials"]),
+        "a WEB app's default grants"
     );
     assert_eq!(b["token_lifetime"], 3600);
     assert_eq!(b["token_exchange_allowed"], false);
@@ -1320,9 +1321,17 @@ async fn rotating_a_secret_gives_a_new_one_with_an_optional_grace_period() {
 
     // Confidential → public drops the secret's hash; back to confidential, there is still none
     // until a rotation makes one.
-    let web = create(app, &w.root, tenant_app("Turncoat", &w.acme_hq, "WEB"))
-        .await
-        .id();
+    // (Browser grants only: a public type cannot keep a WEB app's default client_credentials.)
+    let web = create(
+        app,
+        &w.root,
+        with(
+            tenant_app("Turncoat", &w.acme_hq, "WEB"),
+            json!({"grant_types": ["authorization_code", "refresh_token"]}),
+        ),
+    )
+    .await
+    .id();
     let held = hashes(&stored(app, &web).await);
     assert!(
         !held.is_empty(),
@@ -2174,4 +2183,82 @@ async fn a_partners_tenant_app_count_is_its_live_tenants_apps_through_every_writ
     assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (1, 1));
     create(app, &pa, tenant_app("Lab again", &w.acme_lab, "WEB")).await;
     assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (2, 2));
+}
+
+/// The reference's quickstart (SPEC §4.7): a GLOBAL SERVICE app created with only its type,
+/// scope, allowed scopes and token lifetime gets a `client_credentials` token at once — its
+/// default grant. Every type has its default: WEB the browser grants and `client_credentials`,
+/// SPA and NATIVE (public) the browser grants only, SAML_SP none.
+#[tokio::test]
+async fn the_quickstart_service_app_gets_a_client_credentials_token_at_once() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let created = create(
+        app,
+        &w.root,
+        json!({"name": "Quickstart", "scope": "GLOBAL", "application_type": "SERVICE",
+               "allowed_scopes": ["admin:read"], "token_lifetime": 900}),
+    )
+    .await;
+    assert_eq!(created.body["grant_types"], json!(["client_credentials"]));
+    let (id, secret) = (
+        created.id(),
+        assert_client_secret(&created.body["client_secret"]),
+    );
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "client_credentials"),
+            ("client_id", id.as_str()),
+            ("client_secret", secret.as_str()),
+        ])
+        .finish();
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/platform/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    let token = app.send(request).await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+    assert_eq!(token.body["token_type"], "Bearer");
+    assert_eq!(token.body["scope"], "admin:read");
+    assert_eq!(token.body["expires_in"], 900);
+    let access_token = token.body["access_token"].as_str().unwrap();
+    let read = app.get(&app_path(&id), access_token).await;
+    assert_eq!(
+        read.status,
+        StatusCode::OK,
+        "the token reads: {}",
+        read.body
+    );
+
+    for (kind, grants) in [
+        (
+            "WEB",
+            json!(["authorization_code", "refresh_token", "client_credentials"]),
+        ),
+        ("SPA", json!(["authorization_code", "refresh_token"])),
+        ("NATIVE", json!(["authorization_code", "refresh_token"])),
+        ("SAML_SP", json!([])),
+        ("SERVICE", json!(["client_credentials"])),
+    ] {
+        let made = create(app, &w.root, tenant_app(kind, &w.acme_hq, kind)).await;
+        assert_eq!(made.body["grant_types"], grants, "{kind}");
+        let read = app.get(&app_path(&made.id()), &w.root).await;
+        assert_eq!(read.body["grant_types"], grants, "{kind}");
+    }
+    // Grants given are kept as given.
+    let given = create(
+        app,
+        &w.root,
+        with(
+            global("Given", "SERVICE"),
+            json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"]}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        given.body["grant_types"],
+        json!(["urn:ietf:params:oauth:grant-type:token-exchange"])
+    );
 }

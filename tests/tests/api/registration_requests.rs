@@ -2150,3 +2150,42 @@ async fn a_request_counts_until_its_expiry_minute_and_an_uncounted_one_is_never_
         after_cancel
     );
 }
+
+/// A request keeps its own default grants (SPEC §4.8: `authorization_code refresh_token`,
+/// whatever the type — never `client_credentials`), and its approval makes a valid application
+/// from them: a public type never gets `client_credentials`, and one cannot ask for it.
+#[tokio::test]
+async fn requests_keep_their_default_grants_and_approvals_make_valid_applications() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    for kind in ["WEB", "SPA", "NATIVE", "SERVICE", "SAML_SP"] {
+        let created = create(app, &w.root, global(kind, kind)).await;
+        assert_eq!(
+            created.body["grant_types"],
+            json!(["authorization_code", "refresh_token"]),
+            "{kind}"
+        );
+        let approved = approve(app, &w.root, &created.id(), None).await;
+        assert_eq!(approved.status, StatusCode::OK, "{kind}: {}", approved.body);
+        assert_eq!(
+            approved.body["application"]["grant_types"],
+            json!(["authorization_code", "refresh_token"]),
+            "{kind}"
+        );
+    }
+    for kind in ["SPA", "NATIVE"] {
+        assert_invalid(
+            app,
+            Method::POST,
+            BASE,
+            &w.root,
+            with(
+                global(kind, kind),
+                json!({"grant_types": ["client_credentials"]}),
+            ),
+            "grant_types",
+        )
+        .await;
+    }
+    let _ = (&w.acme, &w.globex, &w.acme_hq, &w.acme_lab, &w.globex_hq);
+}
