@@ -148,16 +148,17 @@ pub fn new_application(mut body: Fields) -> Result<NewApplication> {
     let tenant_id = body.optional("tenant_id", tenant_ref);
     let missing = || Problem::new("missing", "Field required");
     match scope {
+        // `null` is left out (SPEC §2): generated clients send every unset field as null.
         Some(AppScope::Global) => {
-            body.forbid("partner_id", "GLOBAL applications belong to no partner");
-            body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
+            body.forbid_value("partner_id", "GLOBAL applications belong to no partner");
+            body.forbid_value("tenant_id", "GLOBAL applications belong to no tenant");
         }
         Some(AppScope::Partner) => {
             // Required: absent or null is missing (an invalid value has its own problem).
             if !body.given("partner_id") {
                 body.reject("partner_id", missing());
             }
-            body.forbid("tenant_id", "PARTNER applications belong to no tenant");
+            body.forbid_value("tenant_id", "PARTNER applications belong to no tenant");
         }
         Some(AppScope::Tenant) if !body.given("tenant_id") => body.reject("tenant_id", missing()),
         _ => {}

@@ -2262,3 +2262,92 @@ async fn the_quickstart_service_app_gets_a_client_credentials_token_at_once() {
         json!(["urn:ietf:params:oauth:grant-type:token-exchange"])
     );
 }
+
+/// What generated clients send (SPEC §2): every nullable field they were not given, as `null`
+/// — a nullable field sent as `null` is left out. A GLOBAL app with null owners and every
+/// optional setting null is created with its defaults; a PARTNER app's null `tenant_id` and a
+/// TENANT app's null `partner_id` are left out too. An owner the scope requires, sent as null,
+/// is still missing (422 naming it), and a real owner where the scope takes none is still
+/// refused.
+#[tokio::test]
+async fn fields_sent_as_null_are_left_out_but_a_required_owner_is_still_required() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let nulls = json!({
+        "description": null, "partner_id": null, "tenant_id": null, "redirect_uris": null,
+        "post_logout_redirect_uris": null, "allowed_origins": null, "allowed_scopes": null,
+        "grant_types": null, "token_lifetime": null, "token_exchange_allowed": null,
+        "status": null
+    });
+    let created = create(
+        app,
+        &w.root,
+        with(global("Generated", "SERVICE"), nulls.clone()),
+    )
+    .await;
+    let b = &created.body;
+    assert_eq!(
+        (&b["scope"], &b["partner_id"], &b["tenant_id"]),
+        (&json!("GLOBAL"), &Value::Null, &Value::Null)
+    );
+    assert_eq!(b["description"], Value::Null);
+    assert_eq!(b["redirect_uris"], json!([]));
+    assert_eq!(b["allowed_scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(b["grant_types"], json!(["client_credentials"]));
+    assert_eq!(b["token_lifetime"], 3600);
+    assert_eq!(b["token_exchange_allowed"], false);
+    assert_eq!(b["status"], "ACTIVE");
+
+    let partner = create(
+        app,
+        &w.root,
+        with(
+            partner_app("P", &w.acme, "WEB"),
+            json!({"tenant_id": null, "description": null}),
+        ),
+    )
+    .await;
+    assert_eq!(partner.body["partner_id"], w.acme.as_str());
+    assert_eq!(partner.body["tenant_id"], Value::Null);
+    let tenant = create(
+        app,
+        &w.root,
+        with(
+            tenant_app("T", &w.acme_hq, "SPA"),
+            json!({"partner_id": null}),
+        ),
+    )
+    .await;
+    assert_eq!(tenant.body["tenant_id"], w.acme_hq.as_str());
+
+    let missing = assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            json!({"name": "X", "scope": "PARTNER", "application_type": "WEB"}),
+            json!({"partner_id": null, "tenant_id": null}),
+        ),
+        "partner_id",
+    )
+    .await;
+    assert_eq!(
+        missing.body["detail"][0]["type"], "missing",
+        "{}",
+        missing.body
+    );
+    assert_eq!(locs(&missing), vec![json!(["body", "partner_id"])]);
+    assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            global("X", "WEB"),
+            json!({"partner_id": null, "tenant_id": w.acme_hq}),
+        ),
+        "tenant_id",
+    )
+    .await;
+}

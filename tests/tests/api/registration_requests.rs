@@ -2151,6 +2151,83 @@ async fn a_request_counts_until_its_expiry_minute_and_an_uncounted_one_is_never_
     );
 }
 
+/// A request is filed as generated clients send it (SPEC §2): the owners its scope takes no
+/// part in, and every optional field, as `null` — left out. A PARTNER request's null
+/// `partner_id` is still missing (422 naming it).
+#[tokio::test]
+async fn request_fields_sent_as_null_are_left_out_but_a_required_owner_is_still_required() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let nulls = json!({
+        "partner_id": null, "tenant_id": null, "description": null, "redirect_uris": null,
+        "post_logout_redirect_uris": null, "allowed_origins": null, "requested_scopes": null,
+        "grant_types": null, "contact_name": null, "organization_name": null, "website_url": null
+    });
+    let created = create(
+        app,
+        &w.root,
+        with(global("Generated", "WEB"), nulls.clone()),
+    )
+    .await;
+    let b = &created.body;
+    assert_eq!(
+        (&b["partner_id"], &b["tenant_id"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(b["requested_scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(
+        b["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    let partner = create(
+        app,
+        &w.root,
+        with(partner_req("P", &w.acme, "WEB"), json!({"tenant_id": null})),
+    )
+    .await;
+    assert_eq!(partner.body["partner_id"], w.acme.as_str());
+    let tenant = create(
+        app,
+        &w.root,
+        with(
+            tenant_req("T", &w.acme_hq, "WEB"),
+            json!({"partner_id": null}),
+        ),
+    )
+    .await;
+    assert_eq!(tenant.body["partner_id"], w.acme.as_str());
+    let missing = assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            without(partner_req("P", &w.acme, "WEB"), "partner_id"),
+            json!({"partner_id": null, "tenant_id": null}),
+        ),
+        "partner_id",
+    )
+    .await;
+    assert_eq!(
+        missing.body["detail"][0]["type"], "missing",
+        "{}",
+        missing.body
+    );
+    assert_eq!(locs(&missing), vec![json!(["body", "partner_id"])]);
+    assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            global("X", "WEB"),
+            json!({"tenant_id": w.acme_hq, "partner_id": null}),
+        ),
+        "tenant_id",
+    )
+    .await;
+}
+
 /// A request keeps its own default grants (SPEC §4.8: `authorization_code refresh_token`,
 /// whatever the type — never `client_credentials`), and its approval makes a valid application
 /// from them: a public type never gets `client_credentials`, and one cannot ask for it.
