@@ -187,8 +187,12 @@ pub fn new_application(mut body: Fields) -> Result<NewApplication> {
     Ok(new)
 }
 
-/// Body of Update Application: only fields present change; lists replace. `scope`,
-/// `partner_id` and `tenant_id` cannot change.
+/// Body of Update Application: only fields present change; lists replace. The scope and owners
+/// cannot change and are not part of it, but a client may send back what it read: `scope`,
+/// `partner_id` and `tenant_id` with the values the application shows (`null` where it shows
+/// `null`; a TENANT application also takes its tenant's `partner_id`) are accepted and ignored,
+/// as is any field it does not know (`id`, `created_at`, …); another scope or owner is a 422
+/// naming it.
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the body; `TryFrom<Fields>` reads it into a patch.
 pub struct ApplicationUpdate {
@@ -221,11 +225,11 @@ impl TryFrom<Fields> for ApplicationPatch {
     type Error = Error;
 
     fn try_from(mut body: Fields) -> Result<Self> {
-        for field in ["scope", "partner_id", "tenant_id"] {
-            body.forbid(field, NO_OWNER_CHANGE);
-        }
         body.forbid("client_secret", NO_CHOSEN_SECRET);
         let patch = Self {
+            scope: body.fixed("scope", NO_OWNER_CHANGE, scope),
+            partner_id: body.fixed("partner_id", NO_OWNER_CHANGE, partner_ref),
+            tenant_id: body.fixed("tenant_id", NO_OWNER_CHANGE, tenant_ref),
             name: body.patch_required("name", Name::parse),
             description: match body.patch("description", description) {
                 Patch::Set(d) if d.is_empty() => Patch::Clear,

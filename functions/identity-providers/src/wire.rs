@@ -183,8 +183,11 @@ pub struct IdentityProviderCreate {
 }
 
 /// Body of Update Identity Provider: only fields present change. `config` replaces the whole
-/// config (parsed for the stored provider type; omitted fields take their defaults) except the
-/// client secret: absent keeps the stored one, `null` clears it, a value replaces it.
+/// config — of the stored provider type; omitted fields take their defaults — except the
+/// client secret: absent keeps the stored one, `null` clears it, a value replaces it. The
+/// provider type never changes and is not part of it, but a client may send back what it read:
+/// `provider_type` and `tenant_id` as read are accepted and ignored, as is any field it does
+/// not know (`id`, `created_at`, …); another type or tenant is a 422 naming it.
 #[allow(dead_code)]
 #[derive(ToSchema)]
 pub struct IdentityProviderUpdate {
@@ -197,9 +200,6 @@ pub struct IdentityProviderUpdate {
     pub domains: Option<Vec<String>>,
     #[schema(nullable = false)]
     pub jit_provisioning: Option<bool>,
-    /// Only the stored value is accepted (the type never changes).
-    #[schema(nullable = false)]
-    pub provider_type: Option<ProviderType>,
     #[schema(nullable = false)]
     pub config: Option<ConfigInput>,
 }
@@ -242,6 +242,8 @@ pub fn new_identity_provider(mut body: Fields) -> Result<NewIdentityProvider> {
     })
 }
 
+const NO_TENANT_CHANGE: &str = "a provider never changes tenant; create another provider";
+
 /// Reads an update body (the config is parsed by the operation, against the stored type).
 pub fn identity_provider_patch(mut body: Fields) -> Result<IdentityProviderPatch> {
     let patch = IdentityProviderPatch {
@@ -250,6 +252,7 @@ pub fn identity_provider_patch(mut body: Fields) -> Result<IdentityProviderPatch
         domains: body.patch_required("domains", operations::domains),
         jit_provisioning: body.patch_required("jit_provisioning", validation::boolean),
         provider_type: body.patch_required("provider_type", provider_type),
+        tenant_id: body.fixed("tenant_id", NO_TENANT_CHANGE, tenant_ref),
         config: body.patch_required("config", config_object),
     };
     body.check()?;

@@ -1153,7 +1153,7 @@ async fn patches_are_validated_as_a_whole_and_never_move_an_application() {
         async move { assert_invalid(app, Method::PATCH, &path, &root, body, field).await }
     };
     patch(&service, json!({"scope": "GLOBAL"}), "scope").await;
-    patch(&service, json!({"scope": "TENANT"}), "scope").await;
+    patch(&service, json!({"scope": "PARTNER"}), "scope").await;
     patch(&service, json!({"partner_id": w.globex}), "partner_id").await;
     patch(&service, json!({"tenant_id": w.acme_lab}), "tenant_id").await;
     patch(&service, json!({"name": ""}), "name").await;
@@ -2350,4 +2350,92 @@ async fn fields_sent_as_null_are_left_out_but_a_required_owner_is_still_required
         "tenant_id",
     )
     .await;
+}
+
+/// What you read, you may send back (SPEC §2): the whole GET body of an application, with a new
+/// name, PATCHed back is a 200 at every scope — its `scope`, `partner_id` and `tenant_id` as
+/// read (or null where they are null) are accepted and ignored, and so are the fields a client
+/// never sets (`id`, `client_id`, timestamps). A TENANT app also takes its tenant's partner.
+/// Any other scope or owner is a 422 naming it, after the write rule, and writes nothing.
+#[tokio::test]
+async fn a_patch_may_send_back_what_it_read_and_only_that() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let a = apps(&w).await;
+    for id in [&a.global, &a.acme, &a.acme_hq] {
+        let read = app.get(&app_path(id), &w.root).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        let mut body = read.body.clone();
+        body["name"] = json!("Renamed");
+        let updated = app.patch(&app_path(id), &w.root, body).await;
+        assert_eq!(updated.status, StatusCode::OK, "{id}: {}", updated.body);
+        assert_eq!(updated.body["name"], "Renamed");
+        for field in FIELDS {
+            if !["name", "updated_at"].contains(&field) {
+                assert_eq!(updated.body[field], read.body[field], "{id}: {field}");
+            }
+        }
+    }
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let own = app
+        .patch(
+            &app_path(&a.acme_hq),
+            &pa,
+            json!({"scope": "TENANT", "tenant_id": w.acme_hq, "partner_id": w.acme, "name": "Mine"}),
+        )
+        .await;
+    assert_eq!(
+        own.status,
+        StatusCode::OK,
+        "the tenant's partner: {}",
+        own.body
+    );
+    assert_eq!(own.body["partner_id"], Value::Null);
+
+    let refused = |id: &String, body: Value, field: &'static str| {
+        let (root, path) = (w.root.clone(), app_path(id));
+        async move { assert_invalid(app, Method::PATCH, &path, &root, body, field).await }
+    };
+    refused(&a.global, json!({"scope": "PARTNER"}), "scope").await;
+    refused(&a.global, json!({"scope": null}), "scope").await;
+    refused(&a.global, json!({"partner_id": w.acme}), "partner_id").await;
+    refused(&a.global, json!({"tenant_id": w.acme_hq}), "tenant_id").await;
+    refused(&a.acme, json!({"partner_id": w.globex}), "partner_id").await;
+    refused(&a.acme, json!({"partner_id": null}), "partner_id").await;
+    refused(&a.acme, json!({"tenant_id": w.acme_hq}), "tenant_id").await;
+    refused(&a.acme_hq, json!({"tenant_id": w.acme_lab}), "tenant_id").await;
+    refused(&a.acme_hq, json!({"tenant_id": null}), "tenant_id").await;
+    refused(&a.acme_hq, json!({"partner_id": w.globex}), "partner_id").await;
+    refused(&a.acme_hq, json!({"scope": "GLOBAL"}), "scope").await;
+    refused(&a.acme_hq, json!({"tenant_id": "tnt_x"}), "tenant_id").await;
+    // Every changed one is named at once.
+    let both = refused(
+        &a.acme_hq,
+        json!({"scope": "PARTNER", "tenant_id": w.acme_lab, "name": "Other"}),
+        "scope",
+    )
+    .await;
+    assert_eq!(
+        locs(&both),
+        vec![json!(["body", "scope"]), json!(["body", "tenant_id"])]
+    );
+    // Outside reach, the 403 comes first: the values of another's app are not probed.
+    let ta = app
+        .admin_token(
+            "ta@globex.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.globex_hq),
+        )
+        .await;
+    let foreign = app
+        .patch(
+            &app_path(&a.acme_hq),
+            &ta,
+            json!({"tenant_id": w.globex_hq}),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
 }
