@@ -149,7 +149,8 @@ pub(crate) async fn rotate_agent_secret(
     body: Bytes,
 ) -> Result<Json<AgentSecretRotated>> {
     let id = agent_id(&raw)?;
-    let grace = grace_period(shared::http::optional_body(&body)?)?;
+    let body = shared::http::optional_body(validation::absent_if_null(&body))?;
+    let grace = grace_period(body)?;
     let (agent, secret) = agents::rotate_secret(&state, &caller, &id, grace, &meta).await?;
     Ok(Json(AgentSecretRotated {
         previous_secret_expires_at: agent.previous_secret_expires_at,

@@ -158,7 +158,8 @@ pub(crate) async fn rotate_secret(
     body: Bytes,
 ) -> Result<Json<SecretRotated>> {
     let id = application_id(&raw)?;
-    let grace = grace_period(shared::http::optional_body(&body)?)?;
+    let body = shared::http::optional_body(validation::absent_if_null(&body))?;
+    let grace = grace_period(body)?;
     let (app, secret) = applications::rotate_secret(&state, &caller, &id, grace, &meta).await?;
     Ok(Json(SecretRotated {
         previous_secret_expires_at: app.previous_secret_expires_at,

@@ -10,7 +10,7 @@ use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
 use shared::ids::RegistrationRequestId;
 use shared::pagination::PageRequest;
 use shared::session::Caller;
-use shared::validation::Fields;
+use shared::validation::{self, Fields};
 use shared::{AppState, Result};
 
 use crate::operations::{self as requests, RequestFilter};
@@ -103,7 +103,9 @@ pub(crate) async fn cancel_request(
 }
 
 /// Approve Registration Request: creates the application exactly as an admin create (same
-/// rules, limit, audit), in one transaction with the decision. Body optional `{notes}`.
+/// rules, limit, audit), in one transaction with the decision, and answers its `client_id` and
+/// `client_secret` (confidential types, shown once). Body optional `{notes}` (absent, empty or
+/// `null`: no notes).
 /// **Whoever could create the application.** 200; 401; 403; 404; 409 already decided,
 /// expired, or the tenant's application limit; 422.
 #[utoipa::path(post, path = "/api/v1/admin/registration-requests/{request_id}/approve", operation_id = "approve_registration_request", summary = "Approve Registration Request", tag = "Registration Requests",
@@ -118,10 +120,12 @@ pub(crate) async fn approve_request(
     body: Bytes,
 ) -> Result<Json<Approved>> {
     let id = request_id(&raw)?;
-    let notes = approve_notes(shared::http::optional_body(&body)?)?;
+    let body = shared::http::optional_body(validation::absent_if_null(&body))?;
+    let notes = approve_notes(body)?;
     let (request, app, secret) = requests::approve(&state, &caller, &id, notes, &meta).await?;
     Ok(Json(Approved {
         request: request.into(),
+        client_id: app.id.to_string(),
         application: app.into(),
         client_secret: secret,
     }))

@@ -84,13 +84,18 @@ pub struct RequestList {
     pub pagination: Pagination,
 }
 
-/// An approval: the request, the application it created, and its client secret (confidential
-/// types; shown this once).
+/// An approval: the request, the application it created, its `client_id` and its client secret
+/// (confidential types; shown this once) — the reference "returns the created application with
+/// client_id and client_secret".
 #[derive(Serialize, ToSchema)]
 pub struct Approved {
     pub request: RequestResponse,
     /// The application, as `GET /api/v1/admin/applications/{id}` shows it.
     pub application: ApplicationResponse,
+    /// The application's OAuth `client_id` (its id, as `application.client_id`).
+    pub client_id: String,
+    /// Confidential types (WEB, SERVICE, SAML_SP) only, else `null`; store it now: it is never
+    /// shown again.
     pub client_secret: Option<String>,
 }
 

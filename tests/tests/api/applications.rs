@@ -2439,3 +2439,19 @@ async fn a_patch_may_send_back_what_it_read_and_only_that() {
         .await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
 }
+
+/// An optional body sent as a literal `null` (what a client sends for "no body") is no body:
+/// rotate-secret with `null` rotates without a grace period.
+#[tokio::test]
+async fn a_null_rotate_secret_body_is_no_body() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = create(app, &w.root, global("Rotated", "SERVICE"))
+        .await
+        .id();
+    let rotated = app.post(&rotate_path(&id), &w.root, Value::Null).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    assert_client_secret(&rotated.body["client_secret"]);
+    assert_eq!(rotated.body["previous_secret_expires_at"], Value::Null);
+    let _ = (&w.acme, &w.globex, &w.acme_hq, &w.acme_lab, &w.globex_hq);
+}

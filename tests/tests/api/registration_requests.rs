@@ -1016,7 +1016,7 @@ async fn approving_a_confidential_request_creates_its_application_and_shows_the_
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     assert_eq!(
         keys(&approved.body),
-        ["application", "client_secret", "request"]
+        ["application", "client_id", "client_secret", "request"]
             .iter()
             .map(|k| (*k).to_owned())
             .collect::<BTreeSet<String>>()
@@ -2149,6 +2149,51 @@ async fn a_request_counts_until_its_expiry_minute_and_an_uncounted_one_is_never_
         tallies_match_lists(&w, &v, "after the uncounted cancel").await,
         after_cancel
     );
+}
+
+/// Approve answers as the reference does — "the created application with client_id and
+/// client_secret": `client_id` at the top level too (`{request, application, client_id,
+/// client_secret}`), equal to the application's id. A literal `null` body (what a client sends
+/// for "no body") is no notes, like no body at all.
+#[tokio::test]
+async fn an_approval_answers_the_client_id_at_the_top_and_takes_a_null_body() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    for (kind, confidential) in [("SERVICE", true), ("SPA", false)] {
+        let id = create(app, &w.root, global(kind, kind)).await.id();
+        let approved = app.post(&approve_path(&id), &w.root, Value::Null).await;
+        assert_eq!(approved.status, StatusCode::OK, "{kind}: {}", approved.body);
+        let b = &approved.body;
+        assert_eq!(
+            keys(b),
+            ["application", "client_id", "client_secret", "request"]
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect::<BTreeSet<String>>(),
+            "{kind}"
+        );
+        assert_eq!(b["client_id"], b["application"]["id"], "{kind}");
+        assert_eq!(b["client_id"], b["application"]["client_id"], "{kind}");
+        assert_eq!(b["client_id"], b["request"]["application_id"], "{kind}");
+        assert_eq!(b["request"]["decision_notes"], Value::Null, "{kind}");
+        if confidential {
+            assert_client_secret(&b["client_secret"]);
+        } else {
+            assert_eq!(b["client_secret"], Value::Null, "{kind}");
+        }
+    }
+    // Notes still have to be text.
+    let id = create(app, &w.root, global("Notes", "WEB")).await.id();
+    assert_invalid(
+        app,
+        Method::POST,
+        &approve_path(&id),
+        &w.root,
+        json!({"notes": 7}),
+        "notes",
+    )
+    .await;
+    let _ = (&w.acme, &w.globex, &w.acme_hq, &w.acme_lab, &w.globex_hq);
 }
 
 /// A request is filed as generated clients send it (SPEC §2): the owners its scope takes no
