@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::applications::schema::ScopeToken;
 use shared::error::Result;
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
@@ -96,6 +97,16 @@ pub use operations::agent_type as agent_type_filter;
 
 // ---- request bodies (schemas; the handlers parse `Fields` straight into the operations' types)
 
+shared::string_schema!(
+    /// A tool an agent may call (`operations::tools`).
+    ToolName,
+    pattern = r"^[A-Za-z0-9_.:-]{1,128}\*?$",
+    max_length = operations::MAX_TOOL_LENGTH + 1,
+    description = "1 to 128 characters of `A-Z a-z 0-9 _ . : -`, with an optional trailing `*` \
+                   (a prefix wildcard: `files.*` allows every tool whose name starts with \
+                   `files.`).",
+);
+
 /// Body of Create Agent.
 #[allow(dead_code)]
 #[derive(ToSchema)]
@@ -110,13 +121,12 @@ pub struct AgentCreate {
     pub agent_type: Option<AgentType>,
     /// Default `ACTIVE`.
     pub status: Option<Status>,
-    /// At most 100 tool names, each 1 to 128 characters of `[A-Za-z0-9_.:-]` with an optional
-    /// trailing `*`. Default: none.
+    /// At most 100 tool names. Default: none.
     #[schema(max_items = 100)]
-    pub allowed_tools: Option<Vec<String>>,
+    pub allowed_tools: Option<Vec<ToolName>>,
     /// RFC 6749 scope tokens, at most 50. Default: none.
     #[schema(max_items = 50)]
-    pub allowed_scopes: Option<Vec<String>>,
+    pub allowed_scopes: Option<Vec<ScopeToken>>,
     #[schema(minimum = 1, maximum = 100000)]
     pub rate_limit_rpm: Option<u32>,
     /// A live user of the agent's tenant.
@@ -144,9 +154,9 @@ pub struct AgentUpdate {
     #[schema(nullable = false)]
     pub status: Option<Status>,
     #[schema(max_items = 100, nullable = false)]
-    pub allowed_tools: Option<Vec<String>>,
+    pub allowed_tools: Option<Vec<ToolName>>,
     #[schema(max_items = 50, nullable = false)]
-    pub allowed_scopes: Option<Vec<String>>,
+    pub allowed_scopes: Option<Vec<ScopeToken>>,
     #[schema(minimum = 1, maximum = 100000)]
     pub rate_limit_rpm: Option<u32>,
     #[schema(pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]

@@ -16,6 +16,9 @@ use crate::assignments::{AssignmentView, EffectiveUserView};
 use crate::operations::{ApplicationPatch, NewApplication, Owner, Settings};
 use shared::applications::assignments::{AssigneeType, ViaResponse};
 use shared::applications::rules;
+use shared::applications::schema::{
+    GlobalScope, GrantType, Origin, PartnerScope, RedirectUri, ScopeToken, TenantScope,
+};
 use shared::hierarchy::UserStatus;
 use shared::hierarchy::{AppScope, AppType};
 
@@ -66,46 +69,85 @@ const NO_OWNER_CHANGE: &str = "cannot be changed";
 /// A client never picks its secret (a generated one has 256 bits; `rotate-secret` replaces it).
 const NO_CHOSEN_SECRET: &str = "the client secret is generated; use rotate-secret for a new one";
 
-/// Body of Create Application.
+/// The settings of a new application, at any scope (each variant of `ApplicationCreate` adds its
+/// scope and owner).
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the body; `new_application` reads it.
-pub struct ApplicationCreate {
+pub struct ApplicationSettingsCreate {
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     name: Name,
     #[schema(max_length = 1000)]
     description: Option<String>,
-    /// Immutable. GLOBAL: neither `partner_id` nor `tenant_id`; PARTNER: `partner_id`; TENANT:
-    /// `tenant_id` (and `partner_id`, if given, its partner).
-    scope: AppScope,
-    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    partner_id: Option<PartnerId>,
-    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    tenant_id: Option<TenantId>,
     application_type: AppType,
-    /// Absolute, no fragment, no wildcard; https (http only for localhost); NATIVE apps may
-    /// use a private-use scheme (`com.example.app:/cb`). Matched exactly. At most 20.
+    /// Matched exactly. At most 20.
     #[schema(max_items = 20)]
-    redirect_uris: Option<Vec<String>>,
+    redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20)]
-    post_logout_redirect_uris: Option<Vec<String>>,
-    /// Origins (`https://host[:port]`) allowed for browser calls. At most 20.
+    post_logout_redirect_uris: Option<Vec<RedirectUri>>,
+    /// Origins allowed for browser calls. At most 20.
     #[schema(max_items = 20)]
-    allowed_origins: Option<Vec<String>>,
+    allowed_origins: Option<Vec<Origin>>,
     /// Default `["openid", "profile", "email"]`.
     #[schema(max_items = 50)]
-    allowed_scopes: Option<Vec<String>>,
-    /// Default `["authorization_code", "refresh_token"]`; SPA and NATIVE apps cannot have
-    /// `client_credentials`.
+    allowed_scopes: Option<Vec<ScopeToken>>,
+    /// Default by `application_type`: SERVICE `["client_credentials"]`; WEB
+    /// `["authorization_code", "refresh_token", "client_credentials"]`; SPA and NATIVE
+    /// `["authorization_code", "refresh_token"]`; SAML_SP none. SPA and NATIVE apps cannot
+    /// have `client_credentials`.
     #[schema(max_items = 4)]
-    grant_types: Option<Vec<String>>,
+    grant_types: Option<Vec<GrantType>>,
     /// Seconds, default 3600.
     #[schema(minimum = 60, maximum = 86400)]
     token_lifetime: Option<u32>,
     /// Default false.
     token_exchange_allowed: Option<bool>,
     /// Default `ACTIVE`.
-    #[schema(value_type = Option<String>, example = "ACTIVE")]
     status: Option<Status>,
+}
+
+/// A GLOBAL application (super_admin only): it belongs to no partner or tenant.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct GlobalApplicationCreate {
+    scope: GlobalScope,
+    #[serde(flatten)]
+    settings: ApplicationSettingsCreate,
+}
+
+/// A PARTNER application: it belongs to `partner_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PartnerApplicationCreate {
+    scope: PartnerScope,
+    #[schema(value_type = String, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: PartnerId,
+    #[serde(flatten)]
+    settings: ApplicationSettingsCreate,
+}
+
+/// A TENANT application: it belongs to `tenant_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantApplicationCreate {
+    scope: TenantScope,
+    #[schema(value_type = String, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    tenant_id: TenantId,
+    /// The tenant's partner, if given (another is a 422).
+    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: Option<PartnerId>,
+    #[serde(flatten)]
+    settings: ApplicationSettingsCreate,
+}
+
+/// Body of Create Application, by `scope` (immutable): GLOBAL has no owner, PARTNER its
+/// `partner_id`, TENANT its `tenant_id`. An owner field sent as `null` is left out.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ApplicationCreate {
+    Global(GlobalApplicationCreate),
+    Partner(PartnerApplicationCreate),
+    Tenant(TenantApplicationCreate),
 }
 
 fn settings(
@@ -204,20 +246,20 @@ pub struct ApplicationUpdate {
     #[schema(nullable = false)]
     application_type: Option<AppType>,
     #[schema(max_items = 20, nullable = false)]
-    redirect_uris: Option<Vec<String>>,
+    redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20, nullable = false)]
-    post_logout_redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20, nullable = false)]
-    allowed_origins: Option<Vec<String>>,
+    allowed_origins: Option<Vec<Origin>>,
     #[schema(max_items = 50, nullable = false)]
-    allowed_scopes: Option<Vec<String>>,
+    allowed_scopes: Option<Vec<ScopeToken>>,
     #[schema(max_items = 4, nullable = false)]
-    grant_types: Option<Vec<String>>,
+    grant_types: Option<Vec<GrantType>>,
     #[schema(minimum = 60, maximum = 86400, nullable = false)]
     token_lifetime: Option<u32>,
     #[schema(nullable = false)]
     token_exchange_allowed: Option<bool>,
-    #[schema(value_type = Option<String>, example = "SUSPENDED", nullable = false)]
+    #[schema(nullable = false)]
     status: Option<Status>,
 }
 
@@ -321,15 +363,30 @@ pub struct AssignmentList {
     pub pagination: Pagination,
 }
 
-/// Body of Assign: exactly one of `user_id` and `group_id`.
-// The schema of the body; the handler parses it straight into a `UserOrGroup`.
+/// Assign the application to a user.
+// Schemas of the body; the handler parses it straight into a `UserOrGroup`.
 #[allow(dead_code)]
 #[derive(ToSchema)]
-pub struct AssignmentCreate {
-    #[schema(value_type = Option<String>, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub user_id: Option<String>,
-    #[schema(value_type = Option<String>, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub group_id: Option<String>,
+pub struct UserAssignment {
+    #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub user_id: String,
+}
+
+/// Assign the application to a group (and so to its members, at any nesting depth).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct GroupAssignment {
+    #[schema(value_type = String, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub group_id: String,
+}
+
+/// Body of Assign: a user or a group, exactly one (the other absent or `null`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum AssignmentCreate {
+    User(UserAssignment),
+    Group(GroupAssignment),
 }
 
 /// A user the application reaches, once, with its tenant and how it is reached.

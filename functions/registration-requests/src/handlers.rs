@@ -16,7 +16,7 @@ use shared::{AppState, Result};
 use crate::operations::{self as requests, RequestFilter};
 use crate::wire::{
     ApproveBody, Approved, RegistrationRequestCreate, RejectBody, RequestList, RequestResponse,
-    approve_notes, new_request, reject_reason, scope, status_filter,
+    RequestStatus, approve_notes, new_request, reject_reason, scope, status_filter,
 };
 
 fn request_id(raw: &str) -> Result<RegistrationRequestId> {
@@ -25,14 +25,14 @@ fn request_id(raw: &str) -> Result<RegistrationRequestId> {
 
 /// List Registration Requests. **super_admin: all; partner_admin: its PARTNER requests and its
 /// tenants' TENANT requests; tenant_admin: its tenant's TENANT requests.** Newest first. 200;
-/// 401; 422.
+/// 401; 403 (not an admin); 422.
 #[utoipa::path(get, path = "/api/v1/admin/registration-requests", operation_id = "list_registration_requests", summary = "List Registration Requests", tag = "Registration Requests",
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
            ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
            ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
-           ("status" = Option<String>, Query, description = "PENDING, APPROVED, REJECTED, CANCELLED or EXPIRED"),
+           ("status" = Option<RequestStatus>, Query),
            ("scope" = Option<shared::hierarchy::AppScope>, Query)),
-    responses((status = 200, body = RequestList), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    responses((status = 200, body = RequestList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn list_requests(
     State(state): State<AppState>,
