@@ -92,7 +92,7 @@ impl Actor {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuditResult {
     Success,
@@ -286,7 +286,6 @@ pub struct AuditEventResponse {
     resource_id: Option<String>,
     tenant_id: Option<String>,
     partner_id: Option<String>,
-    #[schema(value_type = String, example = "SUCCESS")]
     result: AuditResult,
     ip_address: Option<String>,
     user_agent: Option<String>,

@@ -54,6 +54,54 @@ impl<T> Patch<T> {
     }
 }
 
+/// A field that cannot change, as a PATCH sent it ([`Fields::fixed`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fixed<T> {
+    name: &'static str,
+    msg: &'static str,
+    sent: Patch<T>,
+}
+
+impl<T> Default for Fixed<T> {
+    fn default() -> Self {
+        Self {
+            name: "",
+            msg: "",
+            sent: Patch::Keep,
+        }
+    }
+}
+
+impl<T: PartialEq> Fixed<T> {
+    /// The problem of a value other than `current` (`null` where the resource has none);
+    /// `None` when the field was left out or sent unchanged.
+    pub fn changed(&self, current: Option<&T>) -> Option<FieldProblem> {
+        let unchanged = match &self.sent {
+            Patch::Keep => true,
+            Patch::Clear => current.is_none(),
+            Patch::Set(value) => current == Some(value),
+        };
+        (!unchanged).then(|| {
+            FieldProblem::new(
+                vec![json!("body"), json!(self.name)],
+                "value_error",
+                format!("Value error, {}", self.msg),
+            )
+        })
+    }
+}
+
+/// The fields of a PATCH that cannot change, compared with the resource as read: one 422
+/// naming every one sent with another value.
+pub fn unchanged(checks: impl IntoIterator<Item = Option<FieldProblem>>) -> Result<(), Error> {
+    let problems: Vec<FieldProblem> = checks.into_iter().flatten().collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(problems))
+    }
+}
+
 /// A JSON object being read field by field.
 pub struct Fields {
     origin: &'static str,
@@ -189,6 +237,29 @@ impl Fields {
         }
     }
 
+    /// Refuses a value of a field this request must not carry; `null` means the field is left
+    /// out (SPEC §2), which generated clients send for every unset field.
+    pub fn forbid_value(&mut self, name: &str, msg: &str) {
+        if self.given(name) {
+            self.record(name, Problem::new("extra_forbidden", msg));
+        }
+    }
+
+    /// A field a PATCH may carry although it cannot change, so a client may send back what it
+    /// read (SPEC §2): parsed now, compared with the resource once read ([`Fixed::changed`]).
+    pub fn fixed<T>(
+        &mut self,
+        name: &'static str,
+        msg: &'static str,
+        parse: impl FnOnce(&Value) -> Result<T, Problem>,
+    ) -> Fixed<T> {
+        Fixed {
+            name,
+            msg,
+            sent: self.patch(name, parse),
+        }
+    }
+
     /// Records a problem found by a rule across fields.
     pub fn reject(&mut self, name: &str, problem: Problem) {
         self.record(name, problem);
@@ -205,6 +276,41 @@ impl Fields {
     pub fn check(self) -> Result<(), Error> {
         self.finish(|| Some(()))
     }
+}
+
+/// The bytes of a body that may be absent (an action whose every field is optional): a JSON
+/// `null`, what clients send for "no body", reads as none.
+pub fn absent_if_null(bytes: &[u8]) -> &[u8] {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Null) => &[],
+        _ => bytes,
+    }
+}
+
+/// Declares the OpenAPI schema (a named component) of a string one of the parsers here accepts,
+/// so a client generated from the document, or a fuzzer, sends what the API takes: `pattern`
+/// (ECMA-262, written with `^…$`) describes a subset of what the parser accepts — every string
+/// it matches is accepted — and the description says the rest.
+#[macro_export]
+macro_rules! string_schema {
+    ($(#[$doc:meta])* $name:ident, pattern = $pattern:expr, max_length = $max:expr, description = $description:expr $(,)?) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::String))
+                    .pattern(Some($pattern))
+                    .max_length(Some($max))
+                    .description(Some($description))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
 }
 
 // ---- value parsers, each `&Value -> Result<T, Problem>` -------------------------------------
@@ -314,11 +420,20 @@ pub fn integer_in(value: &Value, min: i64, max: i64) -> Result<i64, Problem> {
     Ok(n)
 }
 
+/// A boolean, in a body or a query string: JSON `true`/`false`, or the text clients send for
+/// one — `true`/`false`, `True`/`False` (Python's `str(True)`), `1`/`0`. Anything else is
+/// refused (a query string's `yes` or `maybe` too: no guessing what a filter meant).
 pub fn boolean(value: &Value) -> Result<bool, Problem> {
     match value {
         Value::Bool(b) => Ok(*b),
-        Value::String(s) if s == "true" => Ok(true),
-        Value::String(s) if s == "false" => Ok(false),
+        Value::String(s) => match s.as_str() {
+            "true" | "True" | "1" => Ok(true),
+            "false" | "False" | "0" => Ok(false),
+            _ => Err(Problem::new(
+                "bool_parsing",
+                "Input should be a valid boolean, unable to interpret input",
+            )),
+        },
         _ => Err(Problem::new("bool_type", "Input should be a valid boolean")),
     }
 }
@@ -390,6 +505,81 @@ mod tests {
         assert_eq!(f.patch("a", integer), Patch::Clear);
         assert_eq!(f.patch("b", integer), Patch::Set(3));
         assert_eq!(f.patch("c", integer), Patch::Keep);
+    }
+
+    #[test]
+    fn booleans_read_what_clients_send_and_nothing_else() {
+        for (given, expected) in [
+            (json!(true), true),
+            (json!(false), false),
+            (json!("true"), true),
+            (json!("false"), false),
+            (json!("True"), true),
+            (json!("False"), false),
+            (json!("1"), true),
+            (json!("0"), false),
+        ] {
+            assert_eq!(boolean(&given), Ok(expected), "{given}");
+        }
+        for refused in ["yes", "TRUE", "maybe", "", " true", "2"] {
+            let problem = boolean(&json!(refused)).unwrap_err();
+            assert_eq!(problem.kind, "bool_parsing", "{refused:?}");
+        }
+        for refused in [json!(1), json!(null), json!([true])] {
+            assert_eq!(
+                boolean(&refused).unwrap_err().kind,
+                "bool_type",
+                "{refused}"
+            );
+        }
+        // In a query string, the problem is located at the parameter.
+        let mut q = Fields::query(vec![("is_active".into(), "maybe".into())]);
+        assert_eq!(q.optional("is_active", boolean), None);
+        let p = problems(q.check());
+        assert_eq!(p[0].loc, vec![json!("query"), json!("is_active")]);
+    }
+
+    #[test]
+    fn a_fixed_field_may_come_back_unchanged_or_null_where_there_is_none() {
+        let mut f = Fields::body(json!({"a": 1, "b": null, "c": 2})).unwrap();
+        let a = f.fixed("a", "cannot be changed", integer);
+        let b = f.fixed("b", "cannot be changed", integer);
+        let c = f.fixed("c", "cannot be changed", integer);
+        let d = f.fixed("d", "cannot be changed", integer);
+        f.check().unwrap();
+        assert_eq!(a.changed(Some(&1)), None);
+        assert_eq!(b.changed(None), None);
+        assert_eq!(d.changed(Some(&5)), None);
+        assert!(unchanged([a.changed(Some(&1)), b.changed(None)]).is_ok());
+        let p = problems(unchanged([
+            a.changed(Some(&2)),
+            b.changed(Some(&3)),
+            c.changed(None),
+        ]));
+        let named: Vec<&Value> = p.iter().map(|p| &p.loc[1]).collect();
+        assert_eq!(named, vec!["a", "b", "c"]);
+        assert_eq!(p[0].msg, "Value error, cannot be changed");
+    }
+
+    #[test]
+    fn a_forbidden_field_sent_as_null_is_left_out() {
+        let mut f = Fields::body(json!({"a": null, "b": "x"})).unwrap();
+        f.forbid_value("a", "not here");
+        f.forbid_value("b", "not here");
+        f.forbid_value("c", "not here");
+        let p = problems(f.check());
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].loc, vec![json!("body"), json!("b")]);
+        assert_eq!(p[0].kind, "extra_forbidden");
+    }
+
+    #[test]
+    fn a_null_body_is_no_body() {
+        assert_eq!(absent_if_null(b"null"), b"");
+        assert_eq!(absent_if_null(b" null\n"), b"");
+        assert_eq!(absent_if_null(b"{}"), b"{}");
+        assert_eq!(absent_if_null(b"nul"), b"nul");
+        assert_eq!(absent_if_null(b""), b"");
     }
 
     #[test]

@@ -30,8 +30,19 @@ from scaikey_client.api.tenants import (
     restore_tenant,
     update_tenant,
 )
+from scaikey_client.api.applications import create_application
+from scaikey_client.api.registration_requests import approve_registration_request, create_registration_request
 from scaikey_client.models import (
     AdminRole,
+    ApplicationCreated,
+    Approved,
+    AppType,
+    GlobalApplicationCreate,
+    GlobalRegistrationRequest,
+    GlobalScope,
+    PartnerApplicationCreate,
+    PartnerScope,
+    RequestResponse,
     ErrorBody,
     HTTPValidationError,
     LoginRequest,
@@ -302,3 +313,44 @@ def test_tenant_admin_gets_403(client: AuthenticatedClient, tenant: TenantRespon
     own = get_tenant.sync_detailed(tenant.id, client=theirs)
     assert own.status_code == 200 and isinstance(own.parsed, TenantResponse)
     assert_error(update_tenant.sync_detailed(tenant.id, client=theirs, body=TenantUpdate(name="Mine now")), 403)
+
+
+# ---- bodies in variants: the quickstart and a registration approval ----------------------------
+
+
+def test_quickstart_and_an_approval(client: AuthenticatedClient, partner: PartnerResponse) -> None:
+    # A create body is one variant per scope: the GLOBAL one has no owner field at all.
+    quickstart = create_application.sync_detailed(
+        client=client,
+        body=GlobalApplicationCreate(
+            name="Quickstart", scope=GlobalScope.GLOBAL, application_type=AppType.SERVICE,
+            allowed_scopes=["admin:read"], token_lifetime=900,
+        ),
+    )
+    assert quickstart.status_code == 201, quickstart.content
+    assert isinstance(quickstart.parsed, ApplicationCreated)
+    assert quickstart.parsed.grant_types == ["client_credentials"]
+    assert isinstance(quickstart.parsed.client_secret, str) and quickstart.parsed.client_secret
+    # The PARTNER one requires its partner.
+    owned = create_application.sync_detailed(
+        client=client,
+        body=PartnerApplicationCreate(name="Owned", scope=PartnerScope.PARTNER, partner_id=partner.id,
+                                      application_type=AppType.SPA),
+    )
+    assert owned.status_code == 201, owned.content
+    assert owned.parsed.partner_id == partner.id
+    assert owned.parsed.grant_types == ["authorization_code", "refresh_token"]
+
+    filed = create_registration_request.sync_detailed(
+        client=client,
+        body=GlobalRegistrationRequest(name="Partner portal", scope=GlobalScope.GLOBAL,
+                                       application_type=AppType.WEB, contact_email="dev@contract.test"),
+    )
+    assert filed.status_code == 201, filed.content
+    assert isinstance(filed.parsed, RequestResponse)
+    # A generated client sends "no notes" as a JSON `null` body: no notes.
+    approved = approve_registration_request.sync_detailed(filed.parsed.id, client=client, body=None)
+    assert approved.status_code == 200, approved.content
+    assert isinstance(approved.parsed, Approved)
+    assert approved.parsed.client_id == approved.parsed.application.id
+    assert isinstance(approved.parsed.client_secret, str) and approved.parsed.client_secret

@@ -8,12 +8,12 @@ use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
 use shared::ids::{RoleId, UserId};
 use shared::pagination::PageRequest;
 use shared::session::Caller;
-use shared::validation::Fields;
+use shared::validation::{self, Fields};
 use shared::{AppState, Result};
 
-use crate::operations::{self as roles, GRANT, REVOKE, RoleFilter};
+use crate::operations::{self as roles, GRANT, NewGrant, REVOKE, RoleFilter};
 use crate::wire::{
-    AdminRoleCreate, AdminRoleList, AdminRoleResponse, RoleName, parse_flag, parse_role, user_ref,
+    AdminRoleCreate, AdminRoleList, AdminRoleResponse, RoleName, parse_role, user_ref,
 };
 
 fn role_id(raw: &str) -> Result<RoleId> {
@@ -36,7 +36,7 @@ fn list_reply(found: shared::pagination::Page<roles::AdminRoleGrant>) -> Json<Ad
            ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
            ("role" = Option<RoleName>, Query),
            ("user_id" = Option<String>, Query, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
-           ("is_active" = Option<bool>, Query)),
+           ("is_active" = Option<bool>, Query, description = "`true` or `false` (also `True`/`False`, `1`/`0`)")),
     responses((status = 200, body = AdminRoleList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn list_admin_roles(
@@ -48,7 +48,7 @@ pub(crate) async fn list_admin_roles(
     let filter = RoleFilter {
         role: query.optional("role", parse_role),
         user_id: query.optional("user_id", user_ref),
-        is_active: query.optional("is_active", parse_flag),
+        is_active: query.optional("is_active", validation::boolean),
     };
     let page = query.finish(|| page)?;
     Ok(list_reply(
@@ -71,7 +71,7 @@ pub(crate) async fn grant_admin_role(
     body: Result<Fields>,
 ) -> Result<(StatusCode, Json<AdminRoleResponse>)> {
     roles::may_write(&state, &caller, GRANT, None, &meta).await?;
-    let new = AdminRoleCreate::try_from(body?)?.into();
+    let new = NewGrant::try_from(body?)?;
     let grant = roles::grant(&state, &caller, &new, &meta).await?;
     Ok((StatusCode::CREATED, Json(grant.into())))
 }

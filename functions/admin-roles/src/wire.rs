@@ -47,19 +47,6 @@ pub fn parse_role(value: &Value) -> std::result::Result<AdminRole, Problem> {
     )
 }
 
-/// `true` / `false` in a query string.
-pub fn parse_flag(value: &Value) -> std::result::Result<bool, Problem> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if s == "true" => Ok(true),
-        Value::String(s) if s == "false" => Ok(false),
-        _ => Err(Problem::new(
-            "bool_parsing",
-            "Input should be a valid boolean, unable to interpret input",
-        )),
-    }
-}
-
 /// An RFC 3339 time in the future.
 fn future_time(value: &Value) -> std::result::Result<Timestamp, Problem> {
     let at = Timestamp::parse(validation::string(value)?).ok_or_else(|| {
@@ -114,27 +101,85 @@ pub struct AdminRoleList {
     pub pagination: Pagination,
 }
 
-// The one definition of the body: the handler parses into it (every problem at once,
-// FastAPI-shaped) and the OpenAPI schema is derived from it.
-/// Body of Grant Admin Role.
+// The body's schemas: a variant per role, as a generated client types it; the handler reads
+// the body field by field into a `NewGrant` (every problem at once, FastAPI-shaped).
+/// A SUPER_ADMIN grant.
 #[derive(ToSchema)]
-pub struct AdminRoleCreate {
+#[allow(dead_code)] // Schemas of the body; `TryFrom<Fields> for NewGrant` reads it.
+pub struct SuperAdminGrant {
     #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    pub user_id: UserId,
-    #[schema(value_type = RoleName)]
-    pub role: AdminRole,
-    /// Required for (and only allowed with) PARTNER_ADMIN.
-    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    pub partner_id: Option<PartnerId>,
-    /// Required for (and only allowed with) TENANT_ADMIN; must be the user's own tenant.
-    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    pub tenant_id: Option<TenantId>,
+    user_id: UserId,
+    role: SuperAdminRole,
     /// RFC 3339, in the future; `null` or absent = never expires.
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub expires_at: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
 }
 
-impl TryFrom<Fields> for AdminRoleCreate {
+/// A PARTNER_ADMIN grant, for `partner_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PartnerAdminGrant {
+    #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    user_id: UserId,
+    role: PartnerAdminRole,
+    #[schema(value_type = String, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: PartnerId,
+    /// RFC 3339, in the future; `null` or absent = never expires.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    expires_at: Option<Timestamp>,
+}
+
+/// A TENANT_ADMIN grant, for `tenant_id`: the user's own tenant.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantAdminGrant {
+    #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    user_id: UserId,
+    role: TenantAdminRole,
+    #[schema(value_type = String, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    tenant_id: TenantId,
+    /// RFC 3339, in the future; `null` or absent = never expires.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    expires_at: Option<Timestamp>,
+}
+
+/// `role` of a SUPER_ADMIN grant.
+#[derive(ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+pub enum SuperAdminRole {
+    SuperAdmin,
+}
+
+/// `role` of a PARTNER_ADMIN grant.
+#[derive(ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+pub enum PartnerAdminRole {
+    PartnerAdmin,
+}
+
+/// `role` of a TENANT_ADMIN grant.
+#[derive(ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+pub enum TenantAdminRole {
+    TenantAdmin,
+}
+
+/// Body of Grant Admin Role, by `role`: a PARTNER_ADMIN grant names its partner, a TENANT_ADMIN
+/// grant its tenant (the user's own), a SUPER_ADMIN grant neither (an owner the role does not
+/// take is a 422, but `null` is left out).
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AdminRoleCreate {
+    Super(SuperAdminGrant),
+    Partner(PartnerAdminGrant),
+    Tenant(TenantAdminGrant),
+}
+
+impl TryFrom<Fields> for NewGrant {
     type Error = Error;
 
     fn try_from(mut body: Fields) -> Result<Self> {
@@ -175,17 +220,5 @@ impl TryFrom<Fields> for AdminRoleCreate {
                 expires_at,
             })
         })
-    }
-}
-
-impl From<AdminRoleCreate> for NewGrant {
-    fn from(body: AdminRoleCreate) -> Self {
-        Self {
-            user_id: body.user_id,
-            role: body.role,
-            partner_id: body.partner_id,
-            tenant_id: body.tenant_id,
-            expires_at: body.expires_at,
-        }
     }
 }

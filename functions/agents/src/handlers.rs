@@ -27,7 +27,7 @@ fn agent_id(raw: &str) -> Result<AgentId> {
 
 /// List Agents. **super_admin: all; partner_admin: its partner's tenants'; tenant_admin: its
 /// tenant's.** Newest first. 200; 401; 403 (a `tenant_id` filter outside reach); 422.
-#[utoipa::path(get, path = "/api/v1/admin/agents", operation_id = "list_agents", summary = "List Agents", tag = "Agents",
+#[utoipa::path(get, path = "/api/v1/admin/agents", operation_id = "list_agents", summary = "List Agents", tag = "MCP Agents",
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
            ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
            ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
@@ -60,7 +60,7 @@ pub(crate) async fn list_agents(
 /// Create Agent in a tenant within reach. The answer carries the agent's `client_secret`, shown
 /// this once (256 random bits; stored only as a keyed hash). 201; 401; 403 tenant outside
 /// reach; 404 tenant; 422 (also: `owner_user_id` not a live user of the tenant).
-#[utoipa::path(post, path = "/api/v1/admin/agents", operation_id = "create_agent", summary = "Create Agent", tag = "Agents",
+#[utoipa::path(post, path = "/api/v1/admin/agents", operation_id = "create_agent", summary = "Create Agent", tag = "MCP Agents",
     request_body = AgentCreate,
     responses((status = 201, body = AgentCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
@@ -82,7 +82,7 @@ pub(crate) async fn create_agent(
 }
 
 /// Get Agent. **Within reach.** 200; 401; 403 outside reach; 404.
-#[utoipa::path(get, path = "/api/v1/admin/agents/{agent_id}", operation_id = "get_agent", summary = "Get Agent", tag = "Agents",
+#[utoipa::path(get, path = "/api/v1/admin/agents/{agent_id}", operation_id = "get_agent", summary = "Get Agent", tag = "MCP Agents",
     params(("agent_id" = String, Path)),
     responses((status = 200, body = AgentResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -97,7 +97,7 @@ pub(crate) async fn get_agent(
 
 /// Update Agent (partial). **Within reach.** 200; 401; 403; 404; 422 (also: `tenant_id`, or an
 /// `owner_user_id` not a live user of the agent's tenant).
-#[utoipa::path(patch, path = "/api/v1/admin/agents/{agent_id}", operation_id = "update_agent", summary = "Update Agent", tag = "Agents",
+#[utoipa::path(patch, path = "/api/v1/admin/agents/{agent_id}", operation_id = "update_agent", summary = "Update Agent", tag = "MCP Agents",
     params(("agent_id" = String, Path)), request_body = AgentUpdate,
     responses((status = 200, body = AgentResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
@@ -119,7 +119,7 @@ pub(crate) async fn update_agent(
 
 /// Delete Agent (soft; its secret stops working at once, no restore). **Within reach.** 204;
 /// 401; 403; 404.
-#[utoipa::path(delete, path = "/api/v1/admin/agents/{agent_id}", operation_id = "delete_agent", summary = "Delete Agent", tag = "Agents",
+#[utoipa::path(delete, path = "/api/v1/admin/agents/{agent_id}", operation_id = "delete_agent", summary = "Delete Agent", tag = "MCP Agents",
     params(("agent_id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -137,7 +137,7 @@ pub(crate) async fn delete_agent(
 /// Rotate Agent Secret: a new secret, shown this once; the previous one keeps working for
 /// `grace_period_seconds` (default 0, at most 7 days). The body is optional. **Within reach.**
 /// 200; 401; 403; 404; 422.
-#[utoipa::path(post, path = "/api/v1/admin/agents/{agent_id}/rotate-secret", operation_id = "rotate_agent_secret", summary = "Rotate Agent Secret", tag = "Agents",
+#[utoipa::path(post, path = "/api/v1/admin/agents/{agent_id}/rotate-secret", operation_id = "rotate_agent_secret", summary = "Rotate Agent Secret", tag = "MCP Agents",
     params(("agent_id" = String, Path)), request_body(content = Option<RotateAgentSecret>),
     responses((status = 200, body = AgentSecretRotated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
@@ -149,7 +149,8 @@ pub(crate) async fn rotate_agent_secret(
     body: Bytes,
 ) -> Result<Json<AgentSecretRotated>> {
     let id = agent_id(&raw)?;
-    let grace = grace_period(shared::http::optional_body(&body)?)?;
+    let body = shared::http::optional_body(validation::absent_if_null(&body))?;
+    let grace = grace_period(body)?;
     let (agent, secret) = agents::rotate_secret(&state, &caller, &id, grace, &meta).await?;
     Ok(Json(AgentSecretRotated {
         previous_secret_expires_at: agent.previous_secret_expires_at,

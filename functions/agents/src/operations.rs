@@ -17,7 +17,7 @@ use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::{Loaded, keys};
 use shared::time::Timestamp;
-use shared::validation::{self, Patch, Problem};
+use shared::validation::{self, Fixed, Patch, Problem};
 use shared::values::{Name, Status};
 
 use crate::store::{self, Agent, AgentType, OWNER, TENANT};
@@ -129,6 +129,10 @@ pub struct NewAgent {
 /// (`description`, `rate_limit_rpm`, `owner_user_id`). The tenant never changes.
 #[derive(Default)]
 pub struct AgentPatch {
+    /// Cannot change: accepted as read, else a 422.
+    pub tenant_id: Fixed<TenantId>,
+    /// The agent's id: accepted as read, else a 422.
+    pub client_id: Fixed<String>,
     pub name: Option<Name>,
     pub description: Patch<String>,
     pub agent_type: Option<AgentType>,
@@ -367,6 +371,10 @@ pub async fn update(
         let (principal, before, loaded) = checked(state, caller, id, owner).await?;
         let retry = attempts.next_is_retry();
         let partner = may_write(state, &principal, &before, UPDATE, meta, retry).await?;
+        validation::unchanged([
+            patch.tenant_id.changed(Some(&before.tenant_id)),
+            patch.client_id.changed(Some(&before.id.to_string())),
+        ])?;
         if owner != before.owner_user_id.as_ref() {
             check_owner(&loaded, &before.tenant_id, owner)?;
         }

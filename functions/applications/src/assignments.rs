@@ -376,8 +376,9 @@ fn tenant_still_with(tx: &mut Tx, tenant: &Tenant) -> Result<()> {
     Ok(())
 }
 
-/// List Effective Users: every user the application reaches in the caller's reach (and the
-/// `tenant_id` filter), each once with its shortest provenance, direct first; paged in memory.
+/// Get Application Effective Users: every user the application reaches in the caller's reach
+/// (and the `tenant_id` filter), each once with its shortest provenance, direct first; paged
+/// in memory.
 pub async fn effective(
     state: &AppState,
     caller: &Caller,

@@ -142,11 +142,11 @@ pub(crate) async fn delete_application(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Rotate Client Secret: a new secret, shown this once; the previous one keeps working for
+/// Rotate Application Secret: a new secret, shown this once; the previous one keeps working for
 /// `grace_period_seconds` (default 0, at most 7 days) so a fleet can roll over. The body is
 /// optional. **Writable by the caller.** 200; 401; 403; 404; 409 a public (SPA, NATIVE) app;
 /// 422.
-#[utoipa::path(post, path = "/api/v1/admin/applications/{application_id}/rotate-secret", operation_id = "rotate_application_secret", summary = "Rotate Client Secret", tag = "Applications",
+#[utoipa::path(post, path = "/api/v1/admin/applications/{application_id}/rotate-secret", operation_id = "rotate_application_secret", summary = "Rotate Application Secret", tag = "Applications",
     params(("application_id" = String, Path)), request_body(content = Option<RotateSecret>),
     responses((status = 200, body = SecretRotated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
@@ -158,7 +158,8 @@ pub(crate) async fn rotate_secret(
     body: Bytes,
 ) -> Result<Json<SecretRotated>> {
     let id = application_id(&raw)?;
-    let grace = grace_period(shared::http::optional_body(&body)?)?;
+    let body = shared::http::optional_body(validation::absent_if_null(&body))?;
+    let grace = grace_period(body)?;
     let (app, secret) = applications::rotate_secret(&state, &caller, &id, grace, &meta).await?;
     Ok(Json(SecretRotated {
         previous_secret_expires_at: app.previous_secret_expires_at,
@@ -231,12 +232,12 @@ pub(crate) async fn delete_assignment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// List Effective Users: every user the application reaches — assigned directly or in an
-/// assigned group at any nesting depth — each once, with `via` (`"direct"` or the group path),
-/// in the tenants it covers and the caller may see. **Whoever may read the application; the
-/// application itself with its own platform token, no admin scope needed.** Cost grows with the
-/// assigned groups' memberships (see docs/data-model.md). 200; 401; 403; 404; 422.
-#[utoipa::path(get, path = "/api/v1/admin/applications/{application_id}/effective-users", operation_id = "list_application_effective_users", summary = "List Effective Users", tag = "Applications",
+/// Get Application Effective Users: every user the application reaches — assigned directly or
+/// in an assigned group at any nesting depth — each once, with `via` (`"direct"` or the group
+/// path), in the tenants it covers and the caller may see. **Whoever may read the application;
+/// the application itself with its own platform token, no admin scope needed.** Cost grows with
+/// the assigned groups' memberships (see docs/data-model.md). 200; 401; 403; 404; 422.
+#[utoipa::path(get, path = "/api/v1/admin/applications/{application_id}/effective-users", operation_id = "list_application_effective_users", summary = "Get Application Effective Users", tag = "Applications",
     params(("application_id" = String, Path),
            ("tenant_id" = Option<String>, Query, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$"),
            ("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),

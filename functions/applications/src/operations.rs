@@ -18,7 +18,7 @@ use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::counters::Counter;
 use shared::store::{Key, QuerySpec, keys};
-use shared::validation::Patch;
+use shared::validation::{self, Fixed, Patch};
 use shared::values::{Name, Status};
 
 use shared::applications::{self, event_for, store, with_settings};
@@ -44,9 +44,13 @@ const PUBLIC_HAS_NO_SECRET: &str = "Public applications have no client secret";
 /// The longest a rotated-out secret keeps working.
 pub const MAX_GRACE_SECONDS: i64 = 7 * 86_400;
 
-/// A PATCH: lists replace, `description: null` clears.
+/// A PATCH: lists replace, `description: null` clears; the scope and owners cannot change
+/// (sent as read, they are ignored).
 #[derive(Default)]
 pub struct ApplicationPatch {
+    pub scope: Fixed<AppScope>,
+    pub partner_id: Fixed<PartnerId>,
+    pub tenant_id: Fixed<TenantId>,
     pub name: Option<Name>,
     pub description: Patch<String>,
     pub application_type: Option<AppType>,
@@ -61,6 +65,24 @@ pub struct ApplicationPatch {
 }
 
 impl ApplicationPatch {
+    /// The 422 of a scope or owner sent with another value than the application shows (a
+    /// TENANT app shows no partner, and also accepts `partner`, its tenant's).
+    pub fn check_fixed(&self, app: &Application, partner: Option<&PartnerId>) -> Result<()> {
+        let partner_changed = match app.scope {
+            AppScope::Partner => self.partner_id.changed(app.partner_id.as_ref()),
+            AppScope::Tenant => self
+                .partner_id
+                .changed(None)
+                .and(self.partner_id.changed(partner)),
+            AppScope::Global => self.partner_id.changed(None),
+        };
+        validation::unchanged([
+            self.scope.changed(Some(&app.scope)),
+            partner_changed,
+            self.tenant_id.changed(app.tenant_id.as_ref()),
+        ])
+    }
+
     /// The settings after the patch (validated as a whole by the caller).
     pub fn apply(&self, app: &Application) -> Result<Settings> {
         let name = match &self.name {
@@ -250,6 +272,7 @@ pub async fn update(
         let (principal, before) = checked_app(state, caller, id).await?;
         let retry = attempts.next_is_retry();
         let partner = may_write(state, &principal, &before, UPDATE, meta, retry).await?;
+        patch.check_fixed(&before, partner.as_ref())?;
         let settings = patch.apply(&before)?;
         applications::rules::check(&settings)?;
         let mut after = lifecycle::next_version(&before, with_settings(&before, settings));

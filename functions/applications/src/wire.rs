@@ -16,6 +16,9 @@ use crate::assignments::{AssignmentView, EffectiveUserView};
 use crate::operations::{ApplicationPatch, NewApplication, Owner, Settings};
 use shared::applications::assignments::{AssigneeType, ViaResponse};
 use shared::applications::rules;
+use shared::applications::schema::{
+    GlobalScope, GrantType, Origin, PartnerScope, RedirectUri, ScopeToken, TenantScope,
+};
 use shared::hierarchy::UserStatus;
 use shared::hierarchy::{AppScope, AppType};
 
@@ -66,46 +69,85 @@ const NO_OWNER_CHANGE: &str = "cannot be changed";
 /// A client never picks its secret (a generated one has 256 bits; `rotate-secret` replaces it).
 const NO_CHOSEN_SECRET: &str = "the client secret is generated; use rotate-secret for a new one";
 
-/// Body of Create Application.
+/// The settings of a new application, at any scope (each variant of `ApplicationCreate` adds its
+/// scope and owner).
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the body; `new_application` reads it.
-pub struct ApplicationCreate {
+pub struct ApplicationSettingsCreate {
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     name: Name,
     #[schema(max_length = 1000)]
     description: Option<String>,
-    /// Immutable. GLOBAL: neither `partner_id` nor `tenant_id`; PARTNER: `partner_id`; TENANT:
-    /// `tenant_id` (and `partner_id`, if given, its partner).
-    scope: AppScope,
-    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    partner_id: Option<PartnerId>,
-    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    tenant_id: Option<TenantId>,
     application_type: AppType,
-    /// Absolute, no fragment, no wildcard; https (http only for localhost); NATIVE apps may
-    /// use a private-use scheme (`com.example.app:/cb`). Matched exactly. At most 20.
+    /// Matched exactly. At most 20.
     #[schema(max_items = 20)]
-    redirect_uris: Option<Vec<String>>,
+    redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20)]
-    post_logout_redirect_uris: Option<Vec<String>>,
-    /// Origins (`https://host[:port]`) allowed for browser calls. At most 20.
+    post_logout_redirect_uris: Option<Vec<RedirectUri>>,
+    /// Origins allowed for browser calls. At most 20.
     #[schema(max_items = 20)]
-    allowed_origins: Option<Vec<String>>,
+    allowed_origins: Option<Vec<Origin>>,
     /// Default `["openid", "profile", "email"]`.
     #[schema(max_items = 50)]
-    allowed_scopes: Option<Vec<String>>,
-    /// Default `["authorization_code", "refresh_token"]`; SPA and NATIVE apps cannot have
-    /// `client_credentials`.
+    allowed_scopes: Option<Vec<ScopeToken>>,
+    /// Default by `application_type`: SERVICE `["client_credentials"]`; WEB
+    /// `["authorization_code", "refresh_token", "client_credentials"]`; SPA and NATIVE
+    /// `["authorization_code", "refresh_token"]`; SAML_SP none. SPA and NATIVE apps cannot
+    /// have `client_credentials`.
     #[schema(max_items = 4)]
-    grant_types: Option<Vec<String>>,
+    grant_types: Option<Vec<GrantType>>,
     /// Seconds, default 3600.
     #[schema(minimum = 60, maximum = 86400)]
     token_lifetime: Option<u32>,
     /// Default false.
     token_exchange_allowed: Option<bool>,
     /// Default `ACTIVE`.
-    #[schema(value_type = Option<String>, example = "ACTIVE")]
     status: Option<Status>,
+}
+
+/// A GLOBAL application (super_admin only): it belongs to no partner or tenant.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct GlobalApplicationCreate {
+    scope: GlobalScope,
+    #[serde(flatten)]
+    settings: ApplicationSettingsCreate,
+}
+
+/// A PARTNER application: it belongs to `partner_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PartnerApplicationCreate {
+    scope: PartnerScope,
+    #[schema(value_type = String, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: PartnerId,
+    #[serde(flatten)]
+    settings: ApplicationSettingsCreate,
+}
+
+/// A TENANT application: it belongs to `tenant_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantApplicationCreate {
+    scope: TenantScope,
+    #[schema(value_type = String, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    tenant_id: TenantId,
+    /// The tenant's partner, if given (another is a 422).
+    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: Option<PartnerId>,
+    #[serde(flatten)]
+    settings: ApplicationSettingsCreate,
+}
+
+/// Body of Create Application, by `scope` (immutable): GLOBAL has no owner, PARTNER its
+/// `partner_id`, TENANT its `tenant_id`. An owner field sent as `null` is left out.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ApplicationCreate {
+    Global(GlobalApplicationCreate),
+    Partner(PartnerApplicationCreate),
+    Tenant(TenantApplicationCreate),
 }
 
 fn settings(
@@ -130,7 +172,7 @@ fn settings(
         post_logout_redirect_uris: post_logout.unwrap_or_default(),
         allowed_origins: origins.unwrap_or_default(),
         allowed_scopes: scopes.unwrap_or_else(|| rules::DEFAULT_SCOPES.map(str::to_owned).to_vec()),
-        grant_types: grants.unwrap_or_else(|| rules::DEFAULT_GRANTS.map(str::to_owned).to_vec()),
+        grant_types: grants.unwrap_or_else(|| rules::default_grants(application_type)),
         token_lifetime: lifetime.unwrap_or(3600),
         token_exchange_allowed: exchange.unwrap_or(false),
         status: status.unwrap_or(Status::Active),
@@ -148,16 +190,17 @@ pub fn new_application(mut body: Fields) -> Result<NewApplication> {
     let tenant_id = body.optional("tenant_id", tenant_ref);
     let missing = || Problem::new("missing", "Field required");
     match scope {
+        // `null` is left out (SPEC §2): generated clients send every unset field as null.
         Some(AppScope::Global) => {
-            body.forbid("partner_id", "GLOBAL applications belong to no partner");
-            body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
+            body.forbid_value("partner_id", "GLOBAL applications belong to no partner");
+            body.forbid_value("tenant_id", "GLOBAL applications belong to no tenant");
         }
         Some(AppScope::Partner) => {
             // Required: absent or null is missing (an invalid value has its own problem).
             if !body.given("partner_id") {
                 body.reject("partner_id", missing());
             }
-            body.forbid("tenant_id", "PARTNER applications belong to no tenant");
+            body.forbid_value("tenant_id", "PARTNER applications belong to no tenant");
         }
         Some(AppScope::Tenant) if !body.given("tenant_id") => body.reject("tenant_id", missing()),
         _ => {}
@@ -186,8 +229,12 @@ pub fn new_application(mut body: Fields) -> Result<NewApplication> {
     Ok(new)
 }
 
-/// Body of Update Application: only fields present change; lists replace. `scope`,
-/// `partner_id` and `tenant_id` cannot change.
+/// Body of Update Application: only fields present change; lists replace. The scope and owners
+/// cannot change and are not part of it, but a client may send back what it read: `scope`,
+/// `partner_id` and `tenant_id` with the values the application shows (`null` where it shows
+/// `null`; a TENANT application also takes its tenant's `partner_id`) are accepted and ignored,
+/// as is any field it does not know (`id`, `created_at`, …); another scope or owner is a 422
+/// naming it.
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the body; `TryFrom<Fields>` reads it into a patch.
 pub struct ApplicationUpdate {
@@ -199,20 +246,20 @@ pub struct ApplicationUpdate {
     #[schema(nullable = false)]
     application_type: Option<AppType>,
     #[schema(max_items = 20, nullable = false)]
-    redirect_uris: Option<Vec<String>>,
+    redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20, nullable = false)]
-    post_logout_redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20, nullable = false)]
-    allowed_origins: Option<Vec<String>>,
+    allowed_origins: Option<Vec<Origin>>,
     #[schema(max_items = 50, nullable = false)]
-    allowed_scopes: Option<Vec<String>>,
+    allowed_scopes: Option<Vec<ScopeToken>>,
     #[schema(max_items = 4, nullable = false)]
-    grant_types: Option<Vec<String>>,
+    grant_types: Option<Vec<GrantType>>,
     #[schema(minimum = 60, maximum = 86400, nullable = false)]
     token_lifetime: Option<u32>,
     #[schema(nullable = false)]
     token_exchange_allowed: Option<bool>,
-    #[schema(value_type = Option<String>, example = "SUSPENDED", nullable = false)]
+    #[schema(nullable = false)]
     status: Option<Status>,
 }
 
@@ -220,11 +267,11 @@ impl TryFrom<Fields> for ApplicationPatch {
     type Error = Error;
 
     fn try_from(mut body: Fields) -> Result<Self> {
-        for field in ["scope", "partner_id", "tenant_id"] {
-            body.forbid(field, NO_OWNER_CHANGE);
-        }
         body.forbid("client_secret", NO_CHOSEN_SECRET);
         let patch = Self {
+            scope: body.fixed("scope", NO_OWNER_CHANGE, scope),
+            partner_id: body.fixed("partner_id", NO_OWNER_CHANGE, partner_ref),
+            tenant_id: body.fixed("tenant_id", NO_OWNER_CHANGE, tenant_ref),
             name: body.patch_required("name", Name::parse),
             description: match body.patch("description", description) {
                 Patch::Set(d) if d.is_empty() => Patch::Clear,
@@ -316,15 +363,30 @@ pub struct AssignmentList {
     pub pagination: Pagination,
 }
 
-/// Body of Assign: exactly one of `user_id` and `group_id`.
-// The schema of the body; the handler parses it straight into a `UserOrGroup`.
+/// Assign the application to a user.
+// Schemas of the body; the handler parses it straight into a `UserOrGroup`.
 #[allow(dead_code)]
 #[derive(ToSchema)]
-pub struct AssignmentCreate {
-    #[schema(value_type = Option<String>, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub user_id: Option<String>,
-    #[schema(value_type = Option<String>, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub group_id: Option<String>,
+pub struct UserAssignment {
+    #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub user_id: String,
+}
+
+/// Assign the application to a group (and so to its members, at any nesting depth).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct GroupAssignment {
+    #[schema(value_type = String, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub group_id: String,
+}
+
+/// Body of Assign: a user or a group, exactly one (the other absent or `null`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum AssignmentCreate {
+    User(UserAssignment),
+    Group(GroupAssignment),
 }
 
 /// A user the application reaches, once, with its tenant and how it is reached.

@@ -56,7 +56,7 @@ fn result(value: &Value) -> std::result::Result<AuditResult, Problem> {
            ("action" = Option<String>, Query, min_length = 1, max_length = 500, description = "exact, e.g. `tenant.update` (see /audit/actions)"),
            ("resource_type" = Option<String>, Query, min_length = 1, max_length = 500),
            ("resource_id" = Option<String>, Query, min_length = 1, max_length = 500),
-           ("result" = Option<String>, Query, description = "SUCCESS, FAILURE or DENIED"),
+           ("result" = Option<AuditResult>, Query),
            ("start_time" = Option<String>, Query, format = DateTime, description = "inclusive"),
            ("end_time" = Option<String>, Query, format = DateTime, description = "inclusive"),
            ("ip_address" = Option<String>, Query, min_length = 1, max_length = 500)),
@@ -116,9 +116,10 @@ fn catalogue() -> Result<Vec<ActionResponse>> {
 }
 
 /// List Audit Actions: every action an event may record (`<resource>.<verb>`), with its
-/// resource type. **Any admin.** 200; 401.
+/// resource type. **Any admin.** 200; 401; 403 (not an admin, or a platform token without
+/// `admin:read`).
 #[utoipa::path(get, path = "/api/v1/admin/audit/actions", operation_id = "list_audit_actions", summary = "List Audit Actions", tag = "Audit",
-    responses((status = 200, body = ActionList), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ActionList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn list_actions(
     State(state): State<AppState>,
@@ -130,9 +131,10 @@ pub(crate) async fn list_actions(
     }))
 }
 
-/// List Audit Resource Types: the resource types events name. **Any admin.** 200; 401.
+/// List Audit Resource Types: the resource types events name. **Any admin.** 200; 401; 403
+/// (not an admin, or a platform token without `admin:read`).
 #[utoipa::path(get, path = "/api/v1/admin/audit/resource-types", operation_id = "list_audit_resource_types", summary = "List Audit Resource Types", tag = "Audit",
-    responses((status = 200, body = ResourceTypeList), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ResourceTypeList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn list_resource_types(
     State(state): State<AppState>,

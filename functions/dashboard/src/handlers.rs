@@ -12,9 +12,9 @@ use crate::wire::{ActivityResponse, StatsResponse};
 
 /// Get Dashboard Stats. **Any admin, within its reach: super_admin the platform; partner_admin
 /// its partner and its live tenants; tenant_admin its tenant.** Exact counts from counters the
-/// writes keep: one batch read whatever the size of the reach. 200; 401.
+/// writes keep: one batch read whatever the size of the reach. 200; 401; 403 (not an admin).
 #[utoipa::path(get, path = "/api/v1/admin/dashboard/stats", operation_id = "get_dashboard_stats", summary = "Get Dashboard Stats", tag = "Dashboard",
-    responses((status = 200, body = StatsResponse), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = StatsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn get_stats(
     State(state): State<AppState>,
@@ -24,10 +24,10 @@ pub(crate) async fn get_stats(
 }
 
 /// Get Dashboard Activity: the latest audit events within reach (as `GET /audit` shows them),
-/// newest first. **Any admin, within its reach (see stats).** 200; 401; 422.
+/// newest first. **Any admin, within its reach (see stats).** 200; 401; 403 (not an admin); 422.
 #[utoipa::path(get, path = "/api/v1/admin/dashboard/activity", operation_id = "get_dashboard_activity", summary = "Get Dashboard Activity", tag = "Dashboard",
     params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20")),
-    responses((status = 200, body = ActivityResponse), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    responses((status = 200, body = ActivityResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn get_activity(
     State(state): State<AppState>,

@@ -200,13 +200,29 @@ impl From<GroupUpdate> for GroupPatch {
     }
 }
 
-/// Body of Add Group Member: exactly one of `user_id` and `group_id`, of the group's tenant.
-// The schema of the body; the handler parses it straight into a `MemberRef` (one of the two).
+/// A user of the group's tenant, as a member.
+// Schemas of the body; the handler parses it straight into a `MemberRef` (one of the two).
 #[allow(dead_code)]
 #[derive(ToSchema)]
-pub struct MemberAdd {
-    #[schema(value_type = Option<String>, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub user_id: Option<UserId>,
-    #[schema(value_type = Option<String>, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub group_id: Option<GroupId>,
+pub struct UserMemberAdd {
+    #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub user_id: UserId,
+}
+
+/// A group of the group's tenant, as a member (nested; a cycle is a 409).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct GroupMemberAdd {
+    #[schema(value_type = String, pattern = "^grp_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub group_id: GroupId,
+}
+
+/// Body of Add Group Member: a user or a group of the group's tenant, exactly one (the other
+/// absent or `null`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum MemberAdd {
+    User(UserMemberAdd),
+    Group(GroupMemberAdd),
 }

@@ -20,7 +20,7 @@ use shared::session::{self, Caller};
 use shared::state::AppState;
 use shared::store::{StoreError, keys};
 use shared::time::Timestamp;
-use shared::validation::{self, Fields, Patch, Problem};
+use shared::validation::{self, Fields, Fixed, Patch, Problem};
 use shared::values::{Name, Status};
 use tokio::sync::OnceCell;
 use url::Url;
@@ -344,8 +344,9 @@ pub struct NewIdentityProvider {
 /// A partial update: only what is present changes. `config`, when present, replaces the
 /// whole config object (fields it omits take their defaults again), except the client secret:
 /// an absent `client_secret` keeps the stored one, `null` clears it, a value replaces it. It
-/// is parsed against the stored provider type, which never changes (`provider_type` may be
-/// sent only with the stored value).
+/// is parsed against the stored provider type, which never changes (`provider_type` and
+/// `tenant_id` may be sent only with the stored value, so a client may send back what it
+/// read).
 #[derive(Default)]
 pub struct IdentityProviderPatch {
     pub name: Option<Name>,
@@ -353,6 +354,8 @@ pub struct IdentityProviderPatch {
     pub domains: Option<Vec<String>>,
     pub jit_provisioning: Option<bool>,
     pub provider_type: Option<ProviderType>,
+    /// Cannot change: accepted as read, else a 422.
+    pub tenant_id: Fixed<TenantId>,
     pub config: Option<Value>,
 }
 
@@ -580,6 +583,7 @@ fn apply(
             "the provider type cannot be changed; create another identity provider",
         ));
     }
+    validation::unchanged([patch.tenant_id.changed(Some(&before.tenant_id))])?;
     let mut next = before.clone();
     let mut new_secret = None;
     if let Some(raw) = &patch.config {

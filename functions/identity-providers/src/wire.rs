@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::applications::schema::ScopeToken;
 use shared::error::Result;
 use shared::pagination::Pagination;
 use shared::time::Timestamp;
@@ -113,14 +114,86 @@ fn config_object(value: &Value) -> std::result::Result<Value, Problem> {
 
 // ---- request bodies (schemas; the handlers parse `Fields` straight into the operations' types)
 
+/// An absolute https URL with a host (`https_url`), as an OIDC issuer (no query) or a SAML SSO
+/// URL (a query allowed).
+const HTTPS_URL: &str = r"^https://[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9._~!$&'()+,;=:@-]*)*";
+
+shared::string_schema!(
+    /// An OpenID Connect issuer.
+    IssuerUrl,
+    pattern = format!("{HTTPS_URL}$"),
+    max_length = operations::MAX_URL_LENGTH,
+    description = "An absolute https URL without query or fragment.",
+);
+
+shared::string_schema!(
+    /// A SAML single sign-on URL.
+    SsoUrl,
+    pattern = format!(r"{HTTPS_URL}(?:\?[A-Za-z0-9._~!$&'()+,;=:@/?-]*)?$"),
+    max_length = operations::MAX_URL_LENGTH,
+    description = "An absolute https URL without fragment.",
+);
+
+/// The email domains routed to a provider (`operations::domains`): DNS names of two labels or
+/// more, lower-case, none twice.
+pub struct EmailDomains;
+
+impl utoipa::PartialSchema for EmailDomains {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+        let domain = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .pattern(Some(
+                r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+            ))
+            .max_length(Some(253));
+        ArrayBuilder::new()
+            .items(domain)
+            .max_items(Some(operations::MAX_DOMAINS))
+            .unique_items(true)
+            .description(Some(
+                "Email domains routed to this provider: DNS names (`example.com`), lower-cased, \
+                 none twice, at most 50; a domain routes to at most one provider per tenant (409).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for EmailDomains {}
+
+/// Claim or attribute name → user attribute (`operations::mappings`).
+pub struct Mappings;
+
+impl utoipa::PartialSchema for Mappings {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let text = |min: usize, max: usize| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .min_length(Some(min))
+                .max_length(Some(max))
+        };
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property_names(Some(text(1, 200)))
+            .additional_properties(Some(text(1, 500).pattern(Some("\\S"))))
+            .max_properties(Some(operations::MAX_MAPPINGS))
+            .description(Some(
+                "At most 100 entries: names of 1 to 200 characters, values of 1 to 500.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Mappings {}
+
 /// `config` of an OIDC provider.
 #[allow(dead_code)]
 #[derive(ToSchema)]
 pub struct OidcConfigInput {
-    /// An absolute https URL without query or fragment.
-    #[schema(max_length = 2000, pattern = "^https://")]
+    #[schema(value_type = IssuerUrl)]
     pub issuer: String,
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub client_id: String,
     /// Write-only: stored sealed, never returned. In an update: absent keeps the stored one,
     /// `null` clears it.
@@ -128,8 +201,9 @@ pub struct OidcConfigInput {
     pub client_secret: Option<String>,
     /// Default `["openid", "profile", "email"]`.
     #[schema(max_items = 50)]
-    pub scopes: Option<Vec<String>>,
-    /// Claim name → user attribute (≤ 100 entries).
+    pub scopes: Option<Vec<ScopeToken>>,
+    /// Claim name → user attribute.
+    #[schema(value_type = Option<Mappings>)]
     pub claim_mappings: Option<BTreeMap<String, String>>,
 }
 
@@ -137,18 +211,18 @@ pub struct OidcConfigInput {
 #[allow(dead_code)]
 #[derive(ToSchema)]
 pub struct SamlConfigInput {
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub entity_id: String,
-    /// An absolute https URL.
-    #[schema(max_length = 2000, pattern = "^https://")]
+    #[schema(value_type = SsoUrl)]
     pub sso_url: String,
-    /// The provider's signing certificate: one PEM `CERTIFICATE` (X.509 v3).
-    #[schema(max_length = 16384)]
+    /// The provider's signing certificate: one PEM `CERTIFICATE` (X.509 v3) that parses.
+    #[schema(max_length = 16384, pattern = "-----BEGIN CERTIFICATE-----")]
     pub x509_certificate: String,
     /// Default `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub name_id_format: Option<String>,
-    /// SAML attribute → user attribute (≤ 100 entries).
+    /// SAML attribute → user attribute.
+    #[schema(value_type = Option<Mappings>)]
     pub attribute_mappings: Option<BTreeMap<String, String>>,
 }
 
@@ -161,30 +235,75 @@ pub enum ConfigInput {
     Saml(SamlConfigInput),
 }
 
-/// Body of Create Identity Provider.
+/// What every new provider takes (each variant of `IdentityProviderCreate` adds its type and
+/// config).
 #[allow(dead_code)]
 #[derive(ToSchema)]
-pub struct IdentityProviderCreate {
+pub struct IdentityProviderFields {
     #[schema(value_type = String, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
     pub tenant_id: String,
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// Immutable once created.
-    pub provider_type: ProviderType,
     /// Default `ACTIVE`.
     pub status: Option<Status>,
-    /// Email domains routed to this provider: valid DNS names, lower-cased, none twice, at
-    /// most 50; a domain routes to at most one provider per tenant (409).
-    #[schema(max_items = 50)]
+    #[schema(value_type = Option<EmailDomains>)]
     pub domains: Option<Vec<String>>,
     /// Default `false`.
     pub jit_provisioning: Option<bool>,
-    pub config: ConfigInput,
+}
+
+/// `provider_type` of an OpenID Connect provider.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub enum OidcType {
+    #[serde(rename = "OIDC")]
+    Oidc,
+}
+
+/// `provider_type` of a SAML provider.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub enum SamlType {
+    #[serde(rename = "SAML")]
+    Saml,
+}
+
+/// A new OpenID Connect provider.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct OidcIdentityProviderCreate {
+    pub provider_type: OidcType,
+    pub config: OidcConfigInput,
+    #[serde(flatten)]
+    pub fields: IdentityProviderFields,
+}
+
+/// A new SAML provider.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct SamlIdentityProviderCreate {
+    pub provider_type: SamlType,
+    pub config: SamlConfigInput,
+    #[serde(flatten)]
+    pub fields: IdentityProviderFields,
+}
+
+/// Body of Create Identity Provider, by `provider_type` (immutable once created): its `config`
+/// is of that type.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum IdentityProviderCreate {
+    Oidc(OidcIdentityProviderCreate),
+    Saml(SamlIdentityProviderCreate),
 }
 
 /// Body of Update Identity Provider: only fields present change. `config` replaces the whole
-/// config (parsed for the stored provider type; omitted fields take their defaults) except the
-/// client secret: absent keeps the stored one, `null` clears it, a value replaces it.
+/// config — of the stored provider type; omitted fields take their defaults — except the
+/// client secret: absent keeps the stored one, `null` clears it, a value replaces it. The
+/// provider type never changes and is not part of it, but a client may send back what it read:
+/// `provider_type` and `tenant_id` as read are accepted and ignored, as is any field it does
+/// not know (`id`, `created_at`, …); another type or tenant is a 422 naming it.
 #[allow(dead_code)]
 #[derive(ToSchema)]
 pub struct IdentityProviderUpdate {
@@ -193,13 +312,10 @@ pub struct IdentityProviderUpdate {
     #[schema(nullable = false)]
     pub status: Option<Status>,
     /// Replaces the list: removed domains are released, new ones claimed, in one transaction.
-    #[schema(max_items = 50, nullable = false)]
+    #[schema(value_type = Option<EmailDomains>, nullable = false)]
     pub domains: Option<Vec<String>>,
     #[schema(nullable = false)]
     pub jit_provisioning: Option<bool>,
-    /// Only the stored value is accepted (the type never changes).
-    #[schema(nullable = false)]
-    pub provider_type: Option<ProviderType>,
     #[schema(nullable = false)]
     pub config: Option<ConfigInput>,
 }
@@ -242,6 +358,8 @@ pub fn new_identity_provider(mut body: Fields) -> Result<NewIdentityProvider> {
     })
 }
 
+const NO_TENANT_CHANGE: &str = "a provider never changes tenant; create another provider";
+
 /// Reads an update body (the config is parsed by the operation, against the stored type).
 pub fn identity_provider_patch(mut body: Fields) -> Result<IdentityProviderPatch> {
     let patch = IdentityProviderPatch {
@@ -250,6 +368,7 @@ pub fn identity_provider_patch(mut body: Fields) -> Result<IdentityProviderPatch
         domains: body.patch_required("domains", operations::domains),
         jit_provisioning: body.patch_required("jit_provisioning", validation::boolean),
         provider_type: body.patch_required("provider_type", provider_type),
+        tenant_id: body.fixed("tenant_id", NO_TENANT_CHANGE, tenant_ref),
         config: body.patch_required("config", config_object),
     };
     body.check()?;

@@ -10,13 +10,13 @@ use shared::http::{ErrorBody, HttpValidationError, QueryFields, path_id};
 use shared::ids::RegistrationRequestId;
 use shared::pagination::PageRequest;
 use shared::session::Caller;
-use shared::validation::Fields;
+use shared::validation::{self, Fields};
 use shared::{AppState, Result};
 
 use crate::operations::{self as requests, RequestFilter};
 use crate::wire::{
     ApproveBody, Approved, RegistrationRequestCreate, RejectBody, RequestList, RequestResponse,
-    approve_notes, new_request, reject_reason, scope, status_filter,
+    RequestStatus, approve_notes, new_request, reject_reason, scope, status_filter,
 };
 
 fn request_id(raw: &str) -> Result<RegistrationRequestId> {
@@ -25,14 +25,14 @@ fn request_id(raw: &str) -> Result<RegistrationRequestId> {
 
 /// List Registration Requests. **super_admin: all; partner_admin: its PARTNER requests and its
 /// tenants' TENANT requests; tenant_admin: its tenant's TENANT requests.** Newest first. 200;
-/// 401; 422.
+/// 401; 403 (not an admin); 422.
 #[utoipa::path(get, path = "/api/v1/admin/registration-requests", operation_id = "list_registration_requests", summary = "List Registration Requests", tag = "Registration Requests",
     params(("page" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "1-based page; page × per_page ≤ 10,000 (deeper: `cursor`); ignored with `cursor`"),
            ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
            ("cursor" = Option<String>, Query, description = "`pagination.next_cursor` of the previous page, unchanged (opaque and signed: any other value is a 422)"),
-           ("status" = Option<String>, Query, description = "PENDING, APPROVED, REJECTED, CANCELLED or EXPIRED"),
+           ("status" = Option<RequestStatus>, Query),
            ("scope" = Option<shared::hierarchy::AppScope>, Query)),
-    responses((status = 200, body = RequestList), (status = 401, body = ErrorBody), (status = 422, body = HttpValidationError)),
+    responses((status = 200, body = RequestList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = HttpValidationError)),
     security(("bearer" = [])))]
 pub(crate) async fn list_requests(
     State(state): State<AppState>,
@@ -103,7 +103,9 @@ pub(crate) async fn cancel_request(
 }
 
 /// Approve Registration Request: creates the application exactly as an admin create (same
-/// rules, limit, audit), in one transaction with the decision. Body optional `{notes}`.
+/// rules, limit, audit), in one transaction with the decision, and answers its `client_id` and
+/// `client_secret` (confidential types, shown once). Body optional `{notes}` (absent, empty or
+/// `null`: no notes).
 /// **Whoever could create the application.** 200; 401; 403; 404; 409 already decided,
 /// expired, or the tenant's application limit; 422.
 #[utoipa::path(post, path = "/api/v1/admin/registration-requests/{request_id}/approve", operation_id = "approve_registration_request", summary = "Approve Registration Request", tag = "Registration Requests",
@@ -118,10 +120,12 @@ pub(crate) async fn approve_request(
     body: Bytes,
 ) -> Result<Json<Approved>> {
     let id = request_id(&raw)?;
-    let notes = approve_notes(shared::http::optional_body(&body)?)?;
+    let body = shared::http::optional_body(validation::absent_if_null(&body))?;
+    let notes = approve_notes(body)?;
     let (request, app, secret) = requests::approve(&state, &caller, &id, notes, &meta).await?;
     Ok(Json(Approved {
         request: request.into(),
+        client_id: app.id.to_string(),
         application: app.into(),
         client_secret: secret,
     }))

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::applications::schema::{
+    GlobalScope, GrantType, Origin, PartnerScope, RedirectUri, ScopeToken, TenantScope,
+};
 use shared::applications::{ApplicationResponse, Owner, Settings, rules};
 use shared::error::{Error, Result};
 use shared::hierarchy::{AppScope, AppType};
@@ -35,8 +38,8 @@ pub struct RequestResponse {
     contact_name: Option<String>,
     organization_name: Option<String>,
     website_url: Option<String>,
-    /// `PENDING`, `APPROVED`, `REJECTED`, `CANCELLED` or `EXPIRED`.
-    #[schema(example = "PENDING")]
+    /// `EXPIRED` once it waited 30 days.
+    #[schema(value_type = RequestStatus)]
     status: &'static str,
     requested_by: String,
     created_at: Timestamp,
@@ -78,19 +81,36 @@ impl From<RegistrationRequest> for RequestResponse {
     }
 }
 
+/// A registration request's status (`EXPIRED`: left PENDING for 30 days).
+#[derive(ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // The schema of `status`; `status_now` names it.
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Cancelled,
+    Expired,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RequestList {
     pub items: Vec<RequestResponse>,
     pub pagination: Pagination,
 }
 
-/// An approval: the request, the application it created, and its client secret (confidential
-/// types; shown this once).
+/// An approval: the request, the application it created, its `client_id` and its client secret
+/// (confidential types; shown this once) — the reference "returns the created application with
+/// client_id and client_secret".
 #[derive(Serialize, ToSchema)]
 pub struct Approved {
     pub request: RequestResponse,
     /// The application, as `GET /api/v1/admin/applications/{id}` shows it.
     pub application: ApplicationResponse,
+    /// The application's OAuth `client_id` (its id, as `application.client_id`).
+    pub client_id: String,
+    /// Confidential types (WEB, SERVICE, SAML_SP) only, else `null`; store it now: it is never
+    /// shown again.
     pub client_secret: Option<String>,
 }
 
@@ -122,43 +142,91 @@ pub fn status_filter(value: &Value) -> std::result::Result<String, Problem> {
     validation::one_of(value, &ALL).map(str::to_owned)
 }
 
-/// Body of Create Registration Request (`RegistrationRequestCreate`).
+/// What a registration request asks for, at any scope (each variant of
+/// `RegistrationRequestCreate` adds its scope and owner).
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the body; `new_request` reads it.
-pub struct RegistrationRequestCreate {
-    scope: AppScope,
-    /// Required for TENANT.
-    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    tenant_id: Option<TenantId>,
-    /// Required for PARTNER; for TENANT, if given, the tenant's partner.
-    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
-    partner_id: Option<PartnerId>,
+pub struct RegistrationRequestFields {
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     name: Name,
     #[schema(max_length = 1000)]
     description: Option<String>,
     application_type: AppType,
-    /// As an application's (absolute, https or http for localhost, no fragment or wildcard).
+    /// As an application's. At most 20.
     #[schema(max_items = 20)]
-    redirect_uris: Option<Vec<String>>,
+    redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20)]
-    post_logout_redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     #[schema(max_items = 20)]
-    allowed_origins: Option<Vec<String>>,
+    allowed_origins: Option<Vec<Origin>>,
     /// Default `["openid", "profile", "email"]`.
     #[schema(max_items = 50)]
-    requested_scopes: Option<Vec<String>>,
-    /// Default `["authorization_code", "refresh_token"]`.
+    requested_scopes: Option<Vec<ScopeToken>>,
+    /// Default `["authorization_code", "refresh_token"]`, whatever the type; SPA and NATIVE
+    /// requests cannot ask for `client_credentials`.
     #[schema(max_items = 4)]
-    grant_types: Option<Vec<String>>,
+    grant_types: Option<Vec<GrantType>>,
     #[schema(value_type = String, format = "email")]
     contact_email: Email,
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     contact_name: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     organization_name: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(value_type = Option<WebsiteUrl>)]
     website_url: Option<String>,
+}
+
+shared::string_schema!(
+    /// A registration request's `website_url`.
+    WebsiteUrl,
+    pattern = r"^https?://[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9._~!$&'()+,;=:@-]*)*(?:\?[A-Za-z0-9._~!$&'()+,;=:@/?-]*)?$",
+    max_length = 2000,
+    description = "An absolute http(s) URL.",
+);
+
+/// A request for a GLOBAL application: it names no partner or tenant.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct GlobalRegistrationRequest {
+    scope: GlobalScope,
+    #[serde(flatten)]
+    fields: RegistrationRequestFields,
+}
+
+/// A request for a PARTNER application of `partner_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PartnerRegistrationRequest {
+    scope: PartnerScope,
+    #[schema(value_type = String, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: PartnerId,
+    #[serde(flatten)]
+    fields: RegistrationRequestFields,
+}
+
+/// A request for a TENANT application of `tenant_id`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TenantRegistrationRequest {
+    scope: TenantScope,
+    #[schema(value_type = String, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    tenant_id: TenantId,
+    /// The tenant's partner, if given (another is a 422).
+    #[schema(value_type = Option<String>, pattern = "^prt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    partner_id: Option<PartnerId>,
+    #[serde(flatten)]
+    fields: RegistrationRequestFields,
+}
+
+/// Body of Create Registration Request, by `scope`: GLOBAL names no owner, PARTNER its
+/// `partner_id`, TENANT its `tenant_id`. An owner field sent as `null` is left out.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RegistrationRequestCreate {
+    Global(GlobalRegistrationRequest),
+    Partner(PartnerRegistrationRequest),
+    Tenant(TenantRegistrationRequest),
 }
 
 /// Reads a Create Registration Request body; the application it asks for is checked by the
@@ -181,16 +249,17 @@ pub fn new_request(mut body: Fields) -> Result<NewRequest> {
     let website_url = body.optional("website_url", website);
     let missing = || Problem::new("missing", "Field required");
     match scope {
+        // `null` is left out (SPEC §2): generated clients send every unset field as null.
         Some(AppScope::Global) => {
-            body.forbid("partner_id", "GLOBAL applications belong to no partner");
-            body.forbid("tenant_id", "GLOBAL applications belong to no tenant");
+            body.forbid_value("partner_id", "GLOBAL applications belong to no partner");
+            body.forbid_value("tenant_id", "GLOBAL applications belong to no tenant");
         }
         Some(AppScope::Partner) => {
             // Required: absent or null is missing (an invalid value has its own problem).
             if !body.given("partner_id") {
                 body.reject("partner_id", missing());
             }
-            body.forbid("tenant_id", "PARTNER applications belong to no tenant");
+            body.forbid_value("tenant_id", "PARTNER applications belong to no tenant");
         }
         Some(AppScope::Tenant) if !body.given("tenant_id") => body.reject("tenant_id", missing()),
         _ => {}
@@ -217,7 +286,7 @@ pub fn new_request(mut body: Fields) -> Result<NewRequest> {
                 allowed_scopes: scopes
                     .unwrap_or_else(|| rules::DEFAULT_SCOPES.map(str::to_owned).to_vec()),
                 grant_types: grants
-                    .unwrap_or_else(|| rules::DEFAULT_GRANTS.map(str::to_owned).to_vec()),
+                    .unwrap_or_else(|| rules::REQUEST_DEFAULT_GRANTS.map(str::to_owned).to_vec()),
                 token_lifetime: 3600,
                 token_exchange_allowed: false,
                 status: Status::Active,

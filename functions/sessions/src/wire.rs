@@ -73,14 +73,29 @@ pub struct SessionList {
     pub pagination: Pagination,
 }
 
-// The schema of the body; the handler parses it straight into a `Holder` (one of the two).
+/// Revoke every session of one user.
+#[allow(dead_code)] // Schemas of the body; the handler parses it straight into a `Holder`.
+#[derive(ToSchema)]
+pub struct RevokeUserSessions {
+    #[schema(value_type = String, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub user_id: UserId,
+}
+
+/// Revoke every session of one tenant's users.
 #[allow(dead_code)]
 #[derive(ToSchema)]
-pub struct RevokeAll {
-    #[schema(value_type = Option<String>, pattern = "^usr_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub user_id: Option<UserId>,
-    #[schema(value_type = Option<String>, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$", nullable = false)]
-    pub tenant_id: Option<TenantId>,
+pub struct RevokeTenantSessions {
+    #[schema(value_type = String, pattern = "^tnt_[0-9a-hjkmnp-tv-z]{25}[048cgmrw]$")]
+    pub tenant_id: TenantId,
+}
+
+/// Body of Revoke All Sessions: by user or by tenant, exactly one (the other absent or `null`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum RevokeAll {
+    User(RevokeUserSessions),
+    Tenant(RevokeTenantSessions),
 }
 
 /// Exactly one of `user_id` and `tenant_id`.

@@ -171,9 +171,9 @@ pub struct UserCreate {
     /// ≤ 16 KiB.
     #[schema(value_type = Option<JsonObject>)]
     pub custom_attributes: Option<Map<String, Value>>,
-    /// Checked against the tenant's `settings.password_policy`; never returned. Without it
-    /// the user cannot sign in until a reset.
-    #[schema(min_length = 1, max_length = 1024, format = Password)]
+    /// Checked against the tenant's `settings.password_policy` (at least its `min_length`, 8
+    /// to 128, default 12); never returned. Without it the user cannot sign in until a reset.
+    #[schema(min_length = 8, max_length = 1024, format = Password)]
     pub password: Option<String>,
 }
 
@@ -320,17 +320,49 @@ impl From<UserUpdate> for UserPatch {
     }
 }
 
-/// Body of Reset User Password: exactly one of `new_password` and `generate: true`.
-// The body's schema; the handler parses the body straight into `NewPassword` (the choice).
+/// A password chosen by the admin.
+// The body's schemas; the handler parses the body straight into `NewPassword` (the choice).
 #[allow(dead_code)]
 #[derive(ToSchema)]
-pub struct ResetPassword {
-    /// Checked against the tenant's `settings.password_policy`.
-    #[schema(min_length = 1, max_length = 1024, format = Password, nullable = false)]
-    pub new_password: Option<String>,
-    /// `true`: a temporary password is generated and returned once.
-    #[schema(nullable = false)]
-    pub generate: Option<bool>,
+pub struct GivenPassword {
+    /// Checked against the tenant's `settings.password_policy`: at least its `min_length` (8
+    /// to 128, default 12) characters, and its other rules.
+    #[schema(min_length = 8, max_length = 1024, format = Password)]
+    pub new_password: String,
+}
+
+/// A temporary password, generated and returned once.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct GeneratedPassword {
+    #[schema(value_type = AlwaysTrue, inline)]
+    pub generate: bool,
+}
+
+/// `true`, the only value it takes (JSON Schema's `const`, which utoipa 5 has no builder for:
+/// written through the schema object's extensions map, which serializes flat).
+pub struct AlwaysTrue;
+
+impl utoipa::PartialSchema for AlwaysTrue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::extensions::Extensions;
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Boolean))
+            .extensions(Some(Extensions::from_iter([("const", true)])))
+            .into()
+    }
+}
+
+impl ToSchema for AlwaysTrue {}
+
+/// Body of Reset User Password: `new_password`, or `generate: true` for a temporary password.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum ResetPassword {
+    Given(GivenPassword),
+    Generated(GeneratedPassword),
 }
 
 impl TryFrom<Fields> for NewPassword {

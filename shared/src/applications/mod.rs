@@ -3,11 +3,12 @@
 //! same rules, owner checks, limit, secret and audit event, in one transaction the caller may
 //! add to (an approval records its decision in it).
 //!
-//! `rules` (redirect URIs, origins, scopes, grant types), `store` (the application's items and
-//! transactions).
+//! `rules` (redirect URIs, origins, scopes, grant types), `schema` (their OpenAPI schemas),
+//! `store` (the application's items and transactions).
 
 pub mod assignments;
 pub mod rules;
+pub mod schema;
 pub mod store;
 
 use serde::Serialize;
@@ -261,6 +262,10 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let (partner_id, tenant_id, limit) =
         check_owner(state, principal, loaded, &new.owner, action, meta).await?;
+    // Whoever asked, the application is valid: an admin's body was checked when read, a
+    // registration request when filed; checked again so no path creates an invalid one (a
+    // public type with `client_credentials`, say).
+    rules::check(&new.settings)?;
     let scope = match &new.owner {
         Owner::Global => AppScope::Global,
         Owner::Partner(_) => AppScope::Partner,
@@ -336,7 +341,6 @@ pub struct ApplicationResponse {
     grant_types: Vec<String>,
     token_lifetime: u32,
     token_exchange_allowed: bool,
-    #[schema(value_type = String, example = "ACTIVE")]
     status: Status,
     created_at: Timestamp,
     updated_at: Timestamp,

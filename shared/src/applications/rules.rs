@@ -16,14 +16,32 @@ pub const MAX_SCOPES: usize = 50;
 pub const MAX_SCOPE_LENGTH: usize = 100;
 pub const TOKEN_LIFETIME: (i64, i64) = (60, 86_400);
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
-pub const DEFAULT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+/// A registration request's grant types when it names none (SPEC §4.8), whatever its type:
+/// never `client_credentials`, so a public type's request is valid as it is.
+pub const REQUEST_DEFAULT_GRANTS: [&str; 2] = [AUTHORIZATION_CODE, REFRESH_TOKEN];
+pub const AUTHORIZATION_CODE: &str = "authorization_code";
+pub const REFRESH_TOKEN: &str = "refresh_token";
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_TYPES: [&str; 4] = [
-    "authorization_code",
-    "refresh_token",
+    AUTHORIZATION_CODE,
+    REFRESH_TOKEN,
     CLIENT_CREDENTIALS,
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
+
+/// An application's grant types when its create names none (SPEC §4.7), by type: a SERVICE
+/// app is a machine client (the reference's quickstart asks for a `client_credentials` token
+/// right after creating one), a WEB app signs users in and may call APIs itself, SPA and NATIVE
+/// apps are public (no `client_credentials`), a SAML service provider uses no OAuth grant.
+pub fn default_grants(kind: AppType) -> Vec<String> {
+    let grants: &[&str] = match kind {
+        AppType::Service => &[CLIENT_CREDENTIALS],
+        AppType::Web => &[AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS],
+        AppType::Spa | AppType::Native => &[AUTHORIZATION_CODE, REFRESH_TOKEN],
+        AppType::SamlSp => &[],
+    };
+    grants.iter().map(|g| (*g).to_owned()).collect()
+}
 
 /// A 422 on one body field.
 pub fn field_error(name: &str, msg: &str) -> Error {
@@ -258,6 +276,38 @@ mod tests {
             "console.example.com",
         ] {
             assert!(origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_grants_follow_the_type_and_public_types_never_get_client_credentials() {
+        assert_eq!(default_grants(AppType::Service), vec![CLIENT_CREDENTIALS]);
+        assert_eq!(
+            default_grants(AppType::Web),
+            vec![AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS]
+        );
+        assert!(default_grants(AppType::SamlSp).is_empty());
+        for (_, kind) in AppType::ALL {
+            let grants = default_grants(kind);
+            let settings = Settings {
+                name: crate::values::Name::parse(&json!("x")).unwrap(),
+                description: None,
+                application_type: kind,
+                redirect_uris: Vec::new(),
+                post_logout_redirect_uris: Vec::new(),
+                allowed_origins: Vec::new(),
+                allowed_scopes: Vec::new(),
+                grant_types: grants.clone(),
+                token_lifetime: 3600,
+                token_exchange_allowed: false,
+                status: crate::values::Status::Active,
+            };
+            assert!(check(&settings).is_ok(), "{kind:?}: {grants:?}");
+            assert_eq!(
+                grants.iter().any(|g| g == CLIENT_CREDENTIALS),
+                kind.is_confidential() && kind != AppType::SamlSp,
+                "{kind:?}"
+            );
         }
     }
 

@@ -845,3 +845,50 @@ async fn a_tenant_transfer_moves_its_grants_to_the_receiving_partner() {
     assert_eq!(filed(app.audit_events_of_partner(&w.globex).await), 1);
     assert_eq!(filed(app.audit_events_of_partner(&w.acme).await), 0);
 }
+
+/// A query boolean reads what clients send for one: `true`/`false`, `True`/`False` (Python's
+/// `str(True)`), `1`/`0` — the same filter each way. Anything else is a 422 on that query
+/// field.
+#[tokio::test]
+async fn query_booleans_take_true_false_in_either_case_and_one_zero() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let ann = plain_user(app, &w.acme_hq, "ann@acme.test").await;
+    let granted = app
+        .post(BASE, &w.root, tenant_admin(&ann, &w.acme_hq))
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    let revoked = app
+        .delete(&format!("{BASE}/{}", granted.id()), &w.root)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let listed = |value: &'static str| {
+        let root = w.root.clone();
+        async move {
+            let reply = app.get(&format!("{BASE}?is_active={value}"), &root).await;
+            assert_eq!(reply.status, StatusCode::OK, "{value}: {}", reply.body);
+            reply.body["items"].clone()
+        }
+    };
+    let active = listed("true").await;
+    let inactive = listed("false").await;
+    assert_eq!(inactive.as_array().map(Vec::len), Some(1));
+    assert_ne!(active, inactive);
+    for value in ["True", "1"] {
+        assert_eq!(listed(value).await, active, "{value}");
+    }
+    for value in ["False", "0"] {
+        assert_eq!(listed(value).await, inactive, "{value}");
+    }
+    for value in ["yes", "TRUE", "2", "on"] {
+        let reply = app.get(&format!("{BASE}?is_active={value}"), &w.root).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{value}: {}",
+            reply.body
+        );
+        assert_eq!(locs(&reply), vec![json!(["query", "is_active"])], "{value}");
+    }
+    let _ = (&w.acme, &w.globex, &w.acme_lab, &w.globex_hq, &w.acme_admin);
+}

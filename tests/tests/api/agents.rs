@@ -1178,3 +1178,76 @@ async fn a_partners_agent_count_is_its_live_tenants_agents_through_every_write()
     create(app, &pa, agent(&w.acme_lab)).await;
     assert_eq!(partner_agents(app, &w.acme, &acme).await, (2, 2));
 }
+
+/// What you read, you may send back (SPEC §2): an agent's whole GET body with a new name,
+/// PATCHed back, is a 200 — its `tenant_id` and `client_id` as read are accepted and ignored,
+/// and so is what a client never sets (`id`, timestamps, `last_used_at`); its owner, limit and
+/// description come back unchanged. Another tenant or client id (or `null` for them: the agent
+/// has both) is a 422 naming it, and writes nothing.
+#[tokio::test]
+async fn a_patch_may_send_back_the_agent_it_read_and_only_that() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let owner = app.put_user(&w.acme_hq, "owner@acme.test").await;
+    let (id, _) = create(
+        app,
+        &w.root,
+        json!({"tenant_id": w.acme_hq, "name": "Bot", "description": "Helps",
+               "allowed_tools": ["search"], "allowed_scopes": ["tickets:read"],
+               "rate_limit_rpm": 60, "owner_user_id": owner}),
+    )
+    .await;
+    let read = app.get(&path(&id), &w.root).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let mut body = read.body.clone();
+    body["name"] = json!("Bot 2");
+    let updated = app.patch(&path(&id), &w.root, body).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["name"], "Bot 2");
+    for field in [
+        "id",
+        "client_id",
+        "tenant_id",
+        "description",
+        "agent_type",
+        "status",
+        "allowed_tools",
+        "allowed_scopes",
+        "rate_limit_rpm",
+        "owner_user_id",
+        "token_exchange_allowed",
+        "created_at",
+    ] {
+        assert_eq!(updated.body[field], read.body[field], "{field}");
+    }
+    let other = create(
+        app,
+        &w.root,
+        json!({"tenant_id": w.acme_hq, "name": "Other"}),
+    )
+    .await
+    .0;
+    for (body, field) in [
+        (json!({"tenant_id": w.acme_lab}), "tenant_id"),
+        (json!({"tenant_id": null}), "tenant_id"),
+        (json!({"client_id": other}), "client_id"),
+        (json!({"client_id": null}), "client_id"),
+        (json!({"client_id": 7}), "client_id"),
+    ] {
+        assert_invalid(app, Method::PATCH, &path(&id), &w.root, body, field).await;
+    }
+    let both = assert_invalid(
+        app,
+        Method::PATCH,
+        &path(&id),
+        &w.root,
+        json!({"tenant_id": w.acme_lab, "client_id": other}),
+        "tenant_id",
+    )
+    .await;
+    assert_eq!(
+        locs(&both),
+        vec![json!(["body", "tenant_id"]), json!(["body", "client_id"])]
+    );
+    let _ = (&w.acme, &w.globex, &w.globex_hq);
+}

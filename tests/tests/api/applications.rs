@@ -192,7 +192,8 @@ async fn an_application_is_created_with_its_defaults_and_its_secret_shown_once()
     assert_eq!(b["allowed_scopes"], json!(["openid", "profile", "email"]));
     assert_eq!(
         b["grant_types"],
-        json!(["authorization_code", "refresh_token"])
+        json!(["authorization_code", "refresh_token", "client_credentials"]),
+        "a WEB app's default grants"
     );
     assert_eq!(b["token_lifetime"], 3600);
     assert_eq!(b["token_exchange_allowed"], false);
@@ -1152,7 +1153,7 @@ async fn patches_are_validated_as_a_whole_and_never_move_an_application() {
         async move { assert_invalid(app, Method::PATCH, &path, &root, body, field).await }
     };
     patch(&service, json!({"scope": "GLOBAL"}), "scope").await;
-    patch(&service, json!({"scope": "TENANT"}), "scope").await;
+    patch(&service, json!({"scope": "PARTNER"}), "scope").await;
     patch(&service, json!({"partner_id": w.globex}), "partner_id").await;
     patch(&service, json!({"tenant_id": w.acme_lab}), "tenant_id").await;
     patch(&service, json!({"name": ""}), "name").await;
@@ -1320,9 +1321,17 @@ async fn rotating_a_secret_gives_a_new_one_with_an_optional_grace_period() {
 
     // Confidential → public drops the secret's hash; back to confidential, there is still none
     // until a rotation makes one.
-    let web = create(app, &w.root, tenant_app("Turncoat", &w.acme_hq, "WEB"))
-        .await
-        .id();
+    // (Browser grants only: a public type cannot keep a WEB app's default client_credentials.)
+    let web = create(
+        app,
+        &w.root,
+        with(
+            tenant_app("Turncoat", &w.acme_hq, "WEB"),
+            json!({"grant_types": ["authorization_code", "refresh_token"]}),
+        ),
+    )
+    .await
+    .id();
     let held = hashes(&stored(app, &web).await);
     assert!(
         !held.is_empty(),
@@ -2174,4 +2183,275 @@ async fn a_partners_tenant_app_count_is_its_live_tenants_apps_through_every_writ
     assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (1, 1));
     create(app, &pa, tenant_app("Lab again", &w.acme_lab, "WEB")).await;
     assert_eq!(partner_tenant_apps(app, &w.acme, &acme).await, (2, 2));
+}
+
+/// The reference's quickstart (SPEC §4.7): a GLOBAL SERVICE app created with only its type,
+/// scope, allowed scopes and token lifetime gets a `client_credentials` token at once — its
+/// default grant. Every type has its default: WEB the browser grants and `client_credentials`,
+/// SPA and NATIVE (public) the browser grants only, SAML_SP none.
+#[tokio::test]
+async fn the_quickstart_service_app_gets_a_client_credentials_token_at_once() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let created = create(
+        app,
+        &w.root,
+        json!({"name": "Quickstart", "scope": "GLOBAL", "application_type": "SERVICE",
+               "allowed_scopes": ["admin:read"], "token_lifetime": 900}),
+    )
+    .await;
+    assert_eq!(created.body["grant_types"], json!(["client_credentials"]));
+    let (id, secret) = (
+        created.id(),
+        assert_client_secret(&created.body["client_secret"]),
+    );
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "client_credentials"),
+            ("client_id", id.as_str()),
+            ("client_secret", secret.as_str()),
+        ])
+        .finish();
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/platform/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    let token = app.send(request).await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+    assert_eq!(token.body["token_type"], "Bearer");
+    assert_eq!(token.body["scope"], "admin:read");
+    assert_eq!(token.body["expires_in"], 900);
+    let access_token = token.body["access_token"].as_str().unwrap();
+    let read = app.get(&app_path(&id), access_token).await;
+    assert_eq!(
+        read.status,
+        StatusCode::OK,
+        "the token reads: {}",
+        read.body
+    );
+
+    for (kind, grants) in [
+        (
+            "WEB",
+            json!(["authorization_code", "refresh_token", "client_credentials"]),
+        ),
+        ("SPA", json!(["authorization_code", "refresh_token"])),
+        ("NATIVE", json!(["authorization_code", "refresh_token"])),
+        ("SAML_SP", json!([])),
+        ("SERVICE", json!(["client_credentials"])),
+    ] {
+        let made = create(app, &w.root, tenant_app(kind, &w.acme_hq, kind)).await;
+        assert_eq!(made.body["grant_types"], grants, "{kind}");
+        let read = app.get(&app_path(&made.id()), &w.root).await;
+        assert_eq!(read.body["grant_types"], grants, "{kind}");
+    }
+    // Grants given are kept as given.
+    let given = create(
+        app,
+        &w.root,
+        with(
+            global("Given", "SERVICE"),
+            json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"]}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        given.body["grant_types"],
+        json!(["urn:ietf:params:oauth:grant-type:token-exchange"])
+    );
+}
+
+/// What generated clients send (SPEC §2): every nullable field they were not given, as `null`
+/// — a nullable field sent as `null` is left out. A GLOBAL app with null owners and every
+/// optional setting null is created with its defaults; a PARTNER app's null `tenant_id` and a
+/// TENANT app's null `partner_id` are left out too. An owner the scope requires, sent as null,
+/// is still missing (422 naming it), and a real owner where the scope takes none is still
+/// refused.
+#[tokio::test]
+async fn fields_sent_as_null_are_left_out_but_a_required_owner_is_still_required() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let nulls = json!({
+        "description": null, "partner_id": null, "tenant_id": null, "redirect_uris": null,
+        "post_logout_redirect_uris": null, "allowed_origins": null, "allowed_scopes": null,
+        "grant_types": null, "token_lifetime": null, "token_exchange_allowed": null,
+        "status": null
+    });
+    let created = create(
+        app,
+        &w.root,
+        with(global("Generated", "SERVICE"), nulls.clone()),
+    )
+    .await;
+    let b = &created.body;
+    assert_eq!(
+        (&b["scope"], &b["partner_id"], &b["tenant_id"]),
+        (&json!("GLOBAL"), &Value::Null, &Value::Null)
+    );
+    assert_eq!(b["description"], Value::Null);
+    assert_eq!(b["redirect_uris"], json!([]));
+    assert_eq!(b["allowed_scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(b["grant_types"], json!(["client_credentials"]));
+    assert_eq!(b["token_lifetime"], 3600);
+    assert_eq!(b["token_exchange_allowed"], false);
+    assert_eq!(b["status"], "ACTIVE");
+
+    let partner = create(
+        app,
+        &w.root,
+        with(
+            partner_app("P", &w.acme, "WEB"),
+            json!({"tenant_id": null, "description": null}),
+        ),
+    )
+    .await;
+    assert_eq!(partner.body["partner_id"], w.acme.as_str());
+    assert_eq!(partner.body["tenant_id"], Value::Null);
+    let tenant = create(
+        app,
+        &w.root,
+        with(
+            tenant_app("T", &w.acme_hq, "SPA"),
+            json!({"partner_id": null}),
+        ),
+    )
+    .await;
+    assert_eq!(tenant.body["tenant_id"], w.acme_hq.as_str());
+
+    let missing = assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            json!({"name": "X", "scope": "PARTNER", "application_type": "WEB"}),
+            json!({"partner_id": null, "tenant_id": null}),
+        ),
+        "partner_id",
+    )
+    .await;
+    assert_eq!(
+        missing.body["detail"][0]["type"], "missing",
+        "{}",
+        missing.body
+    );
+    assert_eq!(locs(&missing), vec![json!(["body", "partner_id"])]);
+    assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            global("X", "WEB"),
+            json!({"partner_id": null, "tenant_id": w.acme_hq}),
+        ),
+        "tenant_id",
+    )
+    .await;
+}
+
+/// What you read, you may send back (SPEC §2): the whole GET body of an application, with a new
+/// name, PATCHed back is a 200 at every scope — its `scope`, `partner_id` and `tenant_id` as
+/// read (or null where they are null) are accepted and ignored, and so are the fields a client
+/// never sets (`id`, `client_id`, timestamps). A TENANT app also takes its tenant's partner.
+/// Any other scope or owner is a 422 naming it, after the write rule, and writes nothing.
+#[tokio::test]
+async fn a_patch_may_send_back_what_it_read_and_only_that() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let a = apps(&w).await;
+    for id in [&a.global, &a.acme, &a.acme_hq] {
+        let read = app.get(&app_path(id), &w.root).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        let mut body = read.body.clone();
+        body["name"] = json!("Renamed");
+        let updated = app.patch(&app_path(id), &w.root, body).await;
+        assert_eq!(updated.status, StatusCode::OK, "{id}: {}", updated.body);
+        assert_eq!(updated.body["name"], "Renamed");
+        for field in FIELDS {
+            if !["name", "updated_at"].contains(&field) {
+                assert_eq!(updated.body[field], read.body[field], "{id}: {field}");
+            }
+        }
+    }
+    let pa = app
+        .admin_token("pa@acme.test", AdminRole::PartnerAdmin, Some(&w.acme), None)
+        .await;
+    let own = app
+        .patch(
+            &app_path(&a.acme_hq),
+            &pa,
+            json!({"scope": "TENANT", "tenant_id": w.acme_hq, "partner_id": w.acme, "name": "Mine"}),
+        )
+        .await;
+    assert_eq!(
+        own.status,
+        StatusCode::OK,
+        "the tenant's partner: {}",
+        own.body
+    );
+    assert_eq!(own.body["partner_id"], Value::Null);
+
+    let refused = |id: &String, body: Value, field: &'static str| {
+        let (root, path) = (w.root.clone(), app_path(id));
+        async move { assert_invalid(app, Method::PATCH, &path, &root, body, field).await }
+    };
+    refused(&a.global, json!({"scope": "PARTNER"}), "scope").await;
+    refused(&a.global, json!({"scope": null}), "scope").await;
+    refused(&a.global, json!({"partner_id": w.acme}), "partner_id").await;
+    refused(&a.global, json!({"tenant_id": w.acme_hq}), "tenant_id").await;
+    refused(&a.acme, json!({"partner_id": w.globex}), "partner_id").await;
+    refused(&a.acme, json!({"partner_id": null}), "partner_id").await;
+    refused(&a.acme, json!({"tenant_id": w.acme_hq}), "tenant_id").await;
+    refused(&a.acme_hq, json!({"tenant_id": w.acme_lab}), "tenant_id").await;
+    refused(&a.acme_hq, json!({"tenant_id": null}), "tenant_id").await;
+    refused(&a.acme_hq, json!({"partner_id": w.globex}), "partner_id").await;
+    refused(&a.acme_hq, json!({"scope": "GLOBAL"}), "scope").await;
+    refused(&a.acme_hq, json!({"tenant_id": "tnt_x"}), "tenant_id").await;
+    // Every changed one is named at once.
+    let both = refused(
+        &a.acme_hq,
+        json!({"scope": "PARTNER", "tenant_id": w.acme_lab, "name": "Other"}),
+        "scope",
+    )
+    .await;
+    assert_eq!(
+        locs(&both),
+        vec![json!(["body", "scope"]), json!(["body", "tenant_id"])]
+    );
+    // Outside reach, the 403 comes first: the values of another's app are not probed.
+    let ta = app
+        .admin_token(
+            "ta@globex.test",
+            AdminRole::TenantAdmin,
+            None,
+            Some(&w.globex_hq),
+        )
+        .await;
+    let foreign = app
+        .patch(
+            &app_path(&a.acme_hq),
+            &ta,
+            json!({"tenant_id": w.globex_hq}),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+}
+
+/// An optional body sent as a literal `null` (what a client sends for "no body") is no body:
+/// rotate-secret with `null` rotates without a grace period.
+#[tokio::test]
+async fn a_null_rotate_secret_body_is_no_body() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let id = create(app, &w.root, global("Rotated", "SERVICE"))
+        .await
+        .id();
+    let rotated = app.post(&rotate_path(&id), &w.root, Value::Null).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    assert_client_secret(&rotated.body["client_secret"]);
+    assert_eq!(rotated.body["previous_secret_expires_at"], Value::Null);
+    let _ = (&w.acme, &w.globex, &w.acme_hq, &w.acme_lab, &w.globex_hq);
 }

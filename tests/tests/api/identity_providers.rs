@@ -1214,3 +1214,51 @@ async fn the_identity_providers_binary_answers_api_gateway_events_as_the_local_s
         StatusCode::NO_CONTENT
     );
 }
+
+/// What you read, you may send back (SPEC §2): a provider's whole GET body with a new name,
+/// PATCHed back, is a 200 for either type — `tenant_id` and `provider_type` as read are accepted
+/// and ignored, the config's `client_secret_set` is not a field (the stored secret is kept).
+/// Another tenant (or `null`: a provider has one) or provider type is a 422 naming it, and
+/// writes nothing.
+#[tokio::test]
+async fn a_patch_may_send_back_the_provider_it_read_and_only_that() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let ids = [
+        create(
+            app,
+            &w.root,
+            oidc(&w.acme_hq, "Acme OIDC", &["acme.example"]),
+        )
+        .await,
+        create(app, &w.root, saml(&w.acme_hq, "Acme SAML", &["acme.test"])).await,
+    ];
+    for id in &ids {
+        let read = app.get(&path(id), &w.root).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        let mut body = read.body.clone();
+        body["name"] = json!("Renamed");
+        let updated = app.patch(&path(id), &w.root, body).await;
+        assert_eq!(updated.status, StatusCode::OK, "{id}: {}", updated.body);
+        assert_eq!(updated.body["name"], "Renamed");
+        for field in [
+            "tenant_id",
+            "provider_type",
+            "status",
+            "domains",
+            "config",
+            "created_at",
+        ] {
+            assert_eq!(updated.body[field], read.body[field], "{id}: {field}");
+        }
+    }
+    for (body, field) in [
+        (json!({"tenant_id": w.acme_lab}), "tenant_id"),
+        (json!({"tenant_id": null}), "tenant_id"),
+        (json!({"tenant_id": "tnt_x"}), "tenant_id"),
+        (json!({"provider_type": "SAML"}), "provider_type"),
+    ] {
+        assert_invalid(app, Method::PATCH, &path(&ids[0]), &w.root, body, field).await;
+    }
+    let _ = (&w.acme, &w.globex, &w.globex_hq);
+}

@@ -269,7 +269,8 @@ async fn token_requests_are_refused_with_rfc_6749_errors() {
         .post(
             APPS,
             &w.root,
-            json!({"name": "Web", "scope": "GLOBAL", "application_type": "WEB"}),
+            json!({"name": "Web", "scope": "GLOBAL", "application_type": "WEB",
+                   "grant_types": ["authorization_code"]}),
         )
         .await;
     let reply = platform_token(

@@ -1016,7 +1016,7 @@ async fn approving_a_confidential_request_creates_its_application_and_shows_the_
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     assert_eq!(
         keys(&approved.body),
-        ["application", "client_secret", "request"]
+        ["application", "client_id", "client_secret", "request"]
             .iter()
             .map(|k| (*k).to_owned())
             .collect::<BTreeSet<String>>()
@@ -2149,4 +2149,165 @@ async fn a_request_counts_until_its_expiry_minute_and_an_uncounted_one_is_never_
         tallies_match_lists(&w, &v, "after the uncounted cancel").await,
         after_cancel
     );
+}
+
+/// Approve answers as the reference does — "the created application with client_id and
+/// client_secret": `client_id` at the top level too (`{request, application, client_id,
+/// client_secret}`), equal to the application's id. A literal `null` body (what a client sends
+/// for "no body") is no notes, like no body at all.
+#[tokio::test]
+async fn an_approval_answers_the_client_id_at_the_top_and_takes_a_null_body() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    for (kind, confidential) in [("SERVICE", true), ("SPA", false)] {
+        let id = create(app, &w.root, global(kind, kind)).await.id();
+        let approved = app.post(&approve_path(&id), &w.root, Value::Null).await;
+        assert_eq!(approved.status, StatusCode::OK, "{kind}: {}", approved.body);
+        let b = &approved.body;
+        assert_eq!(
+            keys(b),
+            ["application", "client_id", "client_secret", "request"]
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect::<BTreeSet<String>>(),
+            "{kind}"
+        );
+        assert_eq!(b["client_id"], b["application"]["id"], "{kind}");
+        assert_eq!(b["client_id"], b["application"]["client_id"], "{kind}");
+        assert_eq!(b["client_id"], b["request"]["application_id"], "{kind}");
+        assert_eq!(b["request"]["decision_notes"], Value::Null, "{kind}");
+        if confidential {
+            assert_client_secret(&b["client_secret"]);
+        } else {
+            assert_eq!(b["client_secret"], Value::Null, "{kind}");
+        }
+    }
+    // Notes still have to be text.
+    let id = create(app, &w.root, global("Notes", "WEB")).await.id();
+    assert_invalid(
+        app,
+        Method::POST,
+        &approve_path(&id),
+        &w.root,
+        json!({"notes": 7}),
+        "notes",
+    )
+    .await;
+    let _ = (&w.acme, &w.globex, &w.acme_hq, &w.acme_lab, &w.globex_hq);
+}
+
+/// A request is filed as generated clients send it (SPEC §2): the owners its scope takes no
+/// part in, and every optional field, as `null` — left out. A PARTNER request's null
+/// `partner_id` is still missing (422 naming it).
+#[tokio::test]
+async fn request_fields_sent_as_null_are_left_out_but_a_required_owner_is_still_required() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let nulls = json!({
+        "partner_id": null, "tenant_id": null, "description": null, "redirect_uris": null,
+        "post_logout_redirect_uris": null, "allowed_origins": null, "requested_scopes": null,
+        "grant_types": null, "contact_name": null, "organization_name": null, "website_url": null
+    });
+    let created = create(
+        app,
+        &w.root,
+        with(global("Generated", "WEB"), nulls.clone()),
+    )
+    .await;
+    let b = &created.body;
+    assert_eq!(
+        (&b["partner_id"], &b["tenant_id"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(b["requested_scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(
+        b["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    let partner = create(
+        app,
+        &w.root,
+        with(partner_req("P", &w.acme, "WEB"), json!({"tenant_id": null})),
+    )
+    .await;
+    assert_eq!(partner.body["partner_id"], w.acme.as_str());
+    let tenant = create(
+        app,
+        &w.root,
+        with(
+            tenant_req("T", &w.acme_hq, "WEB"),
+            json!({"partner_id": null}),
+        ),
+    )
+    .await;
+    assert_eq!(tenant.body["partner_id"], w.acme.as_str());
+    let missing = assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            without(partner_req("P", &w.acme, "WEB"), "partner_id"),
+            json!({"partner_id": null, "tenant_id": null}),
+        ),
+        "partner_id",
+    )
+    .await;
+    assert_eq!(
+        missing.body["detail"][0]["type"], "missing",
+        "{}",
+        missing.body
+    );
+    assert_eq!(locs(&missing), vec![json!(["body", "partner_id"])]);
+    assert_invalid(
+        app,
+        Method::POST,
+        BASE,
+        &w.root,
+        with(
+            global("X", "WEB"),
+            json!({"tenant_id": w.acme_hq, "partner_id": null}),
+        ),
+        "tenant_id",
+    )
+    .await;
+}
+
+/// A request keeps its own default grants (SPEC §4.8: `authorization_code refresh_token`,
+/// whatever the type — never `client_credentials`), and its approval makes a valid application
+/// from them: a public type never gets `client_credentials`, and one cannot ask for it.
+#[tokio::test]
+async fn requests_keep_their_default_grants_and_approvals_make_valid_applications() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    for kind in ["WEB", "SPA", "NATIVE", "SERVICE", "SAML_SP"] {
+        let created = create(app, &w.root, global(kind, kind)).await;
+        assert_eq!(
+            created.body["grant_types"],
+            json!(["authorization_code", "refresh_token"]),
+            "{kind}"
+        );
+        let approved = approve(app, &w.root, &created.id(), None).await;
+        assert_eq!(approved.status, StatusCode::OK, "{kind}: {}", approved.body);
+        assert_eq!(
+            approved.body["application"]["grant_types"],
+            json!(["authorization_code", "refresh_token"]),
+            "{kind}"
+        );
+    }
+    for kind in ["SPA", "NATIVE"] {
+        assert_invalid(
+            app,
+            Method::POST,
+            BASE,
+            &w.root,
+            with(
+                global(kind, kind),
+                json!({"grant_types": ["client_credentials"]}),
+            ),
+            "grant_types",
+        )
+        .await;
+    }
+    let _ = (&w.acme, &w.globex, &w.acme_hq, &w.acme_lab, &w.globex_hq);
 }
