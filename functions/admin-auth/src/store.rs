@@ -52,8 +52,8 @@ mod tests {
     use shared::access::AdminRole;
     use shared::hierarchy::SessionStatus;
     use shared::ids::{PartnerId, SessionId, TenantId, UserId};
-    use shared::store::describe;
     use shared::store::Tx;
+    use shared::store::describe;
     use shared::store::sessions::{PURGE_GRACE_SECONDS, session_item};
     use shared::store::tally::TenantNow;
 

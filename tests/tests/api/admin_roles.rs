@@ -121,7 +121,11 @@ async fn a_grant_is_read_listed_used_and_revoked_with_its_sessions() {
         .post(BASE, &w.root, tenant_admin(&ann, &w.acme_hq))
         .await;
     assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
-    assert_eq!(app.calls() - before, 2, "session batch + one transaction");
+    assert_eq!(
+        app.calls() - before,
+        3,
+        "session batch + the holder's live sessions (re-ranked) + one transaction"
+    );
     let id = granted.id();
     assert!(id.starts_with("rol_"));
     assert_eq!(granted.body["user_id"], ann.as_str());

@@ -558,8 +558,9 @@ async fn an_agent_gets_client_credentials_tokens_at_its_tenant_only() {
     let before = app.calls();
     let reply = cc(app, "acme-hq", &id, &secret, Some("tickets:read")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    // slug marker; tenant + agent (one batch); rate slot; last_used_at (alongside the signing)
-    assert_eq!(app.calls() - before, 4);
+    // slug marker; tenant; agent + the tenant's partner (one batch); rate slot; last_used_at
+    // (alongside the signing)
+    assert_eq!(app.calls() - before, 5);
     assert_eq!(reply.body["token_type"], "Bearer");
     assert_eq!(reply.body["scope"], "tickets:read");
     assert!(reply.body.get("refresh_token").is_none());
@@ -592,7 +593,7 @@ async fn an_agent_gets_client_credentials_tokens_at_its_tenant_only() {
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     assert_eq!(
         app.calls() - before,
-        3,
+        4,
         "no second last_used_at write within the minute"
     );
     assert_eq!(
@@ -764,7 +765,7 @@ async fn the_rate_limit_holds_under_concurrent_token_requests() {
     let table = app.snapshot().await;
     let counters: Vec<&Value> = table
         .iter()
-        .filter(|(k, _)| k.starts_with(&format!("AGENT#{id} RATE#")))
+        .filter(|(k, _)| k.starts_with(&format!("AGENT_RATE#{id} MINUTE#")))
         .map(|(_, v)| v)
         .collect();
     assert_eq!(counters.len(), 1);
@@ -1015,10 +1016,10 @@ async fn lambda_the_agents_binary_answers_api_gateway_events_as_the_local_server
     let token_path = endpoint("acme-hq");
     let grant = HttpApiEvent::new(
         "POST",
-        "POST /api/v1/auth/tenants/{slug}/oauth/token",
+        "POST /api/v1/auth/tenants/{tenant_slug}/oauth/token",
         &token_path,
     )
-    .path_parameter("slug", "acme-hq")
+    .path_parameter("tenant_slug", "acme-hq")
     .header("content-type", "application/x-www-form-urlencoded")
     .text_body(&form);
     let granted = oauth.invoke(&grant).await;
