@@ -220,11 +220,14 @@ async fn request_context(mut request: Request, next: Next) -> Response {
 /// Rewrites axum's own plain-text rejections (405 and the like) into the API's JSON shape.
 async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    let is_json = response
+    // The API's own JSON, and the sign-in's HTML pages, are answers already.
+    let is_ours = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json || response.status().is_success() || response.status() == StatusCode::NO_CONTENT {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if is_ours || response.status().is_success() || response.status() == StatusCode::NO_CONTENT {
         return response;
     }
     match response.status() {

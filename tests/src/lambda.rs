@@ -216,13 +216,14 @@ impl LambdaFunction {
         ] {
             command.env_remove(name);
         }
-        const HOLD_THE_KEK: [&str; 6] = [
+        const HOLD_THE_KEK: [&str; 7] = [
             "admin-auth",
             "oauth",
             "identity-providers",
             "applications",
             "agents",
             "registration-requests",
+            "sign-in",
         ];
         if HOLD_THE_KEK.contains(&name) {
             match &config.key_encryption {

@@ -43,6 +43,9 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// After deploying an upgrade: seals the server secrets and moves stored data to this
+    /// version's layout (idempotent; run it right after the deploy).
+    Upgrade,
     /// Serves every endpoint group on one local server.
     Serve {
         #[arg(long, env = "PORT", default_value_t = 3000)]
@@ -265,6 +268,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         } => {
             for made in ops::remake_credentials(&state).await? {
                 println!("{made}");
+            }
+        }
+        Command::Upgrade => {
+            for done in ops::upgrade(&state).await? {
+                println!("{done}");
             }
         }
         Command::Serve { port } => {

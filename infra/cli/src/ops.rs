@@ -138,6 +138,94 @@ pub async fn seal_credentials(state: &AppState) -> Result<Vec<String>, Error> {
     shared::credentials::ensure(state.store(), kek(state)?).await
 }
 
+/// What a deployed stack needs after an upgrade to this version, each step idempotent (`scaikey
+/// upgrade`, right after the deploy): the server secrets sealed ([`seal_credentials`]), and
+/// application assignments moved out of their application's partition into their own
+/// ([`move_assignments`]). Returns what it did.
+pub async fn upgrade(state: &AppState) -> Result<Vec<String>, Error> {
+    let mut done = seal_credentials(state).await?;
+    let moved = move_assignments(state.store()).await?;
+    if moved > 0 {
+        done.push(format!(
+            "{moved} application assignments moved to their own partition"
+        ));
+    }
+    Ok(done)
+}
+
+/// Moves every assignment an earlier version kept in its application's partition (`APP#<app>` /
+/// `ASSIGNEE#…`) to the assignments partition (`ASSIGNMENTS#<app>`): for each application (the
+/// GSI2 `APPS` list, all pages), one Query of its partition, then per assignment one
+/// transaction that puts it at its new key (if not there yet) and deletes the old. Safe to run
+/// again; an operation, never on a request path. Returns how many it moved.
+pub async fn move_assignments(store: &shared::store::Store) -> Result<usize, Error> {
+    use shared::ids::ApplicationId;
+    use shared::store::{Guard, Key, QuerySpec, StoreError};
+    let apps = QuerySpec {
+        index: Some(keys::GSI2),
+        partition: (keys::GSI2PK, keys::ALL_APPS.to_owned()),
+        equals: Vec::new(),
+        contains: None,
+        compare: Vec::new(),
+    };
+    let mut moved = 0;
+    let mut start = None;
+    loop {
+        let page = store.query(&apps, start, 1_000).await?;
+        for app in &page.items {
+            let Some(id) = app
+                .get("id")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|id| ApplicationId::parse(id).ok())
+            else {
+                continue;
+            };
+            let own = QuerySpec {
+                index: None,
+                partition: (keys::PK, keys::application(&id).pk),
+                equals: Vec::new(),
+                contains: None,
+                compare: Vec::new(),
+            };
+            let mut inner = None;
+            loop {
+                let items = store.query(&own, inner, 1_000).await?;
+                for item in &items.items {
+                    let Some(old) = Key::of_item(item).filter(|k| k.sk.starts_with("ASSIGNEE#"))
+                    else {
+                        continue;
+                    };
+                    let new = Key::new(keys::assignments_of_app(&id), old.sk.clone());
+                    let mut copy = item.clone();
+                    copy.extend(new.to_item());
+                    let mut tx = store.tx();
+                    tx.put_new(copy, Guard::Item)?;
+                    tx.delete(&old)?;
+                    match store.transact(tx).await {
+                        Ok(()) => moved += 1,
+                        // Moved by an earlier, interrupted run: only the old one is left.
+                        Err(StoreError::Refused(Guard::Item)) => {
+                            let mut tx = store.tx();
+                            tx.delete(&old)?;
+                            store.transact(tx).await?;
+                        }
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                match items.last_key {
+                    Some(last) => inner = Some(last),
+                    None => break,
+                }
+            }
+        }
+        match page.last_key {
+            Some(last) => start = Some(last),
+            None => break,
+        }
+    }
+    Ok(moved)
+}
+
 /// Makes the credentials and client-secret keys anew under this key-encryption key, on purpose
 /// (`scaikey keys remake-credentials`): after switching to a key-encryption key that cannot open
 /// the old ones. Refresh tokens end; every client secret must be rotated.

@@ -3,9 +3,10 @@
 //! the applications a user or a group reaches. The applications group writes assignments; the
 //! users and groups groups answer the reverse views, so the read side lives here.
 //!
-//! Items: one per (application, assignee) in the application's partition (`APP#<app>` /
-//! `ASSIGNEE#<usr|grp>`), so an assignee is assigned at most once and the assignee's id names the
-//! assignment. GSI1 `ASSIGNEE#<usr|grp>#APPS` / `<app>` lists what one user or group is assigned
+//! Items: one per (application, assignee) in the application's assignments partition
+//! (`ASSIGNMENTS#<app>` / `ASSIGNEE#<usr|grp>`, apart from the application's own so that IAM can
+//! let an unassign delete it and never the application), so an assignee is assigned at most once
+//! and the assignee's id names the assignment. GSI1 `ASSIGNEE#<usr|grp>#APPS` / `<app>` lists what one user or group is assigned
 //! to. Coverage: a GLOBAL application covers every tenant, a PARTNER application its partner's
 //! tenants (as they are now: a transferred tenant's assignments stop counting), a TENANT
 //! application its tenant. An assignment outside the coverage, or of a deleted user or group,
@@ -100,7 +101,7 @@ pub async fn of_application(
 ) -> Result<Vec<Assignment>, StoreError> {
     let spec = QuerySpec {
         index: None,
-        partition: (keys::PK, keys::application(app).pk),
+        partition: (keys::PK, keys::assignments_of_app(app)),
         equals: vec![("entity", ASSIGNMENT_ENTITY.to_owned())],
         contains: None,
         compare: Vec::new(),
@@ -459,7 +460,7 @@ mod tests {
             created_by: "usr_01kb2z8hqv3m4n5p6r7s8t9w3g".into(),
         };
         let item = describe(&a.to_item().unwrap());
-        assert_eq!(item["PK"], "S:APP#app_01kb2z8hqv3m4n5p6r7s8t9w0g");
+        assert_eq!(item["PK"], "S:ASSIGNMENTS#app_01kb2z8hqv3m4n5p6r7s8t9w0g");
         assert_eq!(item["SK"], "S:ASSIGNEE#grp_01kb2z8hqv3m4n5p6r7s8t9w1g");
         assert_eq!(
             item["GSI1PK"],

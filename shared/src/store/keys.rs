@@ -249,9 +249,22 @@ pub fn application(id: &ApplicationId) -> Key {
     Key::new(format!("APP#{id}"), "APP")
 }
 
-/// An application's assignment to one user or group (`usr_…` / `grp_…`), in the application's
-/// partition: at most one per assignee.
+/// An application's assignment to one user or group (`usr_…` / `grp_…`): at most one per
+/// assignee. In a partition of its own, beside the application's: IAM (which sees partition
+/// keys only) lets the applications function delete an assignment and never the application
+/// item, which is only ever soft-deleted.
 pub fn app_assignment(app: &ApplicationId, assignee: &str) -> Key {
+    Key::new(assignments_of_app(app), format!("ASSIGNEE#{assignee}"))
+}
+
+/// The partition of an application's assignments.
+pub fn assignments_of_app(app: &ApplicationId) -> String {
+    format!("ASSIGNMENTS#{app}")
+}
+
+/// Where versions before it kept an application's assignments: in the application's own
+/// partition (`scaikey upgrade` moves them).
+pub fn legacy_app_assignment(app: &ApplicationId, assignee: &str) -> Key {
     Key::new(format!("APP#{app}"), format!("ASSIGNEE#{assignee}"))
 }
 

@@ -335,3 +335,102 @@ async fn the_cli_finds_scripts_devs_key_next_to_a_local_database() {
     assert_eq!(used, None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `scaikey upgrade` moves assignments an earlier version kept in their application's partition
+/// into their own (so IAM can let an unassign delete an assignment and never the application):
+/// each moved once, the old item gone, the application's audience unchanged; a second run
+/// moves nothing.
+#[tokio::test]
+async fn upgrade_moves_assignments_out_of_their_applications_partition() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let created = app
+        .post(
+            "/api/v1/admin/applications",
+            &w.root,
+            serde_json::json!({"name": "Portal", "scope": "TENANT", "tenant_id": w.acme_hq,
+                               "application_type": "WEB", "redirect_uris": ["https://app.example/cb"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let app_id = created.id();
+    let user = app.put_user(&w.acme_hq, "ann@acme.test").await;
+    let assigned = app
+        .post(
+            &format!("/api/v1/admin/applications/{app_id}/assignments"),
+            &w.root,
+            serde_json::json!({"user_id": user}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+    // Back to the earlier layout: the assignment in the application's own partition.
+    let store = app.state.store();
+    let new_key = format!("ASSIGNMENTS#{app_id}");
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(new_key.clone()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ASSIGNEE#{user}")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let mut legacy = item.clone();
+    legacy.insert(
+        "PK".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{app_id}")),
+    );
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(legacy))
+        .send()
+        .await
+        .unwrap();
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(new_key.clone()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ASSIGNEE#{user}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let audience = format!("/api/v1/admin/applications/{app_id}/effective-users");
+    assert_eq!(
+        app.get(&audience, &w.root).await.body["items"],
+        serde_json::json!([])
+    );
+
+    assert_eq!(ops::move_assignments(store).await.unwrap(), 1);
+    let table = app.snapshot().await;
+    assert!(table.contains_key(&format!("{new_key} ASSIGNEE#{user}")));
+    assert!(!table.contains_key(&format!("APP#{app_id} ASSIGNEE#{user}")));
+    let users = app.get(&audience, &w.root).await;
+    assert_eq!(
+        users.body["items"][0]["id"],
+        user.as_str(),
+        "{}",
+        users.body
+    );
+    assert_eq!(
+        ops::move_assignments(store).await.unwrap(),
+        0,
+        "a second run moves nothing"
+    );
+}

@@ -512,6 +512,9 @@ async fn unknown_clients_and_redirect_uris_get_a_page_and_the_rest_a_redirect() 
             .replace("app.example%2Fcb", "evil.example%2Fcb"),
         // A TENANT app of acme-hq is not globex's.
         authorize_url("globex-hq", &s.rp.client_id, ""),
+        // No tenant at all, or no slug.
+        authorize_url("nowhere", &s.rp.client_id, ""),
+        authorize_url(&"x".repeat(3_000), &s.rp.client_id, ""),
     ] {
         let reply = browser.get(app, &url).await;
         assert!(reply.status.is_client_error(), "{url}: {}", reply.status);
@@ -521,6 +524,7 @@ async fn unknown_clients_and_redirect_uris_get_a_page_and_the_rest_a_redirect() 
         );
         let csp = reply.headers["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(reply.body.as_str().unwrap().contains("<html lang=\"en\">"));
     }
     for (extra, error) in [
         ("&prompt=none", "login_required"),
@@ -715,4 +719,43 @@ async fn a_suspended_user_or_a_revoked_session_signs_in_no_more() {
     let mut fresh = Browser::default();
     let refused = sign_in(app, &mut fresh, &s.rp.client_id, PASSWORD).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The `sign-in` binary under a Lambda Runtime API answers as the local server does: an
+/// authorize without a session goes to the login page (with its flow cookie), an unknown tenant
+/// gets the HTML page.
+#[tokio::test]
+async fn lambda_the_sign_in_binary_answers_api_gateway_events_as_the_local_server_does() {
+    use api_tests::lambda::{HttpApiEvent, LambdaFunction};
+    let Some(s) = setup().await else { return };
+    let Some(mut function) = LambdaFunction::start(&s.w.app, "sign-in").await else {
+        return;
+    };
+    let url = authorize_url("acme-hq", &s.rp.client_id, "");
+    let (path, query) = url
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .split_once('?')
+        .unwrap();
+    let route = "GET /api/v1/auth/tenants/{tenant_slug}/oauth/authorize";
+    let reply = function
+        .invoke(
+            &HttpApiEvent::new("GET", route, &format!("{path}?{query}"))
+                .path_parameter("tenant_slug", "acme-hq"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert!(
+        location(&reply).starts_with(&format!("{}/login?flow=", issuer("acme-hq"))),
+        "{}",
+        location(&reply)
+    );
+    let unknown = function
+        .invoke(
+            &HttpApiEvent::new("GET", route, "/api/v1/auth/tenants/nowhere/oauth/authorize")
+                .path_parameter("tenant_slug", "nowhere"),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.headers["content-type"], "text/html; charset=utf-8");
 }
