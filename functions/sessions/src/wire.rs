@@ -22,10 +22,21 @@ pub enum SessionStatus {
     Expired,
 }
 
-/// An admin session as the API shows it.
+/// What kind of sign-in a session is (SPEC §4.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionType {
+    /// An admin's, from the admin login.
+    Admin,
+    /// A user's single sign-on session in a browser, from a tenant's hosted login.
+    Sso,
+}
+
+/// A session (an admin's, or a user's SSO session) as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct SessionResponse {
     id: String,
+    session_type: SessionType,
     user_id: String,
     user_email: String,
     /// The holder's home tenant.
@@ -40,6 +51,10 @@ pub struct SessionResponse {
     ip_address: Option<String>,
     user_agent: Option<String>,
     status: SessionStatus,
+    /// An SSO session: the applications (client ids) signed in through it, in order; absent
+    /// on an admin session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applications: Option<Vec<String>>,
 }
 
 impl SessionResponse {
@@ -51,8 +66,14 @@ impl SessionResponse {
             Stored::Active if s.expires_at <= now => SessionStatus::Expired,
             Stored::Active => SessionStatus::Active,
         };
+        let sso = s.session_type == shared::hierarchy::SessionType::Sso;
         Self {
             id: s.id.to_string(),
+            session_type: if sso {
+                SessionType::Sso
+            } else {
+                SessionType::Admin
+            },
             user_id: s.user_id.to_string(),
             user_email: s.email,
             tenant_id: s.tenant_id.to_string(),
@@ -63,6 +84,7 @@ impl SessionResponse {
             ip_address: s.ip_address,
             user_agent: s.user_agent,
             status,
+            applications: sso.then(|| s.applications.iter().map(|a| a.to_string()).collect()),
         }
     }
 }

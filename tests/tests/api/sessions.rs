@@ -242,6 +242,7 @@ async fn a_session_is_listed_read_and_revoked_with_exact_fields_in_few_round_tri
             "ip_address",
             "last_active_at",
             "partner_id",
+            "session_type",
             "status",
             "tenant_id",
             "user_agent",
@@ -250,6 +251,7 @@ async fn a_session_is_listed_read_and_revoked_with_exact_fields_in_few_round_tri
         ],
         "no token, hash, grant or generation: {item}"
     );
+    assert_eq!(item["session_type"], "ADMIN");
     assert_eq!(item["user_id"], user.as_str());
     assert_eq!(item["user_email"], "hq@acme.test");
     assert_eq!(item["tenant_id"], w.acme_hq.as_str());

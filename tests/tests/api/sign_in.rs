@@ -682,6 +682,30 @@ async fn a_suspended_user_or_a_revoked_session_signs_in_no_more() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The admin API lists it as an SSO session with the application signed in through it, and
+    // the dashboard counts it.
+    let listed = app
+        .get(
+            &format!("/api/v1/admin/sessions?tenant_id={}", s.w.acme_hq),
+            root,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let item = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == session.as_str())
+        .cloned()
+        .expect("the SSO session is listed");
+    assert_eq!(item["session_type"], "SSO");
+    assert_eq!(item["applications"], json!([s.rp.client_id]));
+    assert_eq!(item["user_email"], "ann@acme.test");
+    let stats = app.get("/api/v1/admin/dashboard/stats", root).await;
+    assert_eq!(
+        stats.body["active_sessions"], 2,
+        "the admin's and the SSO session"
+    );
     // The admin API ends the SSO session: the browser is asked to sign in again, its cookie
     // cleared, and the refresh token ends.
     let revoked = app
