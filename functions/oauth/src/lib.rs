@@ -357,7 +357,7 @@ async fn userinfo_answer(
 /// A revocation or introspection request's form.
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the form; `TokenRequest` reads it.
-struct TokenForm2 {
+struct TokenHintForm {
     token: String,
     token_type_hint: Option<String>,
     client_id: Option<String>,
@@ -368,7 +368,7 @@ struct TokenForm2 {
 /// ends, and every token issued under it. 200 whatever the token was; 401 `invalid_client`.
 #[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/revoke", operation_id = "tenant_revoke", summary = "Revoke Token", tag = "OAuth",
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
-    request_body(content = TokenForm2, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenHintForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
 async fn tenant_revoke(
@@ -392,7 +392,7 @@ async fn tenant_revoke(
 /// expired, forged, another tenant's). 401 `invalid_client`.
 #[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/introspect", operation_id = "tenant_introspect", summary = "Introspect Token", tag = "OAuth",
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
-    request_body(content = TokenForm2, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenHintForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = Object), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 404, body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
 async fn tenant_introspect(

@@ -59,6 +59,49 @@ async fn tenant_with(
     Ok((tenant, loaded))
 }
 
+/// A user grant's client: authenticated at its active tenant, allowed the grant type, read in
+/// one batch with the grant's own item (`subject`: the code or the grant) and the signing key's
+/// revocation mark.
+struct Client {
+    tenant: Tenant,
+    app: Application,
+    loaded: Loaded,
+    mark: Option<Key>,
+}
+
+async fn client_with(
+    state: &AppState,
+    slug: &str,
+    request: &TokenRequest,
+    subject: &Key,
+    (grant_type, refused): (&str, &'static str),
+) -> Result<Client, OAuthError> {
+    let (client_id, secret, basic) = request.client()?;
+    let client_id =
+        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
+    let mark = state.keys().signing_revocation_mark().await;
+    let mut wanted = vec![subject.clone(), keys::application(&client_id)];
+    wanted.extend(mark.clone());
+    let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
+    let app = token::authenticate(
+        state,
+        loaded.get(&keys::application(&client_id))?,
+        &tenant,
+        secret,
+        basic,
+    )
+    .await?;
+    if !app.grant_types.iter().any(|g| g == grant_type) {
+        return Err(OAuthError::UnauthorizedClient(refused));
+    }
+    Ok(Client {
+        tenant,
+        app,
+        loaded,
+        mark,
+    })
+}
+
 /// The grant of a code exchange's request: client authenticated, code valid for it.
 pub async fn exchange_code(
     state: &AppState,
@@ -66,32 +109,28 @@ pub async fn exchange_code(
     request: &TokenRequest,
     meta: &RequestMeta,
 ) -> Result<UserGranted, OAuthError> {
-    let (client_id, secret, basic) = request.client()?;
-    let client_id =
-        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
     let Some(code) = request.param("code") else {
         return Err(OAuthError::InvalidRequest("code is required"));
     };
     let keys = state.credentials().keys().await?;
     let code_key = sign_in::code_key(&keys, code);
-    let mark = state.keys().signing_revocation_mark().await;
-    let mut wanted = vec![code_key.clone(), keys::application(&client_id)];
-    wanted.extend(mark.clone());
-    let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
-    let tenant = &tenant;
-    let app = token::authenticate(
-        state,
-        loaded.get(&keys::application(&client_id))?,
+    let Client {
         tenant,
-        secret,
-        basic,
+        app,
+        loaded,
+        mark,
+    } = client_with(
+        state,
+        slug,
+        request,
+        &code_key,
+        (
+            "authorization_code",
+            "this client may not use the authorization code flow",
+        ),
     )
     .await?;
-    if !app.grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the authorization code flow",
-        ));
-    }
+    let tenant = &tenant;
     let stored: Option<AuthorizationCode> = loaded.get(&code_key)?;
     let now = Timestamp::now();
     let Some(stored) = stored.filter(|c| c.client_id == app.id && c.tenant_id == tenant.id) else {
@@ -203,9 +242,6 @@ pub async fn refresh(
     request: &TokenRequest,
     meta: &RequestMeta,
 ) -> Result<UserGranted, OAuthError> {
-    let (client_id, secret, basic) = request.client()?;
-    let client_id =
-        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
     let Some(token) = request.param("refresh_token") else {
         return Err(OAuthError::InvalidRequest("refresh_token is required"));
     };
@@ -213,24 +249,20 @@ pub async fn refresh(
     let Some((grant_id, generation)) = sign_in::parse_refresh_token(&keys, token) else {
         return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
     };
-    let mark = state.keys().signing_revocation_mark().await;
-    let mut wanted = vec![sign_in::grant_key(&grant_id), keys::application(&client_id)];
-    wanted.extend(mark.clone());
-    let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
-    let tenant = &tenant;
-    let app = token::authenticate(
-        state,
-        loaded.get(&keys::application(&client_id))?,
+    let Client {
         tenant,
-        secret,
-        basic,
+        app,
+        loaded,
+        mark,
+    } = client_with(
+        state,
+        slug,
+        request,
+        &sign_in::grant_key(&grant_id),
+        ("refresh_token", "this client may not use refresh tokens"),
     )
     .await?;
-    if !app.grant_types.iter().any(|g| g == "refresh_token") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use refresh tokens",
-        ));
-    }
+    let tenant = &tenant;
     let now = Timestamp::now();
     let grant: Option<Grant> = loaded.get(&sign_in::grant_key(&grant_id))?;
     let Some(grant) =
