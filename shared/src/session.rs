@@ -210,7 +210,7 @@ async fn check_platform(
             app.status == Status::Active
                 && app.scope == AppScope::Global
                 && app.application_type.is_confidential()
-                && app.grant_types.iter().any(|g| g == "client_credentials")
+                && app.allows_grant("client_credentials")
         })
         .ok_or(Error::InvalidToken)?;
     // The token's scopes count only as far as the application still allows them: narrowing

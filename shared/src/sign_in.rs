@@ -379,7 +379,7 @@ pub fn serves(app: &Application, tenant: &Tenant) -> bool {
 /// Whether a grant of `scope` to `app` issues refresh tokens: WEB and NATIVE apps, or any app
 /// that asked for `offline_access` and is allowed it (SPEC §6.3).
 pub fn issues_refresh_tokens(app: &Application, scope: &[String]) -> bool {
-    app.grant_types.iter().any(|g| g == "refresh_token")
+    app.allows_grant("refresh_token")
         && (matches!(app.application_type, AppType::Web | AppType::Native)
             || scope.iter().any(|s| s == "offline_access"))
 }

@@ -20,10 +20,9 @@ use shared::tokens::Verified;
 use shared::values::Status;
 
 use crate::error::OAuthError;
+use crate::exchange::{self, ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE};
 use crate::token::{Granted, TokenRequest};
-
-pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+use crate::user_tokens;
 
 /// `last_used_at` moves at most once in this long (as a session's `last_active_at`).
 const LAST_USED_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
@@ -232,11 +231,22 @@ pub async fn grant(
                     "this agent may not use token exchange",
                 ));
             }
-            let (user, subject_exp) = subject_of(state, request, &agent).await?;
-            let scope = down_select(request.param("scope"), &agent.allowed_scopes)?;
+            let subject = subject_of(state, tenant, request).await?;
+            let within = match &subject.scope {
+                Some(scope) => scope.clone(),
+                // An admin token carries no scope: what the user could be granted by the
+                // tenant, never the admin API's.
+                None => agent
+                    .allowed_scopes
+                    .iter()
+                    .filter(|s| !s.starts_with("admin:"))
+                    .cloned()
+                    .collect(),
+            };
+            let scope = exchange::narrowed(request.param("scope"), &agent.allowed_scopes, &within)?;
             // Never outlives the user's token.
-            let exp = (now.unix() + ttl).min(subject_exp);
-            (user, Some(agent.id.as_str()), scope, exp)
+            let exp = (now.unix() + ttl).min(subject.exp);
+            (subject.user_id, Some(agent.id.as_str()), scope, exp)
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
         None => return Err(OAuthError::InvalidRequest("grant_type is required")),
@@ -280,51 +290,53 @@ pub async fn grant(
     })
 }
 
-/// The user a token exchange acts for: `subject_token` is an admin access token, verified, of
-/// a live session (the per-request session check: not revoked or expired, user active, grant
-/// in force, tenant and partner active) of a user of the agent's own tenant. Anything else is
-/// `invalid_grant`. Returns the user's id and the subject token's expiry.
+/// The user a token exchange acts for, with the scopes its token carries (none: an admin
+/// token) and its expiry. `subject_token` is a user's access token of the tenant's issuer,
+/// live (as userinfo judges it), or an admin access token of a live session (the per-request
+/// session check: not revoked or expired, user active, grant in force, tenant and partner
+/// active) of a user of the agent's own tenant. Anything else is `invalid_grant`.
+struct Subject {
+    user_id: String,
+    scope: Option<Vec<String>>,
+    exp: i64,
+}
+
 async fn subject_of(
     state: &AppState,
+    tenant: &Tenant,
     request: &TokenRequest,
-    agent: &StoredAgent,
-) -> Result<(String, i64), OAuthError> {
-    let Some(token) = request.param("subject_token") else {
-        return Err(OAuthError::InvalidRequest("subject_token is required"));
-    };
-    match request.param("subject_token_type") {
-        Some(ACCESS_TOKEN_TYPE) => {}
-        Some(_) => {
-            return Err(OAuthError::InvalidRequest(
-                "subject_token_type must be urn:ietf:params:oauth:token-type:access_token",
-            ));
-        }
-        None => return Err(OAuthError::InvalidRequest("subject_token_type is required")),
+) -> Result<Subject, OAuthError> {
+    let token = exchange::subject_token(request)?;
+    if let Some(claims) = exchange::user_token_claims(state, &tenant.slug, token).await {
+        let loaded = state.store().load(&user_tokens::live_keys(&claims)).await?;
+        return match user_tokens::live_in(&loaded, &claims, tenant)? {
+            Some(user) => Ok(Subject {
+                user_id: user.id.to_string(),
+                scope: Some(claims.scope.split(' ').map(str::to_owned).collect()),
+                exp: claims.exp,
+            }),
+            None => Err(exchange::invalid_subject()),
+        };
     }
-    if request.param("actor_token").is_some() {
-        return Err(OAuthError::InvalidRequest(
-            "actor_token is not supported: the authenticated agent is the actor",
-        ));
-    }
-    let invalid =
-        || OAuthError::InvalidGrant("the subject token is not a live token of this tenant");
     let claims = match state.keys().verify(token).await {
         Ok(Verified::Admin(claims)) => claims,
-        Ok(_) | Err(shared::Error::InvalidToken) => return Err(invalid()),
+        Ok(_) | Err(shared::Error::InvalidToken) => return Err(exchange::invalid_subject()),
         Err(err @ shared::Error::Unavailable(_)) => return Err(err.into()),
-        Err(_) => return Err(invalid()),
+        Err(_) => return Err(exchange::invalid_subject()),
     };
     let exp = claims.exp;
     let (principal, _) = match session::check(state, &Caller::Admin(claims), &[]).await {
         Ok(checked) => checked,
         Err(err @ shared::Error::Unavailable(_)) => return Err(err.into()),
-        Err(_) => return Err(invalid()),
+        Err(_) => return Err(exchange::invalid_subject()),
     };
     match principal.acting {
-        Acting::Admin(session) if session.home_tenant == agent.tenant_id => {
-            Ok((session.user_id.to_string(), exp))
-        }
-        _ => Err(invalid()),
+        Acting::Admin(session) if session.home_tenant == tenant.id => Ok(Subject {
+            user_id: session.user_id.to_string(),
+            scope: None,
+            exp,
+        }),
+        _ => Err(exchange::invalid_subject()),
     }
 }
 

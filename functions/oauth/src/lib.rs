@@ -8,6 +8,7 @@
 
 pub mod agent;
 mod error;
+pub mod exchange;
 pub mod token;
 pub mod user_tokens;
 
@@ -86,21 +87,44 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A token request (`application/x-www-form-urlencoded`). The client authenticates with HTTP
-/// Basic or with `client_id` and `client_secret` here — one of the two.
+/// Basic or with `client_id` and `client_secret` here — one of the two; a public client (SPA,
+/// NATIVE) sends only `client_id`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // The schema of the form; `TokenRequest` reads it.
 struct TokenForm {
-    /// `client_credentials`; at a tenant's endpoint, agents allowed it may also use
-    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693).
-    grant_type: String,
-    /// Space-separated; a subset of the client's `allowed_scopes` (default: all of them).
+    grant_type: GrantTypeName,
+    /// Space-separated; a subset of the client's `allowed_scopes` (default: all of them; a token
+    /// exchange's also within the subject token's).
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
-    /// Token exchange: an admin access token of a user of the agent's tenant.
+    /// `authorization_code`: the code the authorize redirect carried.
+    code: Option<String>,
+    /// `authorization_code`: the authorize request's `redirect_uri`, exactly.
+    redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier (RFC 7636) of the authorize request's challenge.
+    code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token (rotated: the answer carries the next one).
+    refresh_token: Option<String>,
+    /// Token exchange: a user's access token of this tenant (or, for an agent, a user's admin
+    /// access token of the agent's tenant).
     subject_token: Option<String>,
     /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`.
     subject_token_type: Option<String>,
+}
+
+/// The grant types a token endpoint knows: the platform's takes `client_credentials` only.
+#[derive(ToSchema)]
+#[allow(dead_code)] // A schema only.
+enum GrantTypeName {
+    #[schema(rename = "authorization_code")]
+    AuthorizationCode,
+    #[schema(rename = "refresh_token")]
+    RefreshToken,
+    #[schema(rename = "client_credentials")]
+    ClientCredentials,
+    #[schema(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -173,8 +197,11 @@ async fn platform_token(
 /// partner's PARTNER applications (their tokens carry `tenant_id` and are refused by the admin
 /// API), and for the tenant's agents (`client_id` = the agent id): `client_credentials` (claims
 /// `sub` = the agent, `scope`, `tools`, `rate_limit_rpm`, `tenant_id`) or, when the agent has
-/// `token_exchange_allowed`, RFC 8693 token exchange of a user's admin access token of the
-/// tenant (`sub` = the user, `act.sub` = the agent). An agent with `rate_limit_rpm` gets at
+/// `token_exchange_allowed`, RFC 8693 token exchange of a user's access token (or admin access
+/// token) of the tenant (`sub` = the user, `act.sub` = the agent). Confidential applications
+/// with `token_exchange_allowed` exchange a user's access token of this tenant the same way
+/// (`aud` = `act.sub` = the application; scopes within both; never outliving the subject, and
+/// ending with its session). An agent with `rate_limit_rpm` gets at
 /// most that many tokens per minute across all instances: beyond, 429 `slow_down` with
 /// `Retry-After`. Every token's `iss` is the tenant's issuer and its `aud` the client. 200; 400
 /// (also `invalid_grant`); 401; 404 no tenant with this slug; 429; 503.
@@ -203,11 +230,15 @@ async fn tenant_token(
                 let grant = user_tokens::refresh(&state, &tenant_slug, &request, &meta).await?;
                 return Ok(user_granted(grant));
             }
+            Some(exchange::TOKEN_EXCHANGE) if !is_agent(&request) => {
+                let grant = exchange::for_application(&state, &tenant_slug, &request).await?;
+                return Ok(granted(grant));
+            }
             _ => {}
         }
         let tenant = active_tenant(&state, &tenant_slug, &request).await?;
         let (client_id, secret, basic) = request.credentials()?;
-        if client_id.starts_with(shared::ids::AgentId::PREFIX) {
+        if is_agent(&request) {
             // The agent and the tenant's partner in one batch: a suspended or deleted
             // partner's agents get nothing.
             let agent = shared::ids::AgentId::parse(client_id).ok();
@@ -239,6 +270,13 @@ async fn tenant_token(
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Whether the request's client is an agent (its id is an agent id).
+fn is_agent(request: &TokenRequest) -> bool {
+    request
+        .client()
+        .is_ok_and(|(id, _, _)| id.starts_with(shared::ids::AgentId::PREFIX))
 }
 
 /// The tenant of a token-family request: a slug nobody holds is 404; a suspended or deleted
@@ -463,7 +501,7 @@ async fn tenant_document(state: &AppState, slug: &str) -> Value {
             "authorization_code",
             "refresh_token",
             "client_credentials",
-            agent::TOKEN_EXCHANGE,
+            exchange::TOKEN_EXCHANGE,
         ],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -340,7 +340,7 @@ pub async fn grant(
     if !here {
         return Err(refused());
     }
-    if !app.grant_types.iter().any(|g| g == "client_credentials") {
+    if !app.allows_grant("client_credentials") {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use client_credentials",
         ));

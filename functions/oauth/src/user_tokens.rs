@@ -59,28 +59,29 @@ async fn tenant_with(
     Ok((tenant, loaded))
 }
 
-/// A user grant's client: authenticated at its active tenant, allowed the grant type, read in
-/// one batch with the grant's own item (`subject`: the code or the grant) and the signing key's
-/// revocation mark.
-struct Client {
-    tenant: Tenant,
-    app: Application,
-    loaded: Loaded,
-    mark: Option<Key>,
+/// A user grant's client: authenticated at its active tenant, allowed the grant (`may`), read
+/// in one batch with the grant's own items (`subject`: the code, the grant, an exchanged
+/// token's session, user and grant) and the signing key's revocation mark.
+pub struct Client {
+    pub tenant: Tenant,
+    pub app: Application,
+    pub loaded: Loaded,
+    pub mark: Option<Key>,
 }
 
-async fn client_with(
+pub async fn client_with(
     state: &AppState,
     slug: &str,
     request: &TokenRequest,
-    subject: &Key,
-    (grant_type, refused): (&str, &'static str),
+    subject: &[Key],
+    (may, refused): (fn(&Application) -> bool, &'static str),
 ) -> Result<Client, OAuthError> {
     let (client_id, secret, basic) = request.client()?;
     let client_id =
         ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
     let mark = state.keys().signing_revocation_mark().await;
-    let mut wanted = vec![subject.clone(), keys::application(&client_id)];
+    let mut wanted = subject.to_vec();
+    wanted.push(keys::application(&client_id));
     wanted.extend(mark.clone());
     let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
     let app = token::authenticate(
@@ -91,7 +92,7 @@ async fn client_with(
         basic,
     )
     .await?;
-    if !app.grant_types.iter().any(|g| g == grant_type) {
+    if !may(&app) {
         return Err(OAuthError::UnauthorizedClient(refused));
     }
     Ok(Client {
@@ -123,9 +124,9 @@ pub async fn exchange_code(
         state,
         slug,
         request,
-        &code_key,
+        std::slice::from_ref(&code_key),
         (
-            "authorization_code",
+            |app| app.allows_grant("authorization_code"),
             "this client may not use the authorization code flow",
         ),
     )
@@ -258,8 +259,11 @@ pub async fn refresh(
         state,
         slug,
         request,
-        &sign_in::grant_key(&grant_id),
-        ("refresh_token", "this client may not use refresh tokens"),
+        &[sign_in::grant_key(&grant_id)],
+        (
+            |app| app.allows_grant("refresh_token"),
+            "this client may not use refresh tokens",
+        ),
     )
     .await?;
     let tenant = &tenant;
@@ -519,12 +523,30 @@ pub async fn live_access_token(
     let Ok(claims) = serde_json::from_value::<UserAccessClaims>(claims) else {
         return Ok(None);
     };
-    if claims.tenant_id != tenant.id || claims.aud != claims.client_id {
+    if claims.aud != claims.client_id {
         return Ok(None);
     }
+    let loaded = state.store().load(&live_keys(&claims)).await?;
+    Ok(live_in(&loaded, &claims, tenant)?.map(|user| LiveToken { claims, user }))
+}
+
+/// What judging a user's access token live reads: its session, user and grant.
+pub fn live_keys(claims: &UserAccessClaims) -> Vec<Key> {
     let mut wanted = vec![keys::session(&claims.sid), keys::user(&claims.sub)];
     wanted.extend(claims.gid.iter().map(sign_in::grant_key));
-    let loaded = state.store().load(&wanted).await?;
+    wanted
+}
+
+/// The token's user when, in `loaded` (read with [`live_keys`]), the token is live: of
+/// `tenant`, its SSO session ACTIVE and unexpired, its user ACTIVE, its grant not revoked.
+pub fn live_in(
+    loaded: &Loaded,
+    claims: &UserAccessClaims,
+    tenant: &Tenant,
+) -> Result<Option<User>, OAuthError> {
+    if claims.tenant_id != tenant.id {
+        return Ok(None);
+    }
     let now = Timestamp::now();
     let session_live = loaded
         .get::<Session>(&keys::session(&claims.sid))?
@@ -540,10 +562,7 @@ pub async fn live_access_token(
     let user = loaded
         .get::<User>(&keys::user(&claims.sub))?
         .filter(|u| u.status == UserStatus::Active && u.tenant_id == tenant.id);
-    match user {
-        Some(user) if session_live && grant_live => Ok(Some(LiveToken { claims, user })),
-        _ => Ok(None),
-    }
+    Ok(user.filter(|_| session_live && grant_live))
 }
 
 /// The userinfo answer (OpenID Connect Core §5.3): `sub` and the identity claims the token's

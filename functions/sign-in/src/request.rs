@@ -124,7 +124,7 @@ pub fn check(params: &Params, app: &Application, redirect_uri: String) -> Result
             "only response_mode=query is supported",
         ));
     }
-    if !app.grant_types.iter().any(|g| g == "authorization_code") {
+    if !app.allows_grant("authorization_code") {
         return Err(redirect(
             "unauthorized_client",
             "this client may not use the authorization code flow",

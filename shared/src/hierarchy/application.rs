@@ -111,6 +111,11 @@ pub struct Application {
 }
 
 impl Application {
+    /// Whether `grant_types` lists `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
     /// The lower-cased text `search` matches.
     pub fn search_text(&self) -> String {
         format!(

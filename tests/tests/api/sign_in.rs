@@ -783,3 +783,216 @@ async fn lambda_the_sign_in_binary_answers_api_gateway_events_as_the_local_serve
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.headers["content-type"], "text/html; charset=utf-8");
 }
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// A signed-in user's access token (scope `openid profile email`) from the portal's flow.
+async fn users_access_token(s: &SignIn) -> String {
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    tokens.body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// An application of the world, created by the root admin: its client id and secret (if any).
+async fn application(w: &World, body: Value) -> Rp {
+    let created = w
+        .app
+        .post("/api/v1/admin/applications", &w.root, body)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    Rp {
+        client_id: created.id(),
+        secret: created.body["client_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+async fn token_exchange(
+    app: &TestApp,
+    slug: &str,
+    client: &Rp,
+    subject: &str,
+    scope: Option<&str>,
+) -> Reply {
+    let mut form = vec![
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+    ];
+    form.extend(scope.map(|s| ("scope", s)));
+    if client.secret.is_empty() {
+        form.push(("client_id", &client.client_id));
+    }
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&form)
+        .finish();
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/auth/tenants/{slug}/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded");
+    if !client.secret.is_empty() {
+        request = request.header("authorization", basic(client));
+    }
+    app.send(request.body(Body::from(body)).unwrap()).await
+}
+
+fn oauth_error(reply: &Reply) -> (StatusCode, Option<&str>) {
+    (reply.status, reply.body["error"].as_str())
+}
+
+#[tokio::test]
+async fn an_application_exchanges_a_users_token_within_both_scopes_and_its_life() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let subject = users_access_token(&s).await;
+    let subject_claims = claims(&subject);
+    let backend = application(
+        &s.w,
+        json!({"name": "Backend", "scope": "TENANT", "tenant_id": s.w.acme_hq,
+               "application_type": "SERVICE", "token_exchange_allowed": true,
+               "allowed_scopes": ["openid", "email", "tickets:read"]}),
+    )
+    .await;
+
+    // One round trip: client, tenant, partner, the subject's session, user and grant, together.
+    let calls = app.calls();
+    let reply = token_exchange(app, "acme-hq", &backend, &subject, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(app.calls() - calls, 1, "one batch, no write");
+    assert_eq!(reply.body["issued_token_type"], ACCESS_TOKEN_TYPE);
+    assert_eq!(reply.body["token_type"], "Bearer");
+    assert_eq!(reply.body["scope"], "openid email");
+    let exchanged = reply.body["access_token"].as_str().unwrap().to_owned();
+    let c = claims(&exchanged);
+    assert_eq!(c["sub"], s.user.as_str());
+    assert_eq!(c["aud"], backend.client_id.as_str());
+    assert_eq!(c["client_id"], backend.client_id.as_str());
+    assert_eq!(c["act"]["sub"], backend.client_id.as_str());
+    assert_eq!(c["iss"], issuer("acme-hq"));
+    assert_eq!(c["sid"], subject_claims["sid"]);
+    assert!(c["exp"].as_i64() <= subject_claims["exp"].as_i64());
+    let info = userinfo(app, "acme-hq", &exchanged).await;
+    assert_eq!(info.status, StatusCode::OK, "{}", info.body);
+    assert_eq!(info.body["sub"], s.user.as_str());
+
+    // Narrowed to both: the backend may not have `profile`, the subject has no `tickets:read`.
+    for outside in ["profile", "tickets:read", "openid admin:write"] {
+        let reply = token_exchange(app, "acme-hq", &backend, &subject, Some(outside)).await;
+        assert_eq!(
+            oauth_error(&reply),
+            (StatusCode::BAD_REQUEST, Some("invalid_scope")),
+            "{outside}"
+        );
+    }
+    let reply = token_exchange(app, "acme-hq", &backend, &subject, Some("email")).await;
+    assert_eq!(reply.body["scope"], "email", "{}", reply.body);
+
+    // An exchanged token is not exchanged again; forged and foreign tokens are nobody's.
+    for bad in [exchanged.as_str(), "not-a-token", &format!("{subject}x")] {
+        let reply = token_exchange(app, "acme-hq", &backend, bad, None).await;
+        assert_eq!(
+            oauth_error(&reply),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "{}",
+            reply.body
+        );
+    }
+    let partner_wide = application(
+        &s.w,
+        json!({"name": "Partner backend", "scope": "PARTNER", "partner_id": s.w.acme,
+               "application_type": "SERVICE", "token_exchange_allowed": true,
+               "allowed_scopes": ["openid", "email"]}),
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&token_exchange(app, "acme-lab", &partner_wide, &subject, None).await),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "acme-hq's user token is not acme-lab's"
+    );
+    assert_eq!(
+        token_exchange(app, "acme-hq", &partner_wide, &subject, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Only confidential clients allowed it: not the portal (not allowed), not a public SPA.
+    assert_eq!(
+        oauth_error(&token_exchange(app, "acme-hq", &s.rp, &subject, None).await),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+    let spa = application(
+        &s.w,
+        json!({"name": "Spa", "scope": "TENANT", "tenant_id": s.w.acme_hq,
+               "application_type": "SPA", "redirect_uris": [CALLBACK],
+               "token_exchange_allowed": true, "allowed_scopes": ["openid"]}),
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&token_exchange(app, "acme-hq", &spa, &subject, None).await),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+    // A wrong secret hears invalid_client before anything about the subject.
+    let wrong = Rp {
+        client_id: backend.client_id.clone(),
+        secret: "wrong".into(),
+    };
+    assert_eq!(
+        oauth_error(&token_exchange(app, "acme-hq", &wrong, "junk", None).await),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+
+    // The subject's session revoked: the exchanged token is dead, and nothing more is issued.
+    let sid = subject_claims["sid"].as_str().unwrap();
+    let revoked = app
+        .delete(&format!("/api/v1/admin/sessions/{sid}"), &s.w.root)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    assert_eq!(
+        userinfo(app, "acme-hq", &exchanged).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        oauth_error(&token_exchange(app, "acme-hq", &backend, &subject, None).await),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn an_agent_exchanges_a_users_sign_in_token_within_its_scope() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let subject = users_access_token(&s).await;
+    let created = app
+        .post(
+            "/api/v1/admin/agents",
+            &s.w.root,
+            json!({"tenant_id": s.w.acme_hq, "name": "Helper", "token_exchange_allowed": true,
+                   "allowed_scopes": ["openid", "email", "tickets:read"], "allowed_tools": ["search"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let agent = Rp {
+        client_id: created.id(),
+        secret: created.body["client_secret"].as_str().unwrap().to_owned(),
+    };
+    let reply = token_exchange(app, "acme-hq", &agent, &subject, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["scope"], "openid email");
+    let c = claims(reply.body["access_token"].as_str().unwrap());
+    assert_eq!(c["sub"], s.user.as_str());
+    assert_eq!(c["act"]["sub"], agent.client_id.as_str());
+    assert!(c["exp"].as_i64() <= claims(&subject)["exp"].as_i64());
+    assert_eq!(
+        oauth_error(&token_exchange(app, "acme-hq", &agent, &subject, Some("tickets:read")).await),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope")),
+        "the user's token has no tickets:read"
+    );
+}
