@@ -61,6 +61,7 @@ pub struct ApplicationPatch {
     pub grant_types: Option<Vec<String>>,
     pub token_lifetime: Option<u32>,
     pub token_exchange_allowed: Option<bool>,
+    pub assignment_required: Option<bool>,
     pub status: Option<Status>,
 }
 
@@ -122,6 +123,7 @@ impl ApplicationPatch {
             token_exchange_allowed: self
                 .token_exchange_allowed
                 .unwrap_or(app.token_exchange_allowed),
+            assignment_required: self.assignment_required.unwrap_or(app.assignment_required),
             status: self.status.unwrap_or(app.status),
         })
     }

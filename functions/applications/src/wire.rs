@@ -101,6 +101,9 @@ pub struct ApplicationSettingsCreate {
     token_lifetime: Option<u32>,
     /// Default false.
     token_exchange_allowed: Option<bool>,
+    /// Only the app's effective users (assigned directly or through nested groups) may sign in
+    /// to it; everyone else gets `access_denied`. Default false.
+    assignment_required: Option<bool>,
     /// Default `ACTIVE`.
     status: Option<Status>,
 }
@@ -163,6 +166,7 @@ fn settings(
     let grants = body.optional("grant_types", rules::grant_types);
     let lifetime = body.optional("token_lifetime", rules::token_lifetime);
     let exchange = body.optional("token_exchange_allowed", validation::boolean);
+    let assignment = body.optional("assignment_required", validation::boolean);
     let status = body.optional("status", Status::parse_settable);
     Some(Settings {
         name,
@@ -175,6 +179,7 @@ fn settings(
         grant_types: grants.unwrap_or_else(|| rules::default_grants(application_type)),
         token_lifetime: lifetime.unwrap_or(3600),
         token_exchange_allowed: exchange.unwrap_or(false),
+        assignment_required: assignment.unwrap_or(false),
         status: status.unwrap_or(Status::Active),
     })
 }
@@ -260,6 +265,8 @@ pub struct ApplicationUpdate {
     #[schema(nullable = false)]
     token_exchange_allowed: Option<bool>,
     #[schema(nullable = false)]
+    assignment_required: Option<bool>,
+    #[schema(nullable = false)]
     status: Option<Status>,
 }
 
@@ -287,6 +294,7 @@ impl TryFrom<Fields> for ApplicationPatch {
             token_lifetime: body.patch_required("token_lifetime", rules::token_lifetime),
             token_exchange_allowed: body
                 .patch_required("token_exchange_allowed", validation::boolean),
+            assignment_required: body.patch_required("assignment_required", validation::boolean),
             status: body.patch_required("status", Status::parse_settable),
         };
         body.check()?;

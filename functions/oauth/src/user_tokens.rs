@@ -526,25 +526,50 @@ pub async fn live_access_token(
     if claims.aud != claims.client_id {
         return Ok(None);
     }
-    let loaded = state.store().load(&live_keys(&claims)).await?;
+    // The tenant's partner too: a suspended partner's users' tokens open nothing.
+    let partner = keys::partner(&tenant.partner_id);
+    let mut wanted = live_keys(&claims);
+    wanted.push(partner.clone());
+    let loaded = state.store().load(&wanted).await?;
+    if !token::partner_is_active(&loaded, &tenant.partner_id)? {
+        return Ok(None);
+    }
     Ok(live_in(&loaded, &claims, tenant)?.map(|user| LiveToken { claims, user }))
 }
 
-/// What judging a user's access token live reads: its session, user and grant.
+/// What judging a user's access token live reads: its session, user, grant and client.
 pub fn live_keys(claims: &UserAccessClaims) -> Vec<Key> {
     let mut wanted = vec![keys::session(&claims.sid), keys::user(&claims.sub)];
     wanted.extend(claims.gid.iter().map(sign_in::grant_key));
+    wanted.extend(
+        ApplicationId::parse(&claims.client_id)
+            .ok()
+            .map(|id| keys::application(&id)),
+    );
     wanted
 }
 
 /// The token's user when, in `loaded` (read with [`live_keys`]), the token is live: of
-/// `tenant`, its SSO session ACTIVE and unexpired, its user ACTIVE, its grant not revoked.
+/// `tenant`, its SSO session ACTIVE and unexpired, its user ACTIVE, its grant not revoked, its
+/// client ACTIVE and still serving the tenant. (The tenant's partner is the caller's to judge:
+/// the token endpoint has read it with the client.)
 pub fn live_in(
     loaded: &Loaded,
     claims: &UserAccessClaims,
     tenant: &Tenant,
 ) -> Result<Option<User>, OAuthError> {
     if claims.tenant_id != tenant.id {
+        return Ok(None);
+    }
+    let client_serves = match ApplicationId::parse(&claims.client_id) {
+        Ok(id) => loaded
+            .get::<Application>(&keys::application(&id))?
+            .is_some_and(|a| {
+                a.status == shared::values::Status::Active && sign_in::serves(&a, tenant)
+            }),
+        Err(_) => false,
+    };
+    if !client_serves {
         return Ok(None);
     }
     let now = Timestamp::now();
@@ -637,6 +662,37 @@ pub async fn presented(
     Ok(Presented::Access(Box::new(claims), grant.map(Box::new)))
 }
 
+/// Whether a grant still stands where the token endpoint would judge it (its refresh would be
+/// refused otherwise): its SSO session ACTIVE and unexpired, its user ACTIVE, its client ACTIVE
+/// and serving the tenant, the tenant's partner ACTIVE. One batch.
+async fn grant_stands(
+    state: &AppState,
+    tenant: &Tenant,
+    grant: &Grant,
+) -> Result<bool, OAuthError> {
+    let wanted = [
+        keys::session(&grant.session_id),
+        keys::user(&grant.user_id),
+        keys::application(&grant.client_id),
+        keys::partner(&tenant.partner_id),
+    ];
+    let loaded = state.store().load(&wanted).await?;
+    let now = Timestamp::now();
+    let session_live = loaded
+        .get::<Session>(&wanted[0])?
+        .is_some_and(|s| s.session_type == SessionType::Sso && s.is_live(now));
+    let user_active = loaded
+        .get::<User>(&wanted[1])?
+        .is_some_and(|u| u.status == UserStatus::Active && u.tenant_id == tenant.id);
+    let client_serves = loaded
+        .get::<Application>(&wanted[2])?
+        .is_some_and(|a| a.status == shared::values::Status::Active && sign_in::serves(&a, tenant));
+    Ok(session_live
+        && user_active
+        && client_serves
+        && token::partner_is_active(&loaded, &tenant.partner_id)?)
+}
+
 /// The client of a revocation or introspection request, authenticated as at the token
 /// endpoint (with the tenant's partner ACTIVE).
 pub async fn client_of(
@@ -696,15 +752,22 @@ pub async fn introspect(
     let now = Timestamp::now();
     let inactive = json!({"active": false});
     Ok(match presented(state, tenant, token).await? {
-        Presented::Refresh(grant) if grant.is_live(now) => json!({
-            "active": true,
-            "token_type": "refresh_token",
-            "client_id": grant.client_id,
-            "sub": grant.user_id,
-            "scope": grant.scope.join(" "),
-            "exp": grant.expires_at.unix(),
-            "iss": state.config().tenant_issuer(&tenant.slug),
-        }),
+        // A client learns about its own tokens only (those issued to it, or exchanged by it).
+        Presented::Refresh(grant) if grant.client_id != app.id => inactive,
+        Presented::Access(claims, _) if claims.aud != app.id.as_str() => inactive,
+        Presented::Refresh(grant)
+            if grant.is_live(now) && grant_stands(state, tenant, &grant).await? =>
+        {
+            json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "client_id": grant.client_id,
+                "sub": grant.user_id,
+                "scope": grant.scope.join(" "),
+                "exp": grant.expires_at.unix(),
+                "iss": state.config().tenant_issuer(&tenant.slug),
+            })
+        }
         Presented::Access(claims, _) => match live_access_token(state, tenant, token).await? {
             Some(_) => json!({
                 "active": true,

@@ -87,6 +87,7 @@ fn application_asked(request: &RegistrationRequest) -> Result<NewApplication> {
             grant_types: request.grant_types.clone(),
             token_lifetime: 3600,
             token_exchange_allowed: false,
+            assignment_required: false,
             status: Status::Active,
         },
     })

@@ -289,6 +289,7 @@ pub fn new_request(mut body: Fields) -> Result<NewRequest> {
                     .unwrap_or_else(|| rules::REQUEST_DEFAULT_GRANTS.map(str::to_owned).to_vec()),
                 token_lifetime: 3600,
                 token_exchange_allowed: false,
+                assignment_required: false,
                 status: Status::Active,
             },
             contact_email: contact_email?.as_str().to_owned(),

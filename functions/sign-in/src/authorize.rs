@@ -298,6 +298,9 @@ async fn authorize_inner(
             .max_age
             .is_some_and(|max| now.unix() - session.created_at.unix() > max);
         if checked.prompt != Prompt::Login && !too_old {
+            if !admitted(state, app, user).await? {
+                return Ok(not_assigned(&checked, &issuer, cookies));
+            }
             let issue = Issue {
                 app,
                 user,
@@ -336,6 +339,36 @@ async fn authorize_inner(
         cookies,
         now,
     ))
+}
+
+/// Whether the app admits the user: anyone it serves, unless `assignment_required` (then its
+/// effective users only, as assigned now).
+pub async fn admitted(
+    state: &AppState,
+    app: &Application,
+    user: &User,
+) -> Result<bool, shared::Error> {
+    if !app.assignment_required {
+        return Ok(true);
+    }
+    Ok(shared::applications::assignments::admits(state.store(), &app.id, &user.id).await?)
+}
+
+/// `access_denied` at the redirect URI: the user is not one the app is assigned to.
+pub fn not_assigned(request: &Checked, issuer: &str, cookies: Vec<String>) -> Response {
+    answer(
+        &request.redirect_uri,
+        issuer,
+        request.state.as_deref(),
+        &[
+            ("error", "access_denied"),
+            (
+                "error_description",
+                "the user is not assigned to this application",
+            ),
+        ],
+        cookies,
+    )
 }
 
 /// Issues a code in the signed-in session and sends it to the client; `None` when the session

@@ -277,9 +277,15 @@ async fn submit_inner(
         user.as_ref().and_then(|u| u.password_hash.clone()),
     )
     .await;
-    let serving = app
-        .as_ref()
-        .filter(|a| a.status == Status::Active && sign_in::serves(a, &tenant));
+    // The client as it is now, and the flow still within it: a redirect URI removed or a scope
+    // withdrawn since the flow began stops it.
+    let serving = app.as_ref().filter(|a| {
+        a.status == Status::Active
+            && sign_in::serves(a, &tenant)
+            && a.allows_grant("authorization_code")
+            && a.redirect_uris.contains(&flow.redirect_uri)
+            && flow.scope.iter().all(|s| a.allowed_scopes.contains(s))
+    });
     let allowed = password_ok
         && bounded
         && user
@@ -298,8 +304,6 @@ async fn submit_inner(
         }
         return Ok(retry(WRONG, StatusCode::UNAUTHORIZED));
     };
-    let mut session = sso_session(state, &tenant, &user, now, meta);
-    session.applications.push(app.id.clone());
     let checked = Checked {
         redirect_uri: flow.redirect_uri.clone(),
         scope: flow.scope.clone(),
@@ -310,6 +314,22 @@ async fn submit_inner(
         max_age: None,
         login_hint: None,
     };
+    let issuer = state.config().tenant_issuer(&tenant.slug);
+    if !authorize::admitted(state, app, &user).await? {
+        // The password was right, and the app is not for this user: no session, the attempt
+        // recorded as a failure with its reason, the client told `access_denied`.
+        let mut event = failure_event(&tenant, Some(&user.id), &email, meta);
+        event.changes = Some(codes::sign_in_changes("password", app));
+        if let Some(changes) = event.changes.as_mut() {
+            changes.insert("reason".into(), "not_assigned".into());
+        }
+        state.store().put_event(&event).await?;
+        let path = state.config().tenant_issuer_path(&tenant.slug);
+        let cookies = vec![web::cleared(state.config(), sign_in::FLOW_COOKIE, &path)];
+        return Ok(authorize::not_assigned(&checked, &issuer, cookies));
+    }
+    let mut session = sso_session(state, &tenant, &user, now, meta);
+    session.applications.push(app.id.clone());
     let issue = Issue {
         app,
         user: &user,
@@ -350,7 +370,7 @@ async fn submit_inner(
     ];
     Ok(authorize::answer(
         &flow.redirect_uri,
-        &state.config().tenant_issuer(&tenant.slug),
+        &issuer,
         flow.state.as_deref(),
         &[("code", &code)],
         cookies,

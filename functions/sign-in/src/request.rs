@@ -266,6 +266,7 @@ mod tests {
             grant_types: vec!["authorization_code".into()],
             token_lifetime: 3600,
             token_exchange_allowed: false,
+            assignment_required: false,
             status: Status::Active,
             secret_hash: None,
             previous_secret_hash: None,

@@ -272,6 +272,34 @@ pub async fn effective_users(
     Ok((out, tenants))
 }
 
+/// Whether `user` is one of the application's effective users: assigned itself, or in a live
+/// group assigned to it at any nesting depth (SPEC §6.2, `assignment_required`). The
+/// assignments are read consistently from the application's partition, so an unassign stops
+/// the next sign-in. The caller has checked that the application covers the user's tenant
+/// (groups are of the user's tenant).
+///
+/// Cost: one read of the user's own assignment; if absent, one Query of the user's
+/// memberships, one batch per nesting level above them, then one batch of the groups'
+/// assignments (per 100 groups).
+pub async fn admits(store: &Store, app: &ApplicationId, user: &UserId) -> Result<bool, StoreError> {
+    let own = keys::app_assignment(app, user.as_str());
+    if store.load(std::slice::from_ref(&own)).await?.has(&own) {
+        return Ok(true);
+    }
+    let groups = membership::groups_of_user(store, user).await?;
+    for chunk in groups.chunks(100) {
+        let wanted: Vec<_> = chunk
+            .iter()
+            .map(|g| keys::app_assignment(app, g.group.id.as_str()))
+            .collect();
+        let loaded = store.load(&wanted).await?;
+        if wanted.iter().any(|key| loaded.has(key)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Users by id that are live and still in `tenant` (one consistent batch per 100).
 pub async fn live_users(
     store: &Store,

@@ -53,6 +53,7 @@ pub struct Settings {
     pub grant_types: Vec<String>,
     pub token_lifetime: u32,
     pub token_exchange_allowed: bool,
+    pub assignment_required: bool,
     pub status: Status,
 }
 
@@ -79,6 +80,7 @@ pub fn with_settings(app: &Application, settings: Settings) -> Application {
     next.grant_types = settings.grant_types;
     next.token_lifetime = settings.token_lifetime;
     next.token_exchange_allowed = settings.token_exchange_allowed;
+    next.assignment_required = settings.assignment_required;
     next.status = settings.status;
     next
 }
@@ -296,6 +298,7 @@ pub async fn prepare(
         grant_types: Vec::new(),
         token_lifetime: settings.token_lifetime,
         token_exchange_allowed: false,
+        assignment_required: false,
         status: Status::Active,
         secret_hash: None,
         previous_secret_hash: None,
@@ -341,6 +344,7 @@ pub struct ApplicationResponse {
     grant_types: Vec<String>,
     token_lifetime: u32,
     token_exchange_allowed: bool,
+    assignment_required: bool,
     status: Status,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -367,6 +371,7 @@ impl From<Application> for ApplicationResponse {
             grant_types: a.grant_types,
             token_lifetime: a.token_lifetime,
             token_exchange_allowed: a.token_exchange_allowed,
+            assignment_required: a.assignment_required,
             status: a.status,
             created_at: a.created_at,
             updated_at: a.updated_at,

@@ -300,6 +300,7 @@ mod tests {
                 grant_types: grants.clone(),
                 token_lifetime: 3600,
                 token_exchange_allowed: false,
+                assignment_required: false,
                 status: crate::values::Status::Active,
             };
             assert!(check(&settings).is_ok(), "{kind:?}: {grants:?}");

@@ -94,6 +94,9 @@ pub struct Application {
     pub grant_types: Vec<String>,
     pub token_lifetime: u32,
     pub token_exchange_allowed: bool,
+    /// Only the app's effective users (assigned, directly or through nested groups) sign in.
+    #[serde(default)]
+    pub assignment_required: bool,
     pub status: Status,
     /// The client secret's keyed hash (never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@ const PARTNERS: &str = "/api/v1/admin/partners";
 
 /// Every field of an ApplicationResponse (a created or rotated one adds `client_secret`, a
 /// rotated one `previous_secret_expires_at`).
-const FIELDS: [&str; 18] = [
+const FIELDS: [&str; 19] = [
     "id",
     "client_id",
     "name",
@@ -32,6 +32,7 @@ const FIELDS: [&str; 18] = [
     "grant_types",
     "token_lifetime",
     "token_exchange_allowed",
+    "assignment_required",
     "status",
     "created_at",
     "updated_at",
@@ -197,6 +198,7 @@ async fn an_application_is_created_with_its_defaults_and_its_secret_shown_once()
     );
     assert_eq!(b["token_lifetime"], 3600);
     assert_eq!(b["token_exchange_allowed"], false);
+    assert_eq!(b["assignment_required"], false);
     assert_eq!(b["status"], "ACTIVE");
     assert_eq!(b["created_at"], b["updated_at"]);
     assert!(Timestamp::parse(b["created_at"].as_str().unwrap()).is_some());
@@ -782,6 +784,11 @@ async fn invalid_create_bodies_are_refused_naming_the_field_and_write_nothing() 
     )
     .await;
     post(
+        with(global("X", "WEB"), json!({"assignment_required": "no"})),
+        "assignment_required",
+    )
+    .await;
+    post(
         with(global("X", "WEB"), json!({"status": "DELETED"})),
         "status",
     )
@@ -1079,6 +1086,7 @@ async fn a_patch_replaces_lists_clears_the_description_and_moves_updated_at() {
                 "grant_types": ["authorization_code"],
                 "token_lifetime": 900,
                 "token_exchange_allowed": true,
+                "assignment_required": true,
                 "status": "SUSPENDED",
             }),
         )
@@ -1095,6 +1103,7 @@ async fn a_patch_replaces_lists_clears_the_description_and_moves_updated_at() {
     assert_eq!(b["grant_types"], json!(["authorization_code"]));
     assert_eq!(b["token_lifetime"], 900);
     assert_eq!(b["token_exchange_allowed"], true);
+    assert_eq!(b["assignment_required"], true);
     assert_eq!(b["status"], "SUSPENDED");
     for unchanged in [
         "id",

@@ -996,3 +996,295 @@ async fn an_agent_exchanges_a_users_sign_in_token_within_its_scope() {
         "the user's token has no tickets:read"
     );
 }
+
+/// The authorize URL of `client` at acme-hq, its callback's answer after the browser follows it.
+async fn authorize_answer(
+    app: &TestApp,
+    browser: &mut Browser,
+    client: &str,
+) -> HashMap<String, String> {
+    let reply = browser
+        .get(app, &authorize_url("acme-hq", client, ""))
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let to = location(&reply);
+    assert!(to.starts_with(CALLBACK), "{to}");
+    query_of(&to)
+}
+
+#[tokio::test]
+async fn an_application_requiring_assignment_admits_its_effective_users_at_every_authorize() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let root = &s.w.root;
+    let payroll = application(
+        &s.w,
+        json!({"name": "Payroll", "scope": "TENANT", "tenant_id": s.w.acme_hq,
+               "application_type": "WEB", "redirect_uris": [CALLBACK],
+               "assignment_required": true, "allowed_scopes": ["openid", "profile", "email"],
+               "grant_types": ["authorization_code"]}),
+    )
+    .await;
+    let read = app
+        .get(
+            &format!("/api/v1/admin/applications/{}", payroll.client_id),
+            root,
+        )
+        .await;
+    assert_eq!(read.body["assignment_required"], true, "{}", read.body);
+    let portal = app
+        .get(
+            &format!("/api/v1/admin/applications/{}", s.rp.client_id),
+            root,
+        )
+        .await;
+    assert_eq!(portal.body["assignment_required"], false, "the default");
+
+    // Right password, not assigned: access_denied at the client, no session, a FAILURE event.
+    let mut browser = Browser::default();
+    let denied = sign_in(app, &mut browser, &payroll.client_id, PASSWORD).await;
+    assert_eq!(denied.status, StatusCode::SEE_OTHER, "{}", denied.body);
+    let answer = query_of(&location(&denied));
+    assert_eq!(answer["error"], "access_denied");
+    assert_eq!(answer["iss"], issuer("acme-hq"));
+    assert_eq!(answer["state"], "st-1");
+    assert!(!browser.cookies.contains_key("scaikey_sso"), "no session");
+    let events = app.snapshot().await;
+    assert!(
+        events.values().any(|i| i["action"] == "auth.login"
+            && i["result"] == "FAILURE"
+            && i["changes"].to_string().contains("not_assigned")),
+        "the refusal is audited"
+    );
+
+    // Signed in to the portal (open to all): the SSO session does not open payroll.
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    assert!(query_of(&location(&done)).contains_key("code"));
+    assert_eq!(
+        authorize_answer(app, &mut browser, &payroll.client_id).await["error"],
+        "access_denied"
+    );
+
+    // Assigned through a group nested in an assigned group: admitted.
+    let outer = app.create_group(root, &s.w.acme_hq, "Finance").await;
+    let inner = app.create_group(root, &s.w.acme_hq, "Payroll clerks").await;
+    assert_eq!(
+        app.add_member(root, &outer, json!({"group_id": inner}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.add_member(root, &inner, json!({"user_id": s.user}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let assignments = format!(
+        "/api/v1/admin/applications/{}/assignments",
+        payroll.client_id
+    );
+    let assigned = app
+        .post(&assignments, root, json!({"group_id": outer}))
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+    assert!(
+        authorize_answer(app, &mut browser, &payroll.client_id)
+            .await
+            .contains_key("code")
+    );
+
+    // Unassigned: the very next authorize is refused, the live session notwithstanding.
+    let removed = app.delete(&format!("{assignments}/{outer}"), root).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    assert_eq!(
+        authorize_answer(app, &mut browser, &payroll.client_id).await["error"],
+        "access_denied"
+    );
+    // Assigned directly: admitted again.
+    let direct = app
+        .post(&assignments, root, json!({"user_id": s.user}))
+        .await;
+    assert_eq!(direct.status, StatusCode::CREATED, "{}", direct.body);
+    assert!(
+        authorize_answer(app, &mut browser, &payroll.client_id)
+            .await
+            .contains_key("code")
+    );
+}
+
+/// A form posted to one of acme-hq's token-family endpoints by `client` (Basic).
+async fn client_post(app: &TestApp, endpoint: &str, client: &Rp, form: &[(&str, &str)]) -> Reply {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!(
+            "{}/oauth/{endpoint}",
+            issuer("acme-hq").strip_prefix(PUBLIC_URL).unwrap()
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", basic(client))
+        .body(Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+async fn introspect(app: &TestApp, client: &Rp, token: &str) -> Value {
+    let reply = client_post(app, "introspect", client, &[("token", token)]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    reply.body
+}
+
+#[tokio::test]
+async fn introspection_and_revocation_answer_a_client_about_its_own_live_tokens_only() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let root = &s.w.root;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens.body["refresh_token"].as_str().unwrap().to_owned();
+    let id_token = tokens.body["id_token"].as_str().unwrap().to_owned();
+
+    let a = introspect(app, &s.rp, &access).await;
+    assert_eq!(a["active"], true, "{a}");
+    assert_eq!(a["sub"], s.user.as_str());
+    assert_eq!(a["client_id"], s.rp.client_id.as_str());
+    assert_eq!(a["scope"], "openid profile email");
+    let r = introspect(app, &s.rp, &refresh).await;
+    assert_eq!(
+        (r["active"].clone(), r["token_type"].clone()),
+        (json!(true), json!("refresh_token"))
+    );
+    for nothing in [id_token.as_str(), "junk", &format!("{access}x")] {
+        assert_eq!(
+            introspect(app, &s.rp, nothing).await,
+            json!({"active": false})
+        );
+    }
+
+    // Another confidential client of the tenant learns nothing of the portal's tokens, and its
+    // revocation of them does nothing.
+    let other = application(
+        &s.w,
+        json!({"name": "Reports", "scope": "TENANT", "tenant_id": s.w.acme_hq,
+               "application_type": "SERVICE", "allowed_scopes": ["openid"]}),
+    )
+    .await;
+    for token in [&access, &refresh] {
+        assert_eq!(
+            introspect(app, &other, token).await,
+            json!({"active": false})
+        );
+        let revoked = client_post(app, "revoke", &other, &[("token", token)]).await;
+        assert_eq!(revoked.status, StatusCode::OK);
+    }
+    assert_eq!(introspect(app, &s.rp, &refresh).await["active"], true);
+    // A public client may not introspect; a wrong secret is invalid_client.
+    let wrong = Rp {
+        client_id: s.rp.client_id.clone(),
+        secret: "nope".into(),
+    };
+    let refused = client_post(app, "introspect", &wrong, &[("token", &access)]).await;
+    assert_eq!(
+        oauth_error(&refused),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+
+    // The client suspended: its tokens are dead at userinfo and introspection at once.
+    let path = format!("/api/v1/admin/applications/{}", s.rp.client_id);
+    let suspended = app.patch(&path, root, json!({"status": "SUSPENDED"})).await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let resumed = app.patch(&path, root, json!({"status": "ACTIVE"})).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::OK
+    );
+
+    // The partner suspended: the same.
+    let partner = format!("/api/v1/admin/partners/{}", s.w.acme);
+    let suspended = app
+        .patch(&partner, root, json!({"status": "SUSPENDED"}))
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let resumed = app.patch(&partner, root, json!({"status": "ACTIVE"})).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+
+    // The session revoked: the refresh token is no longer active either.
+    let sid = claims(&access)["sid"].as_str().unwrap().to_owned();
+    let revoked = app
+        .delete(&format!("/api/v1/admin/sessions/{sid}"), root)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    assert_eq!(
+        introspect(app, &s.rp, &refresh).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(app, &s.rp, &access).await,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn a_client_revokes_its_refresh_token_and_with_it_the_grant() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens.body["refresh_token"].as_str().unwrap().to_owned();
+    let revoked = client_post(
+        app,
+        "revoke",
+        &s.rp,
+        &[("token", &refresh), ("token_type_hint", "refresh_token")],
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    let again = token(
+        app,
+        &s.rp,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&again),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Revoking what is already revoked, or nothing at all: 200.
+    for token in [refresh.as_str(), "junk"] {
+        assert_eq!(
+            client_post(app, "revoke", &s.rp, &[("token", token)])
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let missing = client_post(app, "revoke", &s.rp, &[]).await;
+    assert_eq!(
+        oauth_error(&missing),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+}
