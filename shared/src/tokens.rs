@@ -39,6 +39,13 @@ const UNKNOWN_KID_REFRESH: Duration = Duration::from_secs(30);
 /// How soon a key that should sign but did not open is tried again.
 const INCOMPLETE_REFRESH: Duration = Duration::from_secs(5);
 pub const LEEWAY_SECONDS: u64 = 60;
+
+/// Whether a verification checks `exp` (a logout hint's does not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expiry {
+    Enforced,
+    Ignored,
+}
 /// How long a rotated-in key is published before it signs: an instance re-reads the keys at
 /// most `KEY_REFRESH` after its last read, so by then every one knows the new key.
 pub const KEY_PUBLISH_DELAY: Duration = Duration::from_secs(KEY_REFRESH.as_secs() + 60);
@@ -387,7 +394,13 @@ impl KeyRing {
         };
         let (records, cursor_secret) = material;
         let now = Timestamp::now();
-        let publish_for = self.access_ttl + Duration::from_secs(LEEWAY_SECONDS);
+        // A retired key verifies as long as a token it signed can live: admin tokens live
+        // `access_ttl`, the sign-in's and the applications' tokens up to the longest
+        // `token_lifetime` an application may have.
+        let longest_application_token =
+            Duration::from_secs(crate::applications::rules::TOKEN_LIFETIME.1.unsigned_abs());
+        let publish_for =
+            self.access_ttl.max(longest_application_token) + Duration::from_secs(LEEWAY_SECONDS);
         let mut opened = self
             .loaded
             .read()
@@ -604,7 +617,7 @@ impl KeyRing {
     /// is: an admin's, a platform token (a GLOBAL application's `client_credentials` token), or
     /// another (403 on the admin API).
     pub async fn verify(&self, token: &str) -> Result<Verified, Error> {
-        let claims = self.verified_claims(token).await?;
+        let claims = self.verified_claims(token, Expiry::Enforced).await?;
         // Ours, but issued by a tenant's issuer or for a client (a user's or a tenant client's
         // token): a valid token the admin API does not take (403, not 401).
         let for_admin_api = claims.get("iss").and_then(Value::as_str) == Some(self.issuer.as_str())
@@ -637,7 +650,18 @@ impl KeyRing {
     /// its audience: the signature (algorithm pinned to the key's), `exp`/`nbf` with 60 s
     /// leeway, and `iss` exactly. The caller checks the audience and what the claims say.
     pub async fn verify_issued_by(&self, token: &str, issuer: &str) -> Result<Value, Error> {
-        let claims = self.verified_claims(token).await?;
+        let claims = self.verified_claims(token, Expiry::Enforced).await?;
+        if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+            return Err(Error::InvalidToken);
+        }
+        Ok(claims)
+    }
+
+    /// A token of `issuer` as a hint (an RP-initiated logout's `id_token_hint`): signed by one
+    /// of our keys, `iss` exactly, and expired or not (OpenID Connect RP-Initiated Logout §2:
+    /// a hint is usually an ID token past its life).
+    pub async fn verify_hint(&self, token: &str, issuer: &str) -> Result<Value, Error> {
+        let claims = self.verified_claims(token, Expiry::Ignored).await?;
         if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
             return Err(Error::InvalidToken);
         }
@@ -645,10 +669,10 @@ impl KeyRing {
     }
 
     /// The claims of a token signed by one of our keys with its recorded algorithm, not
-    /// expired nor early (`exp`, and `nbf` when present, with leeway), carrying `iss`, `aud`,
-    /// `sub`, `exp`; the key id is added
-    /// as [`KID_CLAIM`].
-    async fn verified_claims(&self, token: &str) -> Result<Value, Error> {
+    /// expired nor early (`exp`, and `nbf` when present, with leeway; `exp` unchecked for
+    /// [`Expiry::Ignored`]), carrying `iss`, `aud`, `sub`, `exp`; the key id is added as
+    /// [`KID_CLAIM`].
+    async fn verified_claims(&self, token: &str, expiry: Expiry) -> Result<Value, Error> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
         // Refused before any key lookup: an algorithm no key of ours has.
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
@@ -666,6 +690,7 @@ impl KeyRing {
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_nbf = true;
+        validation.validate_exp = expiry == Expiry::Enforced;
         // Issuer and audience are the callers' to judge: the admin API takes only its own,
         // a tenant's endpoints only the tenant's.
         validation.validate_aud = false;

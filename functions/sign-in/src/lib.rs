@@ -157,7 +157,8 @@ async fn login_submit(
 #[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/logout", operation_id = "tenant_logout", summary = "Logout (HTML)", tag = "Sign-in",
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     responses((status = 200, description = "Signed out, or the confirmation", content_type = "text/html"),
-               (status = 303, description = "To the registered post-logout redirect URI")),
+               (status = 303, description = "To the registered post-logout redirect URI"),
+               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html")),
     security(()))]
 async fn logout_get(
     State(state): State<AppState>,
@@ -167,15 +168,25 @@ async fn logout_get(
     meta: RequestMeta,
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("")).unwrap_or_else(Params::empty);
-    logout::logout(&state, &tenant_slug, &headers, params, false, &meta).await
+    logout::logout(
+        &state,
+        &tenant_slug,
+        &headers,
+        params,
+        logout::Via::Get,
+        &meta,
+    )
+    .await
 }
 
-/// Logout by form post (the confirmation's, or an RP's).
+/// Logout by form post: the confirmation's, or an RP's (which, arriving cross-site without the
+/// `SameSite=Lax` cookie, is sent on to the same logout by GET: 303).
 #[utoipa::path(post, path = "/api/v1/auth/tenants/{tenant_slug}/oauth/logout", operation_id = "tenant_logout_post", summary = "Logout (HTML form post)", tag = "Sign-in",
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Signed out", content_type = "text/html"),
-               (status = 303, description = "To the registered post-logout redirect URI")),
+               (status = 303, description = "To the registered post-logout redirect URI; a post without the SSO cookie: to the same logout by GET"),
+               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html")),
     security(()))]
 async fn logout_post(
     State(state): State<AppState>,
@@ -187,5 +198,6 @@ async fn logout_post(
     let params =
         Params::parse(std::str::from_utf8(&body).unwrap_or("")).unwrap_or_else(Params::empty);
     let confirmed = params.get("confirm") == Some("yes");
-    logout::logout(&state, &tenant_slug, &headers, params, confirmed, &meta).await
+    let via = logout::Via::Post { confirmed };
+    logout::logout(&state, &tenant_slug, &headers, params, via, &meta).await
 }

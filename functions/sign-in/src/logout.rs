@@ -7,6 +7,10 @@
 //! Logout CSRF: with an `id_token_hint` of the browser's own session it ends at once; without
 //! one it asks first (a form posted back here, which only a same-site page can do with the
 //! `SameSite=Lax` cookie).
+//!
+//! An RP's cross-site form POST arrives without the `SameSite=Lax` cookie: it is answered with a
+//! 303 to the same logout by GET (a top-level navigation, which carries the cookie), so the
+//! session is found and ended as if the RP had used GET.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,47 +28,84 @@ use crate::pages::{self, Branding};
 use crate::request::Params;
 use crate::web::{self, Page};
 
+/// How a logout request came.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Get,
+    /// A form post; `confirmed` when it is the confirmation page's (`confirm=yes`).
+    Post {
+        confirmed: bool,
+    },
+}
+
 /// `GET|POST {issuer}/oauth/logout`: `params` from the query, or the form.
 pub async fn logout(
     state: &AppState,
     slug: &str,
     headers: &HeaderMap,
     params: Params,
-    confirmed_by_form: bool,
+    via: Via,
     meta: &RequestMeta,
 ) -> Response {
-    logout_inner(state, slug, headers, params, confirmed_by_form, meta)
+    logout_inner(state, slug, headers, params, via, meta)
         .await
         .unwrap_or_else(failure_page)
 }
+
+/// The logout parameters an RP sends (and the confirmation page posts back).
+const LOGOUT_PARAMETERS: [&str; 4] = [
+    "id_token_hint",
+    "post_logout_redirect_uri",
+    "state",
+    "client_id",
+];
 
 async fn logout_inner(
     state: &AppState,
     slug: &str,
     headers: &HeaderMap,
     params: Params,
-    confirmed_by_form: bool,
+    via: Via,
     meta: &RequestMeta,
 ) -> Result<Response, shared::Error> {
     let keys = state.credentials().keys().await?;
     let (cookie, unreadable) = authorize::sso_cookie(headers, &keys);
-    let issuer = state.config().tenant_issuer(slug);
-    // The ID token hint, if ours and of this issuer (expiry is not required of a hint, but a
-    // token that no longer verifies only names no client and no session).
+    // Slugs are lower case; the issuer is the tenant's, whatever case the path used.
+    let issuer = state.config().tenant_issuer(&slug.to_lowercase());
+    if via == (Via::Post { confirmed: false }) && cookie.is_none() && !unreadable {
+        // A cross-site POST carries no Lax cookie: the same logout by GET will.
+        let query: Vec<(&str, &str)> = LOGOUT_PARAMETERS
+            .into_iter()
+            .filter_map(|name| params.get(name).map(|v| (name, v)))
+            .collect();
+        return Ok(web::see_other(
+            &web::with_query(&format!("{issuer}/oauth/logout"), &query),
+            Vec::new(),
+        ));
+    }
+    // The ID token hint, if ours and of this issuer, expired or not (a hint usually is); one
+    // that does not verify names no client and no session.
     let hint: Option<Value> = match params.get("id_token_hint") {
-        Some(token) => state.keys().verify_issued_by(token, &issuer).await.ok(),
+        Some(token) => state.keys().verify_hint(token, &issuer).await.ok(),
         None => None,
     };
+    let hinted_client = hint
+        .as_ref()
+        .and_then(|h| h.get("aud"))
+        .and_then(Value::as_str);
+    if let (Some(named), Some(hinted)) = (params.get("client_id"), hinted_client) {
+        if named != hinted {
+            return Ok(refusal_page(
+                &Branding::plain(),
+                StatusCode::BAD_REQUEST,
+                "The sign-out request names two different applications.",
+            ));
+        }
+    }
     let client = params
         .get("client_id")
-        .map(str::to_owned)
-        .or_else(|| {
-            hint.as_ref()
-                .and_then(|h| h.get("aud"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .and_then(|c| ApplicationId::parse(&c).ok());
+        .or(hinted_client)
+        .and_then(|c| ApplicationId::parse(c).ok());
     let Some(resolved) = authorize::resolve(state, slug, client.as_ref(), cookie.as_ref()).await?
     else {
         return Ok(refusal_page(
@@ -87,7 +128,7 @@ async fn logout_inner(
             .and_then(|h| h.get("sid"))
             .and_then(Value::as_str)
             == Some(session.id.as_str());
-        if !hinted && !confirmed_by_form {
+        if !hinted && via != (Via::Post { confirmed: true }) {
             return Ok(confirmation(&branding, &issuer, &params, back.as_deref()));
         }
         let now = Timestamp::now();
@@ -149,7 +190,7 @@ fn confirmation(
     back: Option<&str>,
 ) -> Response {
     let nonce = web::nonce();
-    let hidden: Vec<(&str, &str)> = ["post_logout_redirect_uri", "state", "client_id"]
+    let hidden: Vec<(&str, &str)> = LOGOUT_PARAMETERS
         .into_iter()
         .filter_map(|name| params.get(name).map(|v| (name, v)))
         .collect();

@@ -88,6 +88,10 @@ pub fn nonce() -> String {
 /// `uri` with `params` added to its query (RFC 6749 §4.1.2: the redirect URI's own query is
 /// kept).
 pub fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        // The registered URI exactly as registered (no dangling `?`).
+        return uri.to_owned();
+    }
     match url::Url::parse(uri) {
         Ok(mut url) => {
             {

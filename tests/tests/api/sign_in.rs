@@ -1288,3 +1288,116 @@ async fn a_client_revokes_its_refresh_token_and_with_it_the_grant() {
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
 }
+
+fn logout_query(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[tokio::test]
+async fn an_rps_cross_site_logout_post_and_an_expired_hint_still_end_the_session() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    let id_token = tokens.body["id_token"].as_str().unwrap().to_owned();
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let logout = format!("{}/oauth/logout", issuer("acme-hq"));
+
+    // client_id and the hint's audience disagree: a page, nothing ended.
+    let other = application(
+        &s.w,
+        json!({"name": "Other", "scope": "TENANT", "tenant_id": s.w.acme_hq,
+               "application_type": "WEB", "redirect_uris": [CALLBACK],
+               "post_logout_redirect_uris": [AFTER_LOGOUT]}),
+    )
+    .await;
+    let mixed = browser
+        .get(
+            app,
+            &format!(
+                "{logout}?{}",
+                logout_query(&[
+                    ("id_token_hint", &id_token),
+                    ("client_id", &other.client_id),
+                    ("post_logout_redirect_uri", AFTER_LOGOUT),
+                ])
+            ),
+        )
+        .await;
+    assert_eq!(mixed.status, StatusCode::BAD_REQUEST, "{}", mixed.body);
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::OK
+    );
+
+    // The RP's form posts cross-site: the Lax cookie stays behind, so the post is sent on to
+    // the same logout by GET, which the browser makes with its cookie.
+    let form = [
+        ("id_token_hint", id_token.as_str()),
+        ("post_logout_redirect_uri", AFTER_LOGOUT),
+        ("state", "bye-2"),
+    ];
+    let mut cross_site = Browser::default();
+    let posted = cross_site.post_form(app, &logout, &form).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let onward = location(&posted);
+    assert_eq!(onward, format!("{logout}?{}", logout_query(&sorted(&form))));
+    let bye = browser.get(app, &onward).await;
+    assert_eq!(bye.status, StatusCode::SEE_OTHER, "{}", bye.body);
+    assert_eq!(location(&bye), format!("{AFTER_LOGOUT}?state=bye-2"));
+    assert!(!browser.cookies.contains_key("scaikey_sso"));
+    assert_eq!(
+        userinfo(app, "acme-hq", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A hint past its life still names its session (RP-Initiated Logout §2).
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    let mut expired = claims(tokens.body["id_token"].as_str().unwrap());
+    expired["iat"] = json!(1_700_000_000);
+    expired["exp"] = json!(1_700_000_600);
+    let expired = app.state.keys().sign(&expired).await.unwrap();
+    let bye = browser
+        .get(
+            app,
+            &format!(
+                "{logout}?{}",
+                logout_query(&[
+                    ("id_token_hint", &expired),
+                    ("post_logout_redirect_uri", AFTER_LOGOUT),
+                ])
+            ),
+        )
+        .await;
+    assert_eq!(
+        bye.status,
+        StatusCode::SEE_OTHER,
+        "ended without asking: {}",
+        bye.body
+    );
+    assert_eq!(location(&bye), AFTER_LOGOUT);
+    let access = tokens.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        userinfo(app, "acme-hq", access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The logout parameters in the order the server forwards them.
+fn sorted<'a>(form: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    [
+        "id_token_hint",
+        "post_logout_redirect_uri",
+        "state",
+        "client_id",
+    ]
+    .into_iter()
+    .filter_map(|name| form.iter().find(|(n, _)| *n == name).copied())
+    .collect()
+}
