@@ -182,10 +182,22 @@ pub fn serving_client(resolved: &Resolved) -> Option<&Application> {
         .filter(|app| app.status == Status::Active && sign_in::serves(app, &resolved.tenant))
 }
 
-/// The SSO cookie the browser sent, if this service issued it.
-pub fn sso_cookie(headers: &HeaderMap, keys: &CredentialKeys) -> (Option<SsoCookie>, bool) {
-    let values = web::cookies_named(headers, sign_in::SSO_COOKIE);
-    let decoded = values.iter().find_map(|v| SsoCookie::decode(v, keys));
+/// The SSO cookie the browser sent, if this service issued it; and whether a cookie of that
+/// name must be cleared (unreadable). Two different cookies of the name (one planted at a
+/// longer path, say) name no session: the browser signs in afresh.
+pub fn sso_cookie(
+    config: &shared::config::Config,
+    headers: &HeaderMap,
+    keys: &CredentialKeys,
+) -> (Option<SsoCookie>, bool) {
+    let name = web::cookie_name(config, sign_in::SSO_COOKIE);
+    let mut values = web::cookies_named(headers, &name);
+    values.sort_unstable();
+    values.dedup();
+    let decoded = match values.as_slice() {
+        [one] => SsoCookie::decode(one, keys),
+        _ => None,
+    };
     let unreadable = decoded.is_none() && !values.is_empty();
     (decoded, unreadable)
 }
@@ -238,7 +250,7 @@ async fn authorize_inner(
         .get("client_id")
         .and_then(|c| ApplicationId::parse(c).ok());
     let keys = state.credentials().keys().await?;
-    let (cookie, unreadable) = sso_cookie(headers, &keys);
+    let (cookie, unreadable) = sso_cookie(state.config(), headers, &keys);
     let Some(resolved) = resolve(state, slug, client.as_ref(), cookie.as_ref()).await? else {
         return Ok(refusal_page(
             &Branding::plain(),

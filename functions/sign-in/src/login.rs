@@ -42,13 +42,14 @@ const MAX_PASSWORD_CHARS: usize = 1024;
 /// The flow a request carries, if this service signed it for this browser and it is still
 /// valid.
 fn flow_of(
+    config: &shared::config::Config,
     headers: &HeaderMap,
     value: &str,
     keys: &shared::credentials::CredentialKeys,
     now: Timestamp,
 ) -> Option<AuthorizationRequest> {
     let flow = AuthorizationRequest::decode(value, keys, now)?;
-    web::cookies_named(headers, sign_in::FLOW_COOKIE)
+    web::cookies_named(headers, &web::cookie_name(config, sign_in::FLOW_COOKIE))
         .iter()
         .any(|cookie| flow.is_bound_to(cookie))
         .then_some(flow)
@@ -87,7 +88,8 @@ fn form_page(
 pub async fn page(state: &AppState, slug: &str, headers: &HeaderMap, flow_token: &str) -> Response {
     let result = async {
         let keys = state.credentials().keys().await?;
-        let Some(flow) = flow_of(headers, flow_token, &keys, Timestamp::now()) else {
+        let Some(flow) = flow_of(state.config(), headers, flow_token, &keys, Timestamp::now())
+        else {
             return Ok(refusal_page(
                 &Branding::plain(),
                 StatusCode::BAD_REQUEST,
@@ -180,7 +182,7 @@ async fn submit_inner(
             EXPIRED,
         ));
     };
-    let Some(flow) = flow_of(headers, &form.flow, &keys, now) else {
+    let Some(flow) = flow_of(state.config(), headers, &form.flow, &keys, now) else {
         return Ok(refusal_page(
             &Branding::plain(),
             StatusCode::BAD_REQUEST,

@@ -69,7 +69,7 @@ async fn logout_inner(
     meta: &RequestMeta,
 ) -> Result<Response, shared::Error> {
     let keys = state.credentials().keys().await?;
-    let (cookie, unreadable) = authorize::sso_cookie(headers, &keys);
+    let (cookie, unreadable) = authorize::sso_cookie(state.config(), headers, &keys);
     // Slugs are lower case; the issuer is the tenant's, whatever case the path used.
     let issuer = state.config().tenant_issuer(&slug.to_lowercase());
     if via == (Via::Post { confirmed: false }) && cookie.is_none() && !unreadable {

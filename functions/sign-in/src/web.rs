@@ -62,6 +62,11 @@ fn secure_headers(headers: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // Browsers heed it over https only (and never for a loopback address).
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
 }
 
 /// A 303 to `location`, setting `cookies`.
@@ -115,14 +120,26 @@ pub fn origin_of(uri: &str) -> Option<String> {
 }
 
 /// A cookie of the issuer at `path`: `HttpOnly`, `SameSite=Lax`, `Secure` unless the public
-/// URL is local `http` (browsers drop `Secure` cookies there).
+/// URL is local `http` (browsers drop `Secure` cookies there). `name` is the cookie's base
+/// name: see [`cookie_name`].
 pub fn cookie(config: &Config, name: &str, value: &str, path: &str, max_age: i64) -> String {
     let secure = if config.is_local_http() {
         ""
     } else {
         "; Secure"
     };
+    let name = cookie_name(config, name);
     format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The cookie's name as set and read: `__Secure-` first wherever cookies are `Secure`, so a
+/// page served over plain `http` (a network attacker's) cannot plant one.
+pub fn cookie_name(config: &Config, name: &str) -> String {
+    if config.is_local_http() {
+        name.to_owned()
+    } else {
+        format!("__Secure-{name}")
+    }
 }
 
 /// The cookie cleared.
@@ -171,6 +188,27 @@ mod tests {
             Some("https://app.example:8443")
         );
         assert_eq!(origin_of("com.example.app:/cb"), None);
+    }
+
+    fn config_at(public_url: &str) -> Config {
+        let url = public_url.to_owned();
+        Config::from_lookup(move |name| (name == "SCAIKEY_PUBLIC_URL").then(|| url.clone()))
+            .unwrap()
+    }
+
+    #[test]
+    fn cookies_are_secure_and_prefixed_except_on_local_http() {
+        let deployed = config_at("https://id.example.com");
+        assert_eq!(
+            cookie_name(&deployed, "scaikey_sso"),
+            "__Secure-scaikey_sso"
+        );
+        let set = cookie(&deployed, "scaikey_sso", "v", "/p", 60);
+        assert!(set.starts_with("__Secure-scaikey_sso=v; Path=/p;"), "{set}");
+        assert!(set.ends_with("; Secure"), "{set}");
+        let local = config_at("http://127.0.0.1:3000");
+        assert_eq!(cookie_name(&local, "scaikey_sso"), "scaikey_sso");
+        assert!(!cookie(&local, "scaikey_sso", "v", "/p", 60).contains("Secure"));
     }
 
     #[test]

@@ -1401,3 +1401,46 @@ fn sorted<'a>(form: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     .filter_map(|name| form.iter().find(|(n, _)| *n == name).copied())
     .collect()
 }
+
+#[tokio::test]
+async fn two_different_sso_cookies_name_no_session() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut mine = Browser::default();
+    sign_in(app, &mut mine, &s.rp.client_id, PASSWORD).await;
+    let mut planted = Browser::default();
+    sign_in(app, &mut planted, &s.rp.client_id, PASSWORD).await;
+    let both = format!(
+        "scaikey_sso={}; scaikey_sso={}",
+        planted.cookies["scaikey_sso"], mine.cookies["scaikey_sso"]
+    );
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(
+            authorize_url("acme-hq", &s.rp.client_id, "")
+                .strip_prefix(PUBLIC_URL)
+                .unwrap(),
+        )
+        .header("cookie", both)
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(
+        location(&reply).contains("/login?flow="),
+        "{}",
+        location(&reply)
+    );
+    let cleared = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("scaikey_sso=;"));
+    assert!(cleared, "the cookie is cleared");
+    assert!(reply.headers.contains_key("strict-transport-security"));
+    // Either alone still signs in.
+    let alone = mine
+        .get(app, &authorize_url("acme-hq", &s.rp.client_id, ""))
+        .await;
+    assert!(query_of(&location(&alone)).contains_key("code"));
+}
