@@ -300,8 +300,16 @@ pub async fn login(
         ..event
     };
     let taken: Vec<Key> = counts.slots();
-    match store::create_session(store, &session, now, &taken, &event).await {
+    match store::create_session(store, &session, user.version, now, &taken, &event).await {
         Ok(()) => {}
+        // The user changed during the password check (a password reset, a suspension): the
+        // login was judged on an account that is no longer as read. Nothing was written; signing
+        // in again is judged afresh (the old password fails after a reset).
+        Err(err) if err.refused_by() == Some(store::USER_CHANGED) => {
+            return Err(Error::Unavailable(StoreError::Unavailable(
+                "the account changed during sign-in".into(),
+            )));
+        }
         // A transfer or delete of the tenant landed since the login read it (during argon2,
         // most likely): the login was judged on a tenant that is no longer there. Nothing was
         // written; a 503 (Retry-After) has the client sign in again, judged afresh. Re-judging

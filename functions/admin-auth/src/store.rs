@@ -9,19 +9,20 @@ use shared::store::sessions;
 use shared::store::{Expr, Guard, Key, Store, StoreError, keys, n, s};
 use shared::time::Timestamp;
 
-pub use sessions::TENANT_MOVED;
+pub use sessions::{TENANT_MOVED, USER_CHANGED};
 
 /// A new admin session (`shared::store::sessions::start_in`: the session, its tallies, the
 /// user's `last_login_at`, the attempt slots given back), with its audit event.
 pub async fn create_session(
     store: &Store,
     session: &Session,
+    user_version: u64,
     now: Timestamp,
     slots: &[Key],
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
-    sessions::start_in(&mut tx, session, now, slots)?;
+    sessions::start_in(&mut tx, session, user_version, now, slots)?;
     store.add_event(&mut tx, event)?;
     store.transact(tx).await
 }

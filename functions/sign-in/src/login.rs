@@ -340,7 +340,7 @@ async fn submit_inner(
     };
     let (code, stored) = codes::new_code(state, &keys, &issue, now).await?;
     let mut tx = state.store().tx();
-    shared::store::sessions::start_in(&mut tx, &session, now, &counts.slots())?;
+    shared::store::sessions::start_in(&mut tx, &session, user.version, now, &counts.slots())?;
     tx.put_new(codes::code_item(&stored)?, shared::store::Guard::Item)?;
     let mut event = sign_in_event(&user, &session, AuditResult::Success, meta);
     event.changes = Some(codes::sign_in_changes("password", app));
@@ -348,7 +348,13 @@ async fn submit_inner(
     match state.store().transact(tx).await {
         Ok(()) => {}
         // The tenant moved or was deleted during the password check: judged afresh next time.
-        Err(err) if err.refused_by() == Some(shared::store::sessions::TENANT_MOVED) => {
+        // Or the user changed (a password reset, a suspension) during it: the same.
+        Err(err)
+            if matches!(
+                err.refused_by(),
+                Some(shared::store::sessions::TENANT_MOVED | shared::store::sessions::USER_CHANGED)
+            ) =>
+        {
             return Ok(retry(WRONG, StatusCode::SERVICE_UNAVAILABLE));
         }
         Err(err) => return Err(err.into()),

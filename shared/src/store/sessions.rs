@@ -20,7 +20,7 @@ pub const PURGE_GRACE_SECONDS: i64 = 86_400;
 pub const TENANT_MOVED: Guard = Guard::Parent("tenant");
 
 /// The user signing in was deleted (purged) since it was read.
-pub const USER_GONE: Guard = Guard::Parent("user");
+pub const USER_CHANGED: Guard = Guard::Parent("user");
 
 /// The stored session with its index keys and TTL.
 pub fn session_item(session: &Session) -> Result<Item, StoreError> {
@@ -46,12 +46,14 @@ pub fn session_item(session: &Session) -> Result<Item, StoreError> {
 
 /// Adds to `tx` a new session counted in the tallies of its tenant, of the tenant's partner as
 /// the login read it (the tenant held there: [`TENANT_MOVED`]) and of the platform, the
-/// tenant's fence moved; the user's `last_login_at` (refused with [`USER_GONE`] if the user was
-/// purged meanwhile), and the attempt slots given back (a success does not count toward the
-/// throttle's limits).
+/// tenant's fence moved; the user's `last_login_at`, only while the user is as the login read
+/// it (`user_version`: refused with [`USER_CHANGED`] if a password reset, a suspension or a
+/// purge came during the password check, so the old password opens nothing after a reset); and
+/// the attempt slots given back (a success does not count toward the throttle's limits).
 pub fn start_in(
     tx: &mut Tx,
     session: &Session,
+    user_version: u64,
     now: Timestamp,
     slots: &[Key],
 ) -> Result<(), StoreError> {
@@ -82,9 +84,11 @@ pub fn start_in(
     tx.update_if(
         &keys::user(&session.user_id),
         "SET last_login_at = :now",
-        USER_GONE,
-        Some("attribute_exists(PK)"),
-        Expr::default().value(":now", s(now.to_string())),
+        USER_CHANGED,
+        Some("version = :read"),
+        Expr::default()
+            .value(":now", s(now.to_string()))
+            .value(":read", n(user_version)),
     )?;
     Ok(())
 }

@@ -1444,3 +1444,63 @@ async fn two_different_sso_cookies_name_no_session() {
         .await;
     assert!(query_of(&location(&alone)).contains_key("code"));
 }
+
+#[tokio::test]
+async fn a_session_starts_only_while_its_user_is_as_the_login_read_it() {
+    use shared::hierarchy::{Session, User};
+    use shared::store::{keys, sessions};
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let store = app.state.store();
+    let mut browser = Browser::default();
+    let done = sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let code = query_of(&location(&done))["code"].clone();
+    let tokens = exchange(app, &s.rp, &code).await;
+    let sid = shared::ids::SessionId::parse(
+        claims(tokens.body["access_token"].as_str().unwrap())["sid"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let user_id = shared::ids::UserId::parse(&s.user).unwrap();
+    let loaded = store
+        .load(&[keys::session(&sid), keys::user(&user_id)])
+        .await
+        .unwrap();
+    let session: Session = loaded.get(&keys::session(&sid)).unwrap().unwrap();
+    let read: User = loaded.get(&keys::user(&user_id)).unwrap().unwrap();
+
+    // A password reset lands while the login checks the old password: the user's version moves.
+    let reset = app
+        .post(
+            &format!("/api/v1/admin/users/{}/reset-password", s.user),
+            &s.w.root,
+            json!({"new_password": "another-long-password"}),
+        )
+        .await;
+    assert!(reset.status.is_success(), "{} {}", reset.status, reset.body);
+    // The reset ended the SSO session: its tokens are dead.
+    let access = tokens.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        userinfo(app, "acme-hq", access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let start = |version: u64| {
+        let mut next = session.clone();
+        next.id = shared::ids::SessionId::generate();
+        let mut tx = store.tx();
+        sessions::start_in(&mut tx, &next, version, shared::time::Timestamp::now(), &[]).unwrap();
+        tx
+    };
+    let refused = store.transact(start(read.version)).await.unwrap_err();
+    assert_eq!(refused.refused_by(), Some(sessions::USER_CHANGED));
+    let now: User = store
+        .load(&[keys::user(&user_id)])
+        .await
+        .unwrap()
+        .get(&keys::user(&user_id))
+        .unwrap()
+        .unwrap();
+    assert!(now.version > read.version);
+    store.transact(start(now.version)).await.unwrap();
+}
