@@ -93,14 +93,14 @@ async fn logout_inner(
         .as_ref()
         .and_then(|h| h.get("aud"))
         .and_then(Value::as_str);
-    if let (Some(named), Some(hinted)) = (params.get("client_id"), hinted_client) {
-        if named != hinted {
-            return Ok(refusal_page(
-                &Branding::plain(),
-                StatusCode::BAD_REQUEST,
-                "The sign-out request names two different applications.",
-            ));
-        }
+    if let (Some(named), Some(hinted)) = (params.get("client_id"), hinted_client)
+        && named != hinted
+    {
+        return Ok(refusal_page(
+            &Branding::plain(),
+            StatusCode::BAD_REQUEST,
+            "The sign-out request names two different applications.",
+        ));
     }
     let client = params
         .get("client_id")
