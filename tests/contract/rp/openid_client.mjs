@@ -193,7 +193,7 @@ async function signIn(jar, authorizationUrl, email, password) {
 }
 
 /** A fresh authorization request: its URL and the checks the code grant needs. */
-async function authorization(config, scope) {
+async function authorization(config, scope, extra = {}) {
   const pkceCodeVerifier = client.randomPKCECodeVerifier();
   const expectedState = client.randomState();
   const expectedNonce = client.randomNonce();
@@ -204,6 +204,7 @@ async function authorization(config, scope) {
     code_challenge_method: "S256",
     state: expectedState,
     nonce: expectedNonce,
+    ...extra,
   });
   return { url, checks: { pkceCodeVerifier, expectedState, expectedNonce, idTokenExpected: true } };
 }
@@ -216,6 +217,11 @@ function because(pattern) {
     assert.ok(messages.some((m) => pattern.test(m)), messages.join(" <- "));
     return true;
   };
+}
+
+/** Waits for the next whole second of the clock (and 20 ms into it). */
+async function startOfASecond() {
+  await new Promise((resolve) => setTimeout(resolve, 1020 - (Date.now() % 1000)));
 }
 
 async function rejectsWith(promise, error) {
@@ -291,6 +297,27 @@ describe("openid-client, a confidential client (WEB)", () => {
     assert.equal(tokens.claims().sid, first?.tokens.claims().sid, "the same SSO session");
   });
 
+  test("max_age: a session young enough answers at once, and the library checks auth_time", async () => {
+    const { url, checks } = await authorization(config, "openid", { max_age: "600" });
+    const answer = locationOf(await jar.request(url));
+    assert.ok(answer.href.startsWith(CALLBACK), `straight back to the client, not ${answer}`);
+    const tokens = await client.authorizationCodeGrant(config, answer, { ...checks, maxAge: 600 });
+    assert.equal(tokens.claims().auth_time, first?.tokens.claims().auth_time);
+  });
+
+  // OpenID Connect Core 1.0 §3.1.2.1 (errata set 2; the working group's issue 993): "max_age=0
+  // is equivalent to prompt=login". The provider compares whole seconds (elapsed > max_age), so
+  // a session signed in this very second would be taken: the sign-in is timed to start a second.
+  test("max_age=0 asks for the password again, however young the session", async () => {
+    const fresh = new CookieJar();
+    await startOfASecond();
+    const signedIn = await authorization(config, "openid");
+    await signIn(fresh, signedIn.url, w.email, PASSWORD);
+    const { url } = await authorization(config, "openid", { max_age: "0" });
+    const to = locationOf(await fresh.request(url));
+    assert.ok(to.pathname.endsWith("/login"), `max_age=0 must show the login form, not answer ${to.origin}${to.pathname}`);
+  });
+
   test("a code is single use: a second exchange is invalid_grant and revokes what the first gave", async () => {
     const { url, checks } = await authorization(config, "openid offline_access");
     const callback = locationOf(await jar.request(url));
@@ -311,6 +338,21 @@ describe("openid-client, a confidential client (WEB)", () => {
     // The real answer still exchanges (the library refused before using the code).
     const tokens = await client.authorizationCodeGrant(config, answer, checks);
     assert.equal(tokens.claims().nonce, checks.expectedNonce);
+  });
+
+  test("errors come back to the client with state and iss, and the library reads them", async () => {
+    const asked = await authorization(config, "openid admin:write");
+    const answer = locationOf(await jar.request(asked.url));
+    assert.ok(answer.href.startsWith(CALLBACK), `an error goes back to the client, not ${answer}`);
+    assert.equal(answer.searchParams.get("iss"), w.issuer, "RFC 9207: on errors too");
+    await rejectsWith(client.authorizationCodeGrant(config, answer, asked.checks), "invalid_scope");
+
+    const plain = await authorization(config, "openid", { code_challenge: "x".repeat(43), code_challenge_method: "plain" });
+    const refused = locationOf(await jar.request(plain.url));
+    await rejectsWith(client.authorizationCodeGrant(config, refused, plain.checks), "invalid_request");
+
+    const wrong = await client.discovery(new URL(w.issuer), w.web.client_id, "not-the-secret", undefined, INSECURE);
+    await rejectsWith(client.refreshTokenGrant(wrong, first.tokens.refresh_token), "invalid_client");
   });
 
   test("userinfo, introspection, refresh (rotated), revocation", async () => {
@@ -381,6 +423,37 @@ describe("openid-client, a confidential client (WEB)", () => {
     const again = await authorization(config, "openid");
     const to = locationOf(await jar.request(again.url));
     assert.ok(to.pathname.endsWith("/login"), `to the login page after logout, not ${to}`);
+  });
+});
+
+describe("openid-client, logout without an ID token hint", () => {
+  test("asks first; confirmed, it ends the session and goes back to the registered URI", async () => {
+    const config = await client.discovery(new URL(w.issuer), w.web.client_id, w.web.client_secret, undefined, INSECURE);
+    const jar = new CookieJar();
+    const { url, checks } = await authorization(config, "openid offline_access");
+    const tokens = await client.authorizationCodeGrant(config, await signIn(jar, url, w.email, PASSWORD), checks);
+    const endSession = client.buildEndSessionUrl(config, { post_logout_redirect_uri: AFTER_LOGOUT, state: "s-2" });
+    const asked = await jar.request(endSession);
+    assert.equal(asked.status, 200, "a confirmation page");
+    const html = await asked.text();
+    assert.match(html, /name="confirm" value="yes"/);
+    assert.ok(jar.has("scaikey_sso"), "not signed out yet");
+    // The page's form, posted as a browser would: its hidden fields and its action.
+    const form = new URLSearchParams();
+    for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"/g)) {
+      form.append(name, value.replaceAll("&amp;", "&").replaceAll("&quot;", '"'));
+    }
+    const action = html.match(/<form[^>]*action="([^"]*)"/)[1];
+    const back = locationOf(await jar.request(new URL(action, endSession), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form,
+    }));
+    assert.equal(back.href, `${AFTER_LOGOUT}?state=s-2`);
+    assert.ok(!jar.has("scaikey_sso"));
+    await rejectsWith(client.refreshTokenGrant(config, tokens.refresh_token), "invalid_grant");
+    const again = await authorization(config, "openid");
+    assert.ok(locationOf(await jar.request(again.url)).pathname.endsWith("/login"));
   });
 });
 
