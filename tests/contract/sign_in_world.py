@@ -48,6 +48,17 @@ class World:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def make_spa(self, callback: str, origin: str) -> str:
+        """A public client (SPA) of this tenant, whose page runs at `origin`: its client id."""
+        return _post(
+            "/api/v1/admin/applications",
+            self.admin_token,
+            {"name": "SPA", "scope": "TENANT", "tenant_id": self.tenant_id, "application_type": "SPA",
+             "redirect_uris": [callback], "allowed_origins": [origin],
+             "allowed_scopes": ["openid", "profile", "email"],
+             "grant_types": ["authorization_code", "refresh_token"]},
+        )["client_id"]
+
 
 def _post(path: str, token: str | None, body: dict) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -17,6 +17,10 @@ branding (colours and name) — against WCAG 2 A and AA; a violation of impact s
 critical fails. axe is evaluated from outside the page (DevTools' evaluation is not the page's
 script, so the page's CSP, which allows no script, stays as served).
 
+Also: a tenant that does not exist is an HTML error page (SPEC §6.2), and a single-page app
+(public client) finishes its sign-in from its own page — discovery, code exchange and userinfo
+as cross-origin fetches from its registered origin (CORS).
+
 Run by scripts/contract, which provides (environment):
   SCAIKEY_BASE_URL        the local server, and its SCAIKEY_PUBLIC_URL
   SCAIKEY_ADMIN_EMAIL     the bootstrapped super admin
@@ -227,5 +231,69 @@ def test_the_audit_finds_what_it_looks_for(browser):
         )
         found = {v["id"] for v in serious_violations(page)}
         assert {"color-contrast", "html-has-lang", "label"} <= found, found
+    finally:
+        context.close()
+
+
+def test_an_unknown_tenant_is_an_error_page(world, browser):
+    """SPEC §6.2 and the authorize operation's own description: no such tenant is an HTML error
+    page (404) with the sign-in's headers — a person sees a page, not an API's JSON."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        missing = world.issuer.rsplit("/", 1)[0] + "/no-such-tenant-" + secrets.token_hex(4)
+        response = page.goto(f"{missing}/oauth/authorize?client_id={world.client_id}")
+        assert response.status == 404
+        assert response.headers["content-type"].startswith("text/html"), response.headers["content-type"]
+        assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", "")
+        assert page.get_by_role("heading", level=1).inner_text() == "Sign-in unavailable"
+    finally:
+        context.close()
+
+
+# What an SPA does once the browser is back at its page: discovery, the code exchange (a public
+# client: client_id and code_verifier), userinfo — each a cross-origin fetch from the RP's
+# origin, which the provider must allow (CORS) for the app's registered origins.
+SPA_EXCHANGE = """async ([issuer, clientId, redirectUri, code, verifier]) => {
+  const step = async (name, run) => {
+    try { return await run(); } catch (e) { throw new Error(`${name}: ${e}`); }
+  };
+  try {
+    const meta = await step('discovery', async () =>
+      (await fetch(issuer + '/.well-known/openid-configuration')).json());
+    const token = await step('token', async () => {
+      const answer = await fetch(meta.token_endpoint, {method: 'POST', body: new URLSearchParams({
+        grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId,
+        code_verifier: verifier})});
+      return {status: answer.status, body: await answer.json()};
+    });
+    const info = await step('userinfo', async () => (await fetch(meta.userinfo_endpoint,
+      {headers: {authorization: 'Bearer ' + token.body.access_token}})).json());
+    return {token: token.status, id_token: !!token.body.id_token, sub: info.sub};
+  } catch (e) {
+    return {failed: String(e.message)};
+  }
+}"""
+
+
+def test_a_single_page_app_completes_its_sign_in_in_the_browser(world, browser, relying_party):
+    """An SPA (public client, PKCE) finishes the flow from its own page, as oidc-client-ts or
+    openid-client in a browser would: the provider's discovery, token and userinfo endpoints
+    answer its registered origin's cross-origin requests (CORS)."""
+    origin = f"http://127.0.0.1:{relying_party.server_port}"
+    spa = world.make_spa(world.callback, origin)
+    context = browser.new_context(java_script_enabled=True)
+    try:
+        page = context.new_page()
+        console = []
+        page.on("console", lambda message: console.append(message.text))
+        asked = Authorization(world, client_id=spa)
+        page.goto(asked.url)
+        fill_and_submit(page, world.email, PASSWORD)
+        page.wait_for_url(f"{world.callback}?**")
+        answer = parse_qs(urlparse(page.url).query)
+        assert answer["state"] == [asked.state]
+        done = page.evaluate(SPA_EXCHANGE, [world.issuer, spa, world.callback, answer["code"][0], asked.verifier])
+        assert done == {"token": 200, "id_token": True, "sub": world.user_id}, console
     finally:
         context.close()
