@@ -7,6 +7,7 @@
 //! (`/api/v1/platform/.well-known/jwks.json`); one key set signs every token of a deployment.
 
 pub mod agent;
+mod cors;
 mod error;
 pub mod exchange;
 pub mod token;
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
             &format!("{TENANT_BASE}/{{tenant_slug}}/.well-known/jwks.json"),
             get(tenant_jwks),
         )
+        .layer(axum::middleware::from_fn(cors::allow_any_origin))
 }
 
 pub fn router(state: AppState) -> Router {

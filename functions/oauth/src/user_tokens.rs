@@ -247,9 +247,12 @@ pub async fn refresh(
         return Err(OAuthError::InvalidRequest("refresh_token is required"));
     };
     let keys = state.credentials().keys().await?;
-    let Some((grant_id, generation)) = sign_in::parse_refresh_token(&keys, token) else {
-        return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
-    };
+    // The client is authenticated before anything is said about the token (RFC 6749 §5.2).
+    let parsed = sign_in::parse_refresh_token(&keys, token);
+    let subject: Vec<Key> = parsed
+        .iter()
+        .map(|(grant_id, _)| sign_in::grant_key(grant_id))
+        .collect();
     let Client {
         tenant,
         app,
@@ -259,13 +262,16 @@ pub async fn refresh(
         state,
         slug,
         request,
-        &[sign_in::grant_key(&grant_id)],
+        &subject,
         (
             |app| app.allows_grant("refresh_token"),
             "this client may not use refresh tokens",
         ),
     )
     .await?;
+    let Some((grant_id, generation)) = parsed else {
+        return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
+    };
     let tenant = &tenant;
     let now = Timestamp::now();
     let grant: Option<Grant> = loaded.get(&sign_in::grant_key(&grant_id))?;

@@ -306,9 +306,10 @@ async fn authorize_inner(
     };
     let now = Timestamp::now();
     if let Some((session, user)) = &resolved.signed_in {
+        // `max_age=0` is `prompt=login` (OpenID Connect Core §3.1.2.1, errata 2).
         let too_old = checked
             .max_age
-            .is_some_and(|max| now.unix() - session.created_at.unix() > max);
+            .is_some_and(|max| max == 0 || now.unix() - session.created_at.unix() > max);
         if checked.prompt != Prompt::Login && !too_old {
             if !admitted(state, app, user).await? {
                 return Ok(not_assigned(&checked, &issuer, cookies));

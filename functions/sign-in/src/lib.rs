@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     responses((status = 303, description = "To the redirect URI (code or error), or to the login page"),
                (status = 400, description = "HTML error page: unknown client or redirect URI", content_type = "text/html"),
+               (status = 403, description = "HTML error page: the tenant or its partner is not active", content_type = "text/html"),
                (status = 404, description = "HTML error page: no such tenant", content_type = "text/html")),
     security(()))]
 async fn authorize_page(

@@ -1504,3 +1504,105 @@ async fn a_session_starts_only_while_its_user_is_as_the_login_read_it() {
     assert!(now.version > read.version);
     store.transact(start(now.version)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_single_page_app_may_call_the_providers_machine_endpoints_from_its_origin() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let spa = "https://spa.example";
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/api/v1/auth/tenants/acme-hq/oauth/userinfo")
+        .header("origin", spa)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .body(Body::empty())
+        .unwrap();
+    let answer = app.send(preflight).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    assert_eq!(answer.headers["access-control-allow-origin"], spa);
+    assert!(
+        answer.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    assert!(
+        !answer
+            .headers
+            .contains_key("access-control-allow-credentials")
+    );
+    for path in [
+        "/api/v1/auth/tenants/acme-hq/.well-known/openid-configuration",
+        "/api/v1/auth/tenants/acme-hq/.well-known/jwks.json",
+    ] {
+        let request = Request::builder()
+            .uri(path)
+            .header("origin", spa)
+            .body(Body::empty())
+            .unwrap();
+        let answer = app.send(request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.headers["access-control-allow-origin"], spa, "{path}");
+    }
+    // The browser flow is navigation: no CORS there.
+    let request = Request::builder()
+        .uri(
+            authorize_url("acme-hq", &s.rp.client_id, "")
+                .strip_prefix(PUBLIC_URL)
+                .unwrap(),
+        )
+        .header("origin", spa)
+        .body(Body::empty())
+        .unwrap();
+    assert!(
+        !app.send(request)
+            .await
+            .headers
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn max_age_zero_asks_for_the_password_again_and_refresh_authenticates_the_client_first() {
+    let Some(s) = setup().await else { return };
+    let app = &s.w.app;
+    let mut browser = Browser::default();
+    sign_in(app, &mut browser, &s.rp.client_id, PASSWORD).await;
+    let fresh = browser
+        .get(
+            app,
+            &authorize_url("acme-hq", &s.rp.client_id, "&max_age=0"),
+        )
+        .await;
+    assert!(
+        location(&fresh).contains("/login?flow="),
+        "{}",
+        location(&fresh)
+    );
+    let within = browser
+        .get(
+            app,
+            &authorize_url("acme-hq", &s.rp.client_id, "&max_age=600"),
+        )
+        .await;
+    assert!(query_of(&location(&within)).contains_key("code"));
+
+    let wrong = Rp {
+        client_id: s.rp.client_id.clone(),
+        secret: "wrong".into(),
+    };
+    let reply = token(
+        app,
+        &wrong,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "anything"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&reply),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+}
