@@ -117,7 +117,8 @@ async fn authorize_page(
 #[utoipa::path(get, path = "/api/v1/auth/tenants/{tenant_slug}/login", operation_id = "tenant_login_page", summary = "Login Page (HTML)", tag = "Sign-in",
     params(("tenant_slug" = String, Path, description = "The tenant's slug"), ("flow" = String, Query, description = "The signed sign-in flow")),
     responses((status = 200, description = "The login form", content_type = "text/html"),
-               (status = 400, description = "An expired flow", content_type = "text/html")),
+               (status = 400, description = "An expired flow", content_type = "text/html"),
+               (status = 404, description = "No such tenant, or the flow is another tenant's", content_type = "text/html")),
     security(()))]
 async fn login_page(
     State(state): State<AppState>,
@@ -140,7 +141,9 @@ async fn login_page(
     responses((status = 303, description = "Signed in: to the redirect URI with a code"),
                (status = 400, description = "An expired flow", content_type = "text/html"),
                (status = 401, description = "The form again: wrong email or password", content_type = "text/html"),
-               (status = 429, description = "The form again: too many attempts", content_type = "text/html")),
+               (status = 403, description = "The tenant or its partner is not active", content_type = "text/html"),
+               (status = 429, description = "The form again: too many attempts", content_type = "text/html"),
+               (status = 503, description = "The form again: the account or tenant changed during the sign-in; try again", content_type = "text/html")),
     security(()))]
 async fn login_submit(
     State(state): State<AppState>,
@@ -159,7 +162,8 @@ async fn login_submit(
     params(("tenant_slug" = String, Path, description = "The tenant's slug")),
     responses((status = 200, description = "Signed out, or the confirmation", content_type = "text/html"),
                (status = 303, description = "To the registered post-logout redirect URI"),
-               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html")),
+               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html"),
+               (status = 404, description = "No such tenant", content_type = "text/html")),
     security(()))]
 async fn logout_get(
     State(state): State<AppState>,
@@ -187,7 +191,8 @@ async fn logout_get(
     request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Signed out", content_type = "text/html"),
                (status = 303, description = "To the registered post-logout redirect URI; a post without the SSO cookie: to the same logout by GET"),
-               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html")),
+               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html"),
+               (status = 404, description = "No such tenant", content_type = "text/html")),
     security(()))]
 async fn logout_post(
     State(state): State<AppState>,
