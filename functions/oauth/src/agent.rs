@@ -106,7 +106,10 @@ async fn secret_holds(
 
 /// The scopes asked for (`scope`, space-separated), each within `allowed`; none asked: all of
 /// `allowed`.
-fn down_select(asked: Option<&str>, allowed: &[String]) -> Result<Vec<String>, OAuthError> {
+pub(crate) fn down_select(
+    asked: Option<&str>,
+    allowed: &[String],
+) -> Result<Vec<String>, OAuthError> {
     let Some(asked) = asked else {
         return Ok(allowed.to_vec());
     };

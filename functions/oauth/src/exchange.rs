@@ -73,21 +73,7 @@ pub fn narrowed(
         .filter(|s| subject.contains(s))
         .cloned()
         .collect();
-    let granted = match asked {
-        None => within,
-        Some(asked) => {
-            let mut granted: Vec<String> = Vec::new();
-            for name in asked.split(' ').filter(|s| !s.is_empty()) {
-                if !within.iter().any(|a| a == name) {
-                    return Err(OAuthError::InvalidScope);
-                }
-                if !granted.iter().any(|g| g == name) {
-                    granted.push(name.to_owned());
-                }
-            }
-            granted
-        }
-    };
+    let granted = crate::agent::down_select(asked, &within)?;
     if granted.is_empty() {
         return Err(OAuthError::InvalidScope);
     }
