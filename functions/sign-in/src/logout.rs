@@ -68,10 +68,19 @@ async fn logout_inner(
     via: Via,
     meta: &RequestMeta,
 ) -> Result<Response, shared::Error> {
+    // Slugs are lower case; the issuer is the tenant's, whatever case the path used. A path
+    // that cannot be a slug is nobody's sign-in (before anything else is built from it).
+    let Ok(slug) = shared::values::Slug::parse_str(&slug.to_lowercase()) else {
+        return Ok(refusal_page(
+            &Branding::plain(),
+            StatusCode::NOT_FOUND,
+            "There is no sign-in at this address.",
+        ));
+    };
+    let slug = slug.as_str();
     let keys = state.credentials().keys().await?;
     let (cookie, unreadable) = authorize::sso_cookie(state.config(), headers, &keys);
-    // Slugs are lower case; the issuer is the tenant's, whatever case the path used.
-    let issuer = state.config().tenant_issuer(&slug.to_lowercase());
+    let issuer = state.config().tenant_issuer(slug);
     if via == (Via::Post { confirmed: false }) && cookie.is_none() && !unreadable {
         // A cross-site POST carries no Lax cookie: the same logout by GET will.
         let query: Vec<(&str, &str)> = LOGOUT_PARAMETERS

@@ -549,25 +549,37 @@ async fn a_deployment_switches_to_es256_by_a_rotation() {
         }
     }
 
-    // Once no token the RSA key signed can be live, it leaves the key set.
-    let long_ago = shared::time::Timestamp::from_unix(
-        shared::time::Timestamp::now().unix()
-            - app.state.config().access_token_ttl.as_secs() as i64
-            - 120,
-    )
-    .unwrap();
+    // Once no token the RSA key signed can be live — an admin token lives `access_token_ttl`,
+    // an application's up to its longest `token_lifetime` (a day) — it leaves the key set.
+    let longest = (app.state.config().access_token_ttl.as_secs() as i64)
+        .max(shared::applications::rules::TOKEN_LIFETIME.1);
+    let long_ago =
+        shared::time::Timestamp::from_unix(shared::time::Timestamp::now().unix() - longest - 120)
+            .unwrap();
+    // Retired an hour ago, tokens it signed can still be live (a day-long app token): it stays.
+    let an_hour_ago =
+        shared::time::Timestamp::from_unix(shared::time::Timestamp::now().unix() - 3_600).unwrap();
     let store = app.state.store();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("PK", AttributeValue::S("CONFIG".into()))
-        .key("SK", AttributeValue::S(format!("SIGNING_KEY#{rs_kid}")))
-        .update_expression("SET retired_at = :r")
-        .expression_attribute_values(":r", AttributeValue::S(long_ago.to_string()))
-        .send()
-        .await
-        .unwrap();
+    let retire = |at: shared::time::Timestamp| {
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("PK", AttributeValue::S("CONFIG".into()))
+            .key("SK", AttributeValue::S(format!("SIGNING_KEY#{rs_kid}")))
+            .update_expression("SET retired_at = :r")
+            .expression_attribute_values(":r", AttributeValue::S(at.to_string()))
+            .send()
+    };
+    retire(an_hour_ago).await.unwrap();
+    let recent = instance(&es, es.state.kek().cloned()).await;
+    let still = recent.get("/api/v1/admin/auth/me", &rs_token).await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.body);
+    assert_eq!(
+        recent.jwks().await.body["keys"].as_array().unwrap().len(),
+        2
+    );
+    retire(long_ago).await.unwrap();
     let later = instance(&es, es.state.kek().cloned()).await;
     let refused = later.get("/api/v1/admin/auth/me", &rs_token).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
