@@ -213,6 +213,17 @@ impl Config {
         format!("{}{TENANT_ISSUER_PATH}/{slug}", self.public_path())
     }
 
+    /// Where the platform's endpoints are (`{public_url}/api/v1/platform/oauth`): its issuer,
+    /// unless `SCAIKEY_TOKEN_ISSUER` names another.
+    pub fn platform_base(&self) -> String {
+        format!("{}{PLATFORM_ISSUER_PATH}", self.public_url)
+    }
+
+    /// The path under which the platform's issuer serves (its cookies' `Path`).
+    pub fn platform_issuer_path(&self) -> String {
+        format!("{}{PLATFORM_ISSUER_PATH}", self.public_path())
+    }
+
     /// The public URL's own path (empty at a domain's root), for cookie paths.
     pub fn public_path(&self) -> &str {
         let rest = self

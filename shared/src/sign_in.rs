@@ -119,8 +119,13 @@ pub struct AuthorizationRequest {
     /// `response_mode=form_post` is not offered: the code always goes in the query.
     #[serde(rename = "lh", default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
-    #[serde(rename = "t")]
-    pub tenant: TenantId,
+    /// The tenant whose login the flow goes on in; none for the platform's (the user's email
+    /// finds it).
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantId>,
+    /// Started at the platform's issuer (a GLOBAL application's sign-in).
+    #[serde(rename = "p", default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
     #[serde(rename = "x")]
     pub expires_at: i64,
     #[serde(rename = "b")]
@@ -158,6 +163,50 @@ impl AuthorizationRequest {
 /// The binding a flow cookie's value gives (what the signed request stores).
 pub fn binding_of(flow_cookie: &str) -> String {
     crate::secrets::sha256_hex(flow_cookie)
+}
+
+// ---- the platform login's choice of tenant ----------------------------------------------------
+
+const CHOICE_KEY: &str = "scaikey platform tenant-choice key v1";
+/// How long the choice of tenant stays open.
+pub const CHOICE_LIFETIME_SECONDS: i64 = 300;
+
+/// The tenants whose user the platform's login proved the password of, when there are several:
+/// the browser picks one. Signed, short-lived, and bound to the flow it belongs to (its
+/// `binding`): the choice is a proof of the password only for that browser's flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantChoice {
+    #[serde(rename = "o")]
+    pub options: Vec<(TenantId, UserId)>,
+    #[serde(rename = "b")]
+    pub binding: String,
+    #[serde(rename = "x")]
+    pub expires_at: i64,
+}
+
+impl TenantChoice {
+    /// The signed form: base64url(JSON) `.` tag.
+    pub fn encode(&self, keys: &CredentialKeys) -> String {
+        let body = BASE64URL_NOPAD.encode(&serde_json::to_vec(self).unwrap_or_default());
+        let tag = tag(&keys.derive(CHOICE_KEY), &body);
+        format!("{body}.{tag}")
+    }
+
+    /// The choice back, if this service signed it for the flow of `binding` and it is open.
+    pub fn decode(
+        value: &str,
+        keys: &CredentialKeys,
+        binding: &str,
+        now: Timestamp,
+    ) -> Option<Self> {
+        let (body, tag) = value.split_once('.')?;
+        if !tag_matches(&keys.derive(CHOICE_KEY), body, tag) {
+            return None;
+        }
+        let bytes = BASE64URL_NOPAD.decode(body.as_bytes()).ok()?;
+        let choice: Self = serde_json::from_slice(&bytes).ok()?;
+        (choice.expires_at > now.unix() && choice.binding == binding).then_some(choice)
+    }
 }
 
 // ---- PKCE (RFC 7636, S256 only) --------------------------------------------------------------
@@ -217,6 +266,10 @@ pub struct AuthorizationCode {
     pub session_expires_at: Timestamp,
     pub user_id: UserId,
     pub tenant_id: TenantId,
+    /// Issued by the platform's issuer: exchanged only at its token endpoint (a tenant's code
+    /// only at the tenant's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
     /// When the user last entered a password in this session (`auth_time`).
     pub auth_time: Timestamp,
     /// The identity claims the ID token will carry, by scope, as the user was when the code
@@ -253,6 +306,9 @@ pub struct Grant {
     pub client_id: ApplicationId,
     pub user_id: UserId,
     pub tenant_id: TenantId,
+    /// Made at the platform's token endpoint: refreshed only there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
     pub scope: Vec<String>,
     pub auth_time: Timestamp,
     /// Whether it issues refresh tokens at all (WEB and NATIVE apps, or `offline_access`).
@@ -511,7 +567,8 @@ mod tests {
             nonce: None,
             code_challenge: None,
             login_hint: None,
-            tenant: TenantId::generate(),
+            tenant: Some(TenantId::generate()),
+            platform: false,
             expires_at: now.unix() + 60,
             binding: binding_of("cookie-value"),
         };
@@ -533,6 +590,30 @@ mod tests {
             BASE64URL_NOPAD.encode(&serde_json::to_vec(&tampered).unwrap())
         );
         assert_eq!(AuthorizationRequest::decode(&tampered, &keys(), now), None);
+    }
+
+    #[test]
+    fn a_choice_of_tenant_is_signed_bounded_and_bound() {
+        let now = Timestamp::now();
+        let choice = TenantChoice {
+            options: vec![(TenantId::generate(), UserId::generate())],
+            binding: binding_of("cookie-value"),
+            expires_at: now.unix() + 60,
+        };
+        let value = choice.encode(&keys());
+        let binding = binding_of("cookie-value");
+        assert_eq!(
+            TenantChoice::decode(&value, &keys(), &binding, now),
+            Some(choice.clone())
+        );
+        assert_eq!(
+            TenantChoice::decode(&value, &keys(), &binding_of("x"), now),
+            None
+        );
+        let later = now.plus(std::time::Duration::from_secs(61));
+        assert_eq!(TenantChoice::decode(&value, &keys(), &binding, later), None);
+        let other = CredentialKeys::for_tests([9; 32]);
+        assert_eq!(TenantChoice::decode(&value, &other, &binding, now), None);
     }
 
     #[test]

@@ -15,7 +15,6 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use shared::hierarchy::User;
 use shared::ids::{TenantId, UserId};
 use shared::store::counters::Counter;
-use shared::store::write::marker;
 use shared::store::{Expr, Guard, Item, Store, keys, n};
 use shared::time::Timestamp;
 
@@ -62,10 +61,7 @@ impl Load {
 /// per-tenant email claim.
 fn items_of(user: &User) -> Result<[Item; 2], String> {
     let item = users::store::user_item(user, None).map_err(|e| e.to_string())?;
-    let claim = marker(
-        &keys::user_email(&user.tenant_id, &user.email),
-        user.id.as_str(),
-    );
+    let claim = shared::store::emails::claim_item(&user.tenant_id, &user.email, user.id.as_str());
     Ok([item, claim])
 }
 

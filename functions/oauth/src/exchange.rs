@@ -103,10 +103,12 @@ pub async fn for_application(
         mark,
     } = user_tokens::client_with(
         state,
-        slug,
+        user_tokens::Realm::Tenant(slug),
         request,
         &subject_keys,
         (may_exchange, "this client may not use token exchange"),
+        // Only a tenant's endpoint exchanges: its path names the tenant.
+        (|_, _| None, "the subject token is not valid"),
     )
     .await?;
     let Some(claims) = claims else {

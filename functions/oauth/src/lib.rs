@@ -27,10 +27,18 @@ use utoipa::{OpenApi, ToSchema};
 
 pub use error::OAuthError;
 use token::{Issuer, TokenRequest};
+use user_tokens::{At, Realm};
 
 const PLATFORM_TOKEN: &str = "/api/v1/platform/oauth/token";
 const PLATFORM_DISCOVERY: &str = "/api/v1/platform/oauth/.well-known/openid-configuration";
 const PLATFORM_JWKS: &str = "/api/v1/platform/.well-known/jwks.json";
+const PLATFORM_USERINFO: &str = "/api/v1/platform/oauth/userinfo";
+const PLATFORM_REVOKE: &str = "/api/v1/platform/oauth/revoke";
+const PLATFORM_INTROSPECT: &str = "/api/v1/platform/oauth/introspect";
+/// The platform's logout, served by the sign-in function (listed in discovery here).
+const PLATFORM_LOGOUT: &str = "/api/v1/platform/oauth/logout";
+/// The platform's authorize, served by the sign-in function (listed in discovery here).
+const PLATFORM_AUTHORIZE: &str = "/api/v1/platform/oauth/authorize";
 const TENANT_BASE: &str = "/api/v1/auth/tenants";
 
 /// The scopes a platform token may carry (SPEC §3.1); other names are the clients' own.
@@ -42,6 +50,10 @@ pub const ACTIONS: &[shared::audit::AuditAction] = &[user_tokens::TOKEN_REUSE];
 #[derive(OpenApi)]
 #[openapi(paths(
     platform_token,
+    platform_userinfo,
+    platform_userinfo_post,
+    platform_revoke,
+    platform_introspect,
     tenant_token,
     tenant_userinfo,
     tenant_userinfo_post,
@@ -57,6 +69,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(PLATFORM_TOKEN, post(platform_token))
         .route(PLATFORM_DISCOVERY, get(platform_discovery))
+        .route(
+            PLATFORM_USERINFO,
+            get(platform_userinfo).post(platform_userinfo_post),
+        )
+        .route(PLATFORM_REVOKE, post(platform_revoke))
+        .route(PLATFORM_INTROSPECT, post(platform_introspect))
         .route(
             &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/token"),
             post(tenant_token),
@@ -115,7 +133,7 @@ struct TokenForm {
     subject_token_type: Option<String>,
 }
 
-/// The grant types a token endpoint knows: the platform's takes `client_credentials` only.
+/// The grant types a token endpoint knows: the platform's takes all but token exchange.
 #[derive(ToSchema)]
 #[allow(dead_code)] // A schema only.
 enum GrantTypeName {
@@ -169,7 +187,10 @@ fn granted(grant: token::Granted) -> Response {
 
 /// Platform Token: `client_credentials` for GLOBAL confidential applications; the token is a
 /// platform token (`platform_token: true`), accepted on the admin API within its scopes. Never
-/// a refresh token. 200; 400 `invalid_request` / `unauthorized_client` /
+/// a refresh token. And the sign-in grants of GLOBAL applications, whose users signed in at the
+/// platform's issuer: `authorization_code` and `refresh_token`, as at a tenant's endpoint, their
+/// tokens of the platform's issuer (`tenant_id` says which tenant signed in; refused by the
+/// admin API). 200; 400 `invalid_request` / `unauthorized_client` /
 /// `unsupported_grant_type` / `invalid_scope`; 401 `invalid_client`; 503.
 #[utoipa::path(post, path = "/api/v1/platform/oauth/token", operation_id = "platform_token", summary = "Platform Token", tag = "OAuth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
@@ -178,17 +199,30 @@ fn granted(grant: token::Granted) -> Response {
 async fn platform_token(
     State(state): State<AppState>,
     headers: HeaderMap,
+    meta: RequestMeta,
     body: Bytes,
 ) -> Response {
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
-        token::grant(&state, &Issuer::Platform, &request).await
+        // The sign-in of GLOBAL applications: their users' grants (SPEC §6.1).
+        match request.param("grant_type") {
+            Some("authorization_code") => {
+                let grant =
+                    user_tokens::exchange_code(&state, Realm::Platform, &request, &meta).await?;
+                return Ok(user_granted(grant));
+            }
+            Some("refresh_token") => {
+                let grant = user_tokens::refresh(&state, Realm::Platform, &request, &meta).await?;
+                return Ok(user_granted(grant));
+            }
+            _ => {}
+        }
+        token::grant(&state, &Issuer::Platform, &request)
+            .await
+            .map(granted)
     }
     .await;
-    match result {
-        Ok(grant) => granted(grant),
-        Err(err) => err.into_response(),
-    }
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Tenant Token: the tenant's users' sign-in grants — `authorization_code` (with PKCE; public
@@ -224,12 +258,13 @@ async fn tenant_token(
         // A user's grants read the tenant in their own batch (one round trip less).
         match request.param("grant_type") {
             Some("authorization_code") => {
-                let grant =
-                    user_tokens::exchange_code(&state, &tenant_slug, &request, &meta).await?;
+                let realm = Realm::Tenant(&tenant_slug);
+                let grant = user_tokens::exchange_code(&state, realm, &request, &meta).await?;
                 return Ok(user_granted(grant));
             }
             Some("refresh_token") => {
-                let grant = user_tokens::refresh(&state, &tenant_slug, &request, &meta).await?;
+                let realm = Realm::Tenant(&tenant_slug);
+                let grant = user_tokens::refresh(&state, realm, &request, &meta).await?;
                 return Ok(user_granted(grant));
             }
             Some(exchange::TOKEN_EXCHANGE) if !is_agent(&request) => {
@@ -350,7 +385,7 @@ async fn tenant_userinfo(
     Path(tenant_slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    userinfo_answer(&state, &tenant_slug, &headers, &[]).await
+    userinfo_answer(&state, Realm::Tenant(&tenant_slug), &headers, &[]).await
 }
 
 /// UserInfo by `POST` (the same; the token may also come as the form's `access_token`).
@@ -365,7 +400,51 @@ async fn tenant_userinfo_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    userinfo_answer(&state, &tenant_slug, &headers, &body).await
+    userinfo_answer(&state, Realm::Tenant(&tenant_slug), &headers, &body).await
+}
+
+/// A platform-issued user access token, live: verified as the platform's, then judged as its
+/// tenant's (the tenant it names read first: one more round trip than a tenant's userinfo).
+async fn platform_live_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<user_tokens::LiveToken>, OAuthError> {
+    let issuer = state.config().token_issuer.clone();
+    let Some(claims) = user_tokens::access_claims(state, &issuer, token).await else {
+        return Ok(None);
+    };
+    let key = shared::store::keys::tenant(&claims.tenant_id);
+    let tenant: Option<shared::hierarchy::Tenant> = state
+        .store()
+        .load(std::slice::from_ref(&key))
+        .await?
+        .get(&key)?;
+    match tenant.filter(|t| t.status == shared::values::Status::Active) {
+        Some(tenant) => user_tokens::live_for(state, &tenant, claims).await,
+        None => Ok(None),
+    }
+}
+
+/// Platform UserInfo: the same as a tenant's, for the users GLOBAL applications signed in at
+/// the platform's issuer (tokens of the platform's issuer only).
+#[utoipa::path(get, path = "/api/v1/platform/oauth/userinfo", operation_id = "platform_userinfo", summary = "Platform UserInfo", tag = "OAuth",
+    responses((status = 200, body = Object), (status = 401, body = OAuthErrorBody)),
+    security(("bearer" = [])))]
+async fn platform_userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    userinfo_answer(&state, Realm::Platform, &headers, &[]).await
+}
+
+/// Platform UserInfo by `POST`.
+#[utoipa::path(post, path = "/api/v1/platform/oauth/userinfo", operation_id = "platform_userinfo_post", summary = "Platform UserInfo (POST)", tag = "OAuth",
+    request_body(content = UserinfoForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = Object), (status = 401, body = OAuthErrorBody)),
+    security(("bearer" = [])))]
+async fn platform_userinfo_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    userinfo_answer(&state, Realm::Platform, &headers, &body).await
 }
 
 /// UserInfo's form (RFC 6750 §2.2).
@@ -377,16 +456,23 @@ struct UserinfoForm {
 
 async fn userinfo_answer(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
     let result = async {
-        let tenant = token::tenant_by_slug(state, slug).await?;
-        let token = bearer(headers, body).ok_or(OAuthError::InvalidToken)?;
-        let live = user_tokens::live_access_token(state, &tenant, &token)
-            .await?
-            .ok_or(OAuthError::InvalidToken)?;
+        let live = match realm {
+            Realm::Tenant(slug) => {
+                let tenant = token::tenant_by_slug(state, slug).await?;
+                let token = bearer(headers, body).ok_or(OAuthError::InvalidToken)?;
+                user_tokens::live_access_token(state, &tenant, &token).await?
+            }
+            Realm::Platform => {
+                let token = bearer(headers, body).ok_or(OAuthError::InvalidToken)?;
+                platform_live_token(state, &token).await?
+            }
+        };
+        let live = live.ok_or(OAuthError::InvalidToken)?;
         let claims = user_tokens::userinfo(state, &live).await?;
         Ok::<_, OAuthError>(no_store(Json(claims).into_response()))
     }
@@ -420,7 +506,7 @@ async fn tenant_revoke(
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
         let tenant = active_tenant(&state, &tenant_slug, &request).await?;
-        user_tokens::revoke(&state, &tenant, &request).await?;
+        user_tokens::revoke(&state, At::Tenant(&tenant), &request).await?;
         Ok::<_, OAuthError>(no_store(axum::http::StatusCode::OK.into_response()))
     }
     .await;
@@ -444,7 +530,47 @@ async fn tenant_introspect(
     let result = async {
         let request = TokenRequest::read(&headers, &body)?;
         let tenant = active_tenant(&state, &tenant_slug, &request).await?;
-        let answer = user_tokens::introspect(&state, &tenant, &request).await?;
+        let answer = user_tokens::introspect(&state, At::Tenant(&tenant), &request).await?;
+        Ok::<_, OAuthError>(no_store(Json(answer).into_response()))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Platform Revocation (RFC 7009): as a tenant's, for the tokens of GLOBAL applications'
+/// users signed in at the platform's issuer. 200 whatever the token was; 401 `invalid_client`.
+#[utoipa::path(post, path = "/api/v1/platform/oauth/revoke", operation_id = "platform_revoke", summary = "Platform Revoke Token", tag = "OAuth",
+    request_body(content = TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Revoked (or nothing to revoke)"), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
+async fn platform_revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let request = TokenRequest::read(&headers, &body)?;
+        user_tokens::revoke(&state, At::Platform, &request).await?;
+        Ok::<_, OAuthError>(no_store(axum::http::StatusCode::OK.into_response()))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Platform Introspection (RFC 7662), for confidential GLOBAL applications: their own tokens
+/// of the platform's issuer; `{"active": false}` for anything else. 401 `invalid_client`.
+#[utoipa::path(post, path = "/api/v1/platform/oauth/introspect", operation_id = "platform_introspect", summary = "Platform Introspect Token", tag = "OAuth",
+    request_body(content = TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = Object), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
+async fn platform_introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let request = TokenRequest::read(&headers, &body)?;
+        let answer = user_tokens::introspect(&state, At::Platform, &request).await?;
         Ok::<_, OAuthError>(no_store(Json(answer).into_response()))
     }
     .await;
@@ -468,18 +594,36 @@ async fn algorithms(state: &AppState) -> Vec<&'static str> {
 async fn platform_document(state: &AppState) -> Value {
     let base = &state.config().public_url;
     let algorithms = algorithms(state).await;
+    let scopes: Vec<&str> = PLATFORM_SCOPES
+        .into_iter()
+        .chain(shared::sign_in::OIDC_SCOPES)
+        .collect();
     json!({
         "issuer": state.keys().issuer(),
+        "authorization_endpoint": format!("{base}{PLATFORM_AUTHORIZE}"),
         "token_endpoint": format!("{base}{PLATFORM_TOKEN}"),
+        "userinfo_endpoint": format!("{base}{PLATFORM_USERINFO}"),
+        "revocation_endpoint": format!("{base}{PLATFORM_REVOKE}"),
+        "introspection_endpoint": format!("{base}{PLATFORM_INTROSPECT}"),
+        "end_session_endpoint": format!("{base}{PLATFORM_LOGOUT}"),
         "jwks_uri": format!("{base}{PLATFORM_JWKS}"),
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "response_types_supported": ["token"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algorithms,
         "token_endpoint_auth_signing_alg_values_supported": algorithms,
-        "scopes_supported": PLATFORM_SCOPES,
-        "claims_supported": ["iss", "aud", "sub", "client_id", "scope", "app_scope", "platform_token", "token_type", "tenant_id", "iat", "nbf", "exp", "jti"],
+        "scopes_supported": scopes,
+        "claims_supported": ["iss", "aud", "sub", "client_id", "scope", "app_scope", "platform_token", "token_type", "tenant_id", "iat", "nbf", "exp", "jti", "auth_time", "nonce", "sid", "amr", "azp", "email", "email_verified", "name", "given_name", "family_name", "groups"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
     })
 }
 

@@ -118,9 +118,20 @@ pub async fn authenticate(
     secret: Option<&str>,
     basic: bool,
 ) -> Result<Application, OAuthError> {
+    let app = app.filter(|a| shared::sign_in::serves(a, tenant));
+    authenticate_served(state, app, secret, basic).await
+}
+
+/// [`authenticate`] of a client the caller has found serving where it asks (or `None`).
+pub async fn authenticate_served(
+    state: &AppState,
+    app: Option<Application>,
+    secret: Option<&str>,
+    basic: bool,
+) -> Result<Application, OAuthError> {
     let refused = || OAuthError::InvalidClient { basic };
     let app = app
-        .filter(|a| a.status == Status::Active && shared::sign_in::serves(a, tenant))
+        .filter(|a| a.status == Status::Active)
         .ok_or_else(refused)?;
     let authenticated = match (app.application_type.is_confidential(), secret) {
         (true, Some(secret)) => secret_holds(state, &app, secret).await?,

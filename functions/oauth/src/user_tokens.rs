@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use shared::audit::{Actor, ActorType, AuditAction, AuditEvent, AuditResult, RequestMeta};
 use shared::credentials::CredentialKeys;
 use shared::hierarchy::{Application, Session, SessionType, Tenant, User, UserStatus};
-use shared::ids::{ApplicationId, GrantId, SessionId, UserId};
+use shared::ids::{ApplicationId, GrantId, SessionId, TenantId, UserId};
 use shared::sign_in::{self, AuthorizationCode, Grant, GrantStatus, IdClaims, UserAccessClaims};
 use shared::state::AppState;
 use shared::store::{Entity, Expr, Guard, Key, Loaded, Tx, keys, n, s};
@@ -69,12 +69,42 @@ pub struct Client {
     pub mark: Option<Key>,
 }
 
+/// Which issuer's token endpoint a user grant is asked at: a tenant's (by its slug), or the
+/// platform's (GLOBAL applications; the grant's own items name the tenant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Realm<'a> {
+    Tenant(&'a str),
+    Platform,
+}
+
+impl Realm<'_> {
+    pub fn is_platform(self) -> bool {
+        self == Realm::Platform
+    }
+
+    /// The issuer of the tokens this endpoint issues for `tenant`'s users.
+    pub fn issuer(self, state: &AppState, tenant: &Tenant) -> String {
+        match self {
+            Realm::Tenant(_) => state.config().tenant_issuer(&tenant.slug),
+            Realm::Platform => state.config().token_issuer.clone(),
+        }
+    }
+}
+
+/// Where a user grant's subject (its code, its grant) says the user's tenant is, once read;
+/// the error to answer when it names none (not found, or not this kind of item).
+pub type TenantOf = (
+    fn(&Loaded, &[Key]) -> Option<shared::ids::TenantId>,
+    &'static str,
+);
+
 pub async fn client_with(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     request: &TokenRequest,
     subject: &[Key],
     (may, refused): (fn(&Application) -> bool, &'static str),
+    tenant_of: TenantOf,
 ) -> Result<Client, OAuthError> {
     let (client_id, secret, basic) = request.client()?;
     let client_id =
@@ -83,6 +113,19 @@ pub async fn client_with(
     let mut wanted = subject.to_vec();
     wanted.push(keys::application(&client_id));
     wanted.extend(mark.clone());
+    let slug = match realm {
+        Realm::Tenant(slug) => slug,
+        Realm::Platform => {
+            return platform_client(state, request, (wanted, subject), (may, refused), tenant_of)
+                .await
+                .map(|(tenant, app, loaded)| Client {
+                    tenant,
+                    app,
+                    loaded,
+                    mark,
+                });
+        }
+    };
     let (tenant, loaded) = tenant_with(state, slug, &wanted, basic).await?;
     let app = token::authenticate(
         state,
@@ -103,10 +146,66 @@ pub async fn client_with(
     })
 }
 
+/// At the platform's token endpoint: the client (a GLOBAL application) authenticated from the
+/// first batch (with the subject), then the tenant the subject names and its partner — both
+/// ACTIVE, else the grant has ended (`invalid_grant`). Two more reads than a tenant's endpoint,
+/// which knows the tenant from its path.
+async fn platform_client(
+    state: &AppState,
+    request: &TokenRequest,
+    (wanted, subject): (Vec<Key>, &[Key]),
+    (may, refused): (fn(&Application) -> bool, &'static str),
+    (tenant_of, unnamed): TenantOf,
+) -> Result<(Tenant, Application, Loaded), OAuthError> {
+    let (client_id, secret, basic) = request.client()?;
+    let client_id =
+        ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
+    let mut loaded = state.store().load(&wanted).await?;
+    let app = loaded
+        .get::<Application>(&keys::application(&client_id))?
+        .filter(|a| a.scope == shared::hierarchy::AppScope::Global);
+    let app = token::authenticate_served(state, app, secret, basic).await?;
+    if !may(&app) {
+        return Err(OAuthError::UnauthorizedClient(refused));
+    }
+    let tenant_id = tenant_of(&loaded, subject).ok_or(OAuthError::InvalidGrant(unnamed))?;
+    let tenant_key = keys::tenant(&tenant_id);
+    let tenant: Option<Tenant> = state
+        .store()
+        .load(std::slice::from_ref(&tenant_key))
+        .await?
+        .get(&tenant_key)?;
+    const ENDED: &str = "the sign-in behind the grant has ended";
+    let tenant = tenant
+        .filter(|t| t.status == shared::values::Status::Active)
+        .ok_or(OAuthError::InvalidGrant(ENDED))?;
+    let partner = state
+        .store()
+        .load(&[keys::partner(&tenant.partner_id)])
+        .await?;
+    if !token::partner_is_active(&partner, &tenant.partner_id)? {
+        return Err(OAuthError::InvalidGrant(ENDED));
+    }
+    loaded.extend(partner);
+    Ok((tenant, app, loaded))
+}
+
+/// The tenant of the code `subject[0]` names.
+fn code_tenant(loaded: &Loaded, subject: &[Key]) -> Option<shared::ids::TenantId> {
+    let code: AuthorizationCode = loaded.get(subject.first()?).ok()??;
+    Some(code.tenant_id)
+}
+
+/// The tenant of the grant `subject[0]` names.
+fn grant_tenant(loaded: &Loaded, subject: &[Key]) -> Option<shared::ids::TenantId> {
+    let grant: Grant = loaded.get(subject.first()?).ok()??;
+    Some(grant.tenant_id)
+}
+
 /// The grant of a code exchange's request: client authenticated, code valid for it.
 pub async fn exchange_code(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     request: &TokenRequest,
     meta: &RequestMeta,
 ) -> Result<UserGranted, OAuthError> {
@@ -122,19 +221,23 @@ pub async fn exchange_code(
         mark,
     } = client_with(
         state,
-        slug,
+        realm,
         request,
         std::slice::from_ref(&code_key),
         (
             |app| app.allows_grant("authorization_code"),
             "this client may not use the authorization code flow",
         ),
+        (code_tenant, "the code is not valid"),
     )
     .await?;
     let tenant = &tenant;
     let stored: Option<AuthorizationCode> = loaded.get(&code_key)?;
     let now = Timestamp::now();
-    let Some(stored) = stored.filter(|c| c.client_id == app.id && c.tenant_id == tenant.id) else {
+    // A code is exchanged only at the issuer it was issued for.
+    let Some(stored) = stored.filter(|c| {
+        c.client_id == app.id && c.tenant_id == tenant.id && c.platform == realm.is_platform()
+    }) else {
         return Err(OAuthError::InvalidGrant("the code is not valid"));
     };
     if stored.used_at.is_some() {
@@ -166,6 +269,7 @@ pub async fn exchange_code(
         client_id: app.id.clone(),
         user_id: stored.user_id.clone(),
         tenant_id: tenant.id.clone(),
+        platform: realm.is_platform(),
         scope: stored.scope.clone(),
         auth_time: stored.auth_time,
         refreshable: sign_in::issues_refresh_tokens(&app, &stored.scope),
@@ -209,7 +313,7 @@ pub async fn exchange_code(
         .iter()
         .any(|s| s == "openid")
         .then(|| IdClaims {
-            iss: state.config().tenant_issuer(&tenant.slug),
+            iss: realm.issuer(state, tenant),
             sub: stored.user_id.clone(),
             aud: app.id.to_string(),
             azp: app.id.to_string(),
@@ -224,7 +328,7 @@ pub async fn exchange_code(
     issue(
         state,
         &keys,
-        tenant,
+        (realm, tenant),
         &app,
         &grant,
         now,
@@ -239,7 +343,7 @@ pub async fn exchange_code(
 /// transaction that holds the session, user and tenant as they must be.
 pub async fn refresh(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     request: &TokenRequest,
     meta: &RequestMeta,
 ) -> Result<UserGranted, OAuthError> {
@@ -260,13 +364,14 @@ pub async fn refresh(
         mark,
     } = client_with(
         state,
-        slug,
+        realm,
         request,
         &subject,
         (
             |app| app.allows_grant("refresh_token"),
             "this client may not use refresh tokens",
         ),
+        (grant_tenant, "the refresh token is not valid"),
     )
     .await?;
     let Some((grant_id, generation)) = parsed else {
@@ -275,9 +380,12 @@ pub async fn refresh(
     let tenant = &tenant;
     let now = Timestamp::now();
     let grant: Option<Grant> = loaded.get(&sign_in::grant_key(&grant_id))?;
-    let Some(grant) =
-        grant.filter(|g| g.client_id == app.id && g.tenant_id == tenant.id && g.refreshable)
-    else {
+    let Some(grant) = grant.filter(|g| {
+        g.client_id == app.id
+            && g.tenant_id == tenant.id
+            && g.refreshable
+            && g.platform == realm.is_platform()
+    }) else {
         return Err(OAuthError::InvalidGrant("the refresh token is not valid"));
     };
     if !grant.is_live(now) {
@@ -344,7 +452,7 @@ pub async fn refresh(
     issue(
         state,
         &keys,
-        tenant,
+        (realm, tenant),
         &app,
         &rotated,
         now,
@@ -398,7 +506,7 @@ fn hold_standing(
 async fn issue(
     state: &AppState,
     keys: &CredentialKeys,
-    tenant: &Tenant,
+    (realm, tenant): (Realm<'_>, &Tenant),
     app: &Application,
     grant: &Grant,
     now: Timestamp,
@@ -409,7 +517,7 @@ async fn issue(
     let scope = grant.scope.join(" ");
     let lifetime = i64::from(app.token_lifetime);
     let access = UserAccessClaims {
-        iss: state.config().tenant_issuer(&tenant.slug),
+        iss: realm.issuer(state, tenant),
         sub: grant.user_id.clone(),
         aud: app.id.to_string(),
         client_id: app.id.to_string(),
@@ -523,15 +631,30 @@ pub async fn live_access_token(
     token: &str,
 ) -> Result<Option<LiveToken>, OAuthError> {
     let issuer = state.config().tenant_issuer(&tenant.slug);
-    let Ok(claims) = state.keys().verify_issued_by(token, &issuer).await else {
+    let Some(claims) = access_claims(state, &issuer, token).await else {
         return Ok(None);
     };
-    let Ok(claims) = serde_json::from_value::<UserAccessClaims>(claims) else {
-        return Ok(None);
-    };
-    if claims.aud != claims.client_id {
-        return Ok(None);
-    }
+    live_for(state, tenant, claims).await
+}
+
+/// A user's access token's claims, if `issuer` issued it to a client (verified; not judged
+/// live).
+pub async fn access_claims(
+    state: &AppState,
+    issuer: &str,
+    token: &str,
+) -> Option<UserAccessClaims> {
+    let claims = state.keys().verify_issued_by(token, issuer).await.ok()?;
+    let claims = serde_json::from_value::<UserAccessClaims>(claims).ok()?;
+    (claims.aud == claims.client_id).then_some(claims)
+}
+
+/// Verified claims judged live for `tenant`'s users (one batch).
+pub async fn live_for(
+    state: &AppState,
+    tenant: &Tenant,
+    claims: UserAccessClaims,
+) -> Result<Option<LiveToken>, OAuthError> {
     // The tenant's partner too: a suspended partner's users' tokens open nothing.
     let partner = keys::partner(&tenant.partner_id);
     let mut wanted = live_keys(&claims);
@@ -623,12 +746,50 @@ pub enum Presented {
     Unknown,
 }
 
-/// Reads what `token` names at this tenant (nothing of another tenant, nothing forged).
-pub async fn presented(
-    state: &AppState,
-    tenant: &Tenant,
-    token: &str,
-) -> Result<Presented, OAuthError> {
+/// Where a revocation or introspection is asked: a tenant's endpoint (its tenant, read from
+/// the path), or the platform's (the token names the tenant).
+#[derive(Clone, Copy)]
+pub enum At<'a> {
+    Tenant(&'a Tenant),
+    Platform,
+}
+
+impl At<'_> {
+    fn issuer(self, state: &AppState) -> String {
+        match self {
+            At::Tenant(tenant) => state.config().tenant_issuer(&tenant.slug),
+            At::Platform => state.config().token_issuer.clone(),
+        }
+    }
+
+    /// Whether a grant was made at this issuer (a tenant's own, not the platform's, and back).
+    fn made(self, grant: &Grant) -> bool {
+        match self {
+            At::Tenant(tenant) => grant.tenant_id == tenant.id && !grant.platform,
+            At::Platform => grant.platform,
+        }
+    }
+
+    /// The ACTIVE tenant `id` a token here names (the platform's endpoint reads it).
+    async fn tenant(self, state: &AppState, id: &TenantId) -> Result<Option<Tenant>, OAuthError> {
+        match self {
+            At::Tenant(tenant) => Ok(Some(tenant.clone()).filter(|t| t.id == *id)),
+            At::Platform => {
+                let key = keys::tenant(id);
+                let tenant: Option<Tenant> = state
+                    .store()
+                    .load(std::slice::from_ref(&key))
+                    .await?
+                    .get(&key)?;
+                Ok(tenant.filter(|t| t.status == shared::values::Status::Active))
+            }
+        }
+    }
+}
+
+/// Reads what `token` names at this issuer (nothing of another tenant or issuer, nothing
+/// forged).
+pub async fn presented(state: &AppState, at: At<'_>, token: &str) -> Result<Presented, OAuthError> {
     let keys = state.credentials().keys().await?;
     if let Some((grant_id, generation)) = sign_in::parse_refresh_token(&keys, token) {
         let key = sign_in::grant_key(&grant_id);
@@ -638,20 +799,25 @@ pub async fn presented(
             .await?
             .get(&key)?;
         return Ok(match grant {
-            Some(g) if g.tenant_id == tenant.id && g.refresh_generation == generation => {
+            Some(g) if at.made(&g) && g.refresh_generation == generation => {
                 Presented::Refresh(Box::new(g))
             }
             _ => Presented::Unknown,
         });
     }
-    let issuer = state.config().tenant_issuer(&tenant.slug);
-    let Ok(claims) = state.keys().verify_issued_by(token, &issuer).await else {
+    let Ok(claims) = state
+        .keys()
+        .verify_issued_by(token, &at.issuer(state))
+        .await
+    else {
         return Ok(Presented::Unknown);
     };
     let Ok(claims) = serde_json::from_value::<UserAccessClaims>(claims) else {
         return Ok(Presented::Unknown);
     };
-    if claims.tenant_id != tenant.id {
+    if let At::Tenant(tenant) = at
+        && claims.tenant_id != tenant.id
+    {
         return Ok(Presented::Unknown);
     }
     let grant: Option<Grant> = match &claims.gid {
@@ -666,6 +832,19 @@ pub async fn presented(
         None => None,
     };
     Ok(Presented::Access(Box::new(claims), grant.map(Box::new)))
+}
+
+/// Verified access-token claims judged live at this issuer (their tenant read at the
+/// platform's).
+async fn live_claims(
+    state: &AppState,
+    at: At<'_>,
+    claims: &UserAccessClaims,
+) -> Result<Option<LiveToken>, OAuthError> {
+    match at.tenant(state, &claims.tenant_id).await? {
+        Some(tenant) => live_for(state, &tenant, claims.clone()).await,
+        None => Ok(None),
+    }
 }
 
 /// Whether a grant still stands where the token endpoint would judge it (its refresh would be
@@ -703,12 +882,26 @@ async fn grant_stands(
 /// endpoint (with the tenant's partner ACTIVE).
 pub async fn client_of(
     state: &AppState,
-    tenant: &Tenant,
+    at: At<'_>,
     request: &TokenRequest,
 ) -> Result<Application, OAuthError> {
     let (client_id, secret, basic) = request.client()?;
     let client_id =
         ApplicationId::parse(client_id).map_err(|_| OAuthError::InvalidClient { basic })?;
+    let tenant = match at {
+        At::Tenant(tenant) => tenant,
+        At::Platform => {
+            // A GLOBAL application, whoever's tokens it presents.
+            let key = keys::application(&client_id);
+            let app = state
+                .store()
+                .load(std::slice::from_ref(&key))
+                .await?
+                .get::<Application>(&key)?
+                .filter(|a| a.scope == shared::hierarchy::AppScope::Global);
+            return token::authenticate_served(state, app, secret, basic).await;
+        }
+    };
     let wanted = [
         keys::application(&client_id),
         keys::partner(&tenant.partner_id),
@@ -723,14 +916,14 @@ pub async fn client_of(
 /// RFC 7009: the token's grant revoked when it is the calling client's; 200 whatever it was.
 pub async fn revoke(
     state: &AppState,
-    tenant: &Tenant,
+    at: At<'_>,
     request: &TokenRequest,
 ) -> Result<(), OAuthError> {
-    let app = client_of(state, tenant, request).await?;
+    let app = client_of(state, at, request).await?;
     let Some(token) = request.param("token") else {
         return Err(OAuthError::InvalidRequest("token is required"));
     };
-    let grant = match presented(state, tenant, token).await? {
+    let grant = match presented(state, at, token).await? {
         Presented::Refresh(grant) => Some(*grant),
         Presented::Access(_, grant) => grant.map(|g| *g),
         Presented::Unknown => None,
@@ -745,10 +938,10 @@ pub async fn revoke(
 /// expired, forged or of another tenant.
 pub async fn introspect(
     state: &AppState,
-    tenant: &Tenant,
+    at: At<'_>,
     request: &TokenRequest,
 ) -> Result<Value, OAuthError> {
-    let app = client_of(state, tenant, request).await?;
+    let app = client_of(state, at, request).await?;
     if !app.application_type.is_confidential() {
         return Err(OAuthError::InvalidClient { basic: false });
     }
@@ -757,13 +950,17 @@ pub async fn introspect(
     };
     let now = Timestamp::now();
     let inactive = json!({"active": false});
-    Ok(match presented(state, tenant, token).await? {
+    let stands = async |grant: &Grant| -> Result<bool, OAuthError> {
+        match at.tenant(state, &grant.tenant_id).await? {
+            Some(tenant) => grant_stands(state, &tenant, grant).await,
+            None => Ok(false),
+        }
+    };
+    Ok(match presented(state, at, token).await? {
         // A client learns about its own tokens only (those issued to it, or exchanged by it).
         Presented::Refresh(grant) if grant.client_id != app.id => inactive,
         Presented::Access(claims, _) if claims.aud != app.id.as_str() => inactive,
-        Presented::Refresh(grant)
-            if grant.is_live(now) && grant_stands(state, tenant, &grant).await? =>
-        {
+        Presented::Refresh(grant) if grant.is_live(now) && stands(&grant).await? => {
             json!({
                 "active": true,
                 "token_type": "refresh_token",
@@ -771,10 +968,10 @@ pub async fn introspect(
                 "sub": grant.user_id,
                 "scope": grant.scope.join(" "),
                 "exp": grant.expires_at.unix(),
-                "iss": state.config().tenant_issuer(&tenant.slug),
+                "iss": at.issuer(state),
             })
         }
-        Presented::Access(claims, _) => match live_access_token(state, tenant, token).await? {
+        Presented::Access(claims, _) => match live_claims(state, at, &claims).await? {
             Some(_) => json!({
                 "active": true,
                 "token_type": "Bearer",

@@ -8,7 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shared::audit::{Actor, ActorType, AuditEvent, AuditResult, RequestMeta};
 use shared::credentials::CredentialKeys;
-use shared::hierarchy::{Application, Partner, Session, SessionType, Tenant, User, UserStatus};
+use shared::hierarchy::{
+    AppScope, Application, Partner, Session, SessionType, Tenant, User, UserStatus,
+};
 use shared::ids::ApplicationId;
 use shared::sign_in::{self, AuthorizationRequest, SsoCookie};
 use shared::state::AppState;
@@ -218,23 +220,183 @@ pub fn answer(
     web::see_other(&web::with_query(redirect_uri, &all), cookies)
 }
 
+/// Where a sign-in happens: a tenant's issuer (by its slug), or the platform's (GLOBAL
+/// applications; the user's email finds the tenant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Realm<'a> {
+    Tenant(&'a str),
+    Platform,
+}
+
+/// What an authorization request is answered with, once its issuer has read the client and
+/// the browser's session.
+struct Ready {
+    app: Application,
+    /// The login form's address.
+    login: String,
+    signed_in: Option<(Session, User)>,
+    stale_cookie: bool,
+    /// The tenant whose login the browser goes to; none at the platform's.
+    tenant: Option<Tenant>,
+    branding: Branding,
+    issuer: String,
+    /// The issuer's cookie path.
+    path: String,
+}
+
 /// `GET {issuer}/oauth/authorize`.
 pub async fn authorize(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     headers: &HeaderMap,
     query: &str,
     meta: &RequestMeta,
 ) -> Response {
-    match authorize_inner(state, slug, headers, query, meta).await {
+    match authorize_inner(state, realm, headers, query, meta).await {
         Ok(response) => response,
         Err(err) => failure_page(err),
     }
 }
 
-async fn authorize_inner(
+/// A tenant's request: its tenant (404 page if none, 403 if not open) and a client serving it.
+async fn ready_at_tenant(
     state: &AppState,
     slug: &str,
+    params: &Params,
+    client: Option<&ApplicationId>,
+    cookie: Option<&SsoCookie>,
+) -> Result<Result<Ready, Response>, shared::Error> {
+    let Some(resolved) = resolve(state, slug, client, cookie).await? else {
+        return Ok(Err(refusal_page(
+            &Branding::plain(),
+            StatusCode::NOT_FOUND,
+            "There is no sign-in at this address.",
+        )));
+    };
+    let branding = Branding::of(&resolved.tenant);
+    if !open_for_sign_in(&resolved) {
+        return Ok(Err(refusal_page(
+            &branding,
+            StatusCode::FORBIDDEN,
+            "Sign-in is not available for this organisation.",
+        )));
+    }
+    let Some(app) = serving_client(&resolved).cloned() else {
+        return Ok(Err(unknown_client(&branding)));
+    };
+    if let Some(page) = redirect_page(params, &app, &branding) {
+        return Ok(Err(page));
+    }
+    let Resolved {
+        tenant,
+        signed_in,
+        stale_cookie,
+        ..
+    } = resolved;
+    Ok(Ok(Ready {
+        app,
+        signed_in,
+        stale_cookie,
+        login: format!("{}/login", state.config().tenant_issuer(&tenant.slug)),
+        issuer: state.config().tenant_issuer(&tenant.slug),
+        path: state.config().tenant_issuer_path(&tenant.slug),
+        tenant: Some(tenant),
+        branding,
+    }))
+}
+
+/// The platform's request: a GLOBAL client, and the session the platform's cookie names (its
+/// user, tenant and partner all still active) — one batch.
+async fn ready_at_platform(
+    state: &AppState,
+    params: &Params,
+    client: Option<&ApplicationId>,
+    cookie: Option<&SsoCookie>,
+) -> Result<Result<Ready, Response>, shared::Error> {
+    let branding = Branding::plain();
+    let Some(client) = client else {
+        return Ok(Err(unknown_client(&branding)));
+    };
+    let mut wanted = vec![keys::application(client)];
+    if let Some(cookie) = cookie {
+        wanted.extend([
+            keys::session(&cookie.session),
+            keys::user(&cookie.user),
+            keys::tenant(&cookie.tenant),
+            keys::partner(&cookie.partner),
+        ]);
+    }
+    let loaded = state.store().load(&wanted).await?;
+    let app: Option<Application> = loaded.get(&keys::application(client))?;
+    let Some(app) = app.filter(|a| a.status == Status::Active && a.scope == AppScope::Global)
+    else {
+        return Ok(Err(unknown_client(&branding)));
+    };
+    if let Some(page) = redirect_page(params, &app, &branding) {
+        return Ok(Err(page));
+    }
+    let signed_in = match cookie {
+        Some(cookie) => {
+            let now = Timestamp::now();
+            let session: Option<Session> = loaded.get(&keys::session(&cookie.session))?;
+            let user: Option<User> = loaded.get(&keys::user(&cookie.user))?;
+            let tenant: Option<Tenant> = loaded.get(&keys::tenant(&cookie.tenant))?;
+            let partner: Option<Partner> = loaded.get(&keys::partner(&cookie.partner))?;
+            match (session, user, tenant, partner) {
+                (Some(session), Some(user), Some(tenant), Some(partner))
+                    if session.session_type == SessionType::Sso
+                        && session.is_live(now)
+                        && session.user_id == user.id
+                        && session.tenant_id == tenant.id
+                        && user.tenant_id == tenant.id
+                        && user.status == UserStatus::Active
+                        && tenant.status == Status::Active
+                        && tenant.partner_id == partner.id
+                        && partner.status == Status::Active =>
+                {
+                    Some((session, user))
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    Ok(Ok(Ready {
+        app,
+        stale_cookie: cookie.is_some() && signed_in.is_none(),
+        signed_in,
+        tenant: None,
+        branding,
+        login: format!("{}/login", state.config().platform_base()),
+        issuer: state.config().token_issuer.clone(),
+        path: state.config().platform_issuer_path(),
+    }))
+}
+
+fn unknown_client(branding: &Branding) -> Response {
+    refusal_page(
+        branding,
+        StatusCode::BAD_REQUEST,
+        "The application asking you to sign in is not known here.",
+    )
+}
+
+/// The page refusing a redirect URI the client did not register (or none at all); `None` when
+/// it is one of the client's.
+fn redirect_page(params: &Params, app: &Application, branding: &Branding) -> Option<Response> {
+    match request::registered_redirect(params, app) {
+        Ok(_) => None,
+        Err(Refusal::Page(message))
+        | Err(Refusal::Redirect {
+            description: message,
+            ..
+        }) => Some(refusal_page(branding, StatusCode::BAD_REQUEST, message)),
+    }
+}
+
+async fn authorize_inner(
+    state: &AppState,
+    realm: Realm<'_>,
     headers: &HeaderMap,
     query: &str,
     meta: &RequestMeta,
@@ -251,77 +413,68 @@ async fn authorize_inner(
         .and_then(|c| ApplicationId::parse(c).ok());
     let keys = state.credentials().keys().await?;
     let (cookie, unreadable) = sso_cookie(state.config(), headers, &keys);
-    let Some(resolved) = resolve(state, slug, client.as_ref(), cookie.as_ref()).await? else {
-        return Ok(refusal_page(
-            &Branding::plain(),
-            StatusCode::NOT_FOUND,
-            "There is no sign-in at this address.",
-        ));
-    };
-    let branding = Branding::of(&resolved.tenant);
-    if !open_for_sign_in(&resolved) {
-        return Ok(refusal_page(
-            &branding,
-            StatusCode::FORBIDDEN,
-            "Sign-in is not available for this organisation.",
-        ));
-    }
-    let Some(app) = serving_client(&resolved) else {
-        return Ok(refusal_page(
-            &branding,
-            StatusCode::BAD_REQUEST,
-            "The application asking you to sign in is not known here.",
-        ));
-    };
-    let redirect_uri = match request::registered_redirect(&params, app) {
-        Ok(uri) => uri,
-        Err(Refusal::Page(message))
-        | Err(Refusal::Redirect {
-            description: message,
-            ..
-        }) => {
-            return Ok(refusal_page(&branding, StatusCode::BAD_REQUEST, message));
+    let ready = match realm {
+        Realm::Tenant(slug) => {
+            ready_at_tenant(state, slug, &params, client.as_ref(), cookie.as_ref()).await?
+        }
+        Realm::Platform => {
+            ready_at_platform(state, &params, client.as_ref(), cookie.as_ref()).await?
         }
     };
-    let issuer = state.config().tenant_issuer(&resolved.tenant.slug);
-    let path = state.config().tenant_issuer_path(&resolved.tenant.slug);
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(page) => return Ok(page),
+    };
+    let app = &ready.app;
+    let issuer = &ready.issuer;
+    // Checked by `ready_at_*`: the redirect URI is the client's own.
+    let redirect_uri = params.get("redirect_uri").unwrap_or_default().to_owned();
     let mut cookies = Vec::new();
-    if resolved.stale_cookie || unreadable {
-        cookies.push(web::cleared(state.config(), sign_in::SSO_COOKIE, &path));
+    if ready.stale_cookie || unreadable {
+        cookies.push(web::cleared(
+            state.config(),
+            sign_in::SSO_COOKIE,
+            &ready.path,
+        ));
     }
     let checked = match request::check(&params, app, redirect_uri.clone()) {
         Ok(checked) => checked,
         Err(Refusal::Redirect { error, description }) => {
             return Ok(answer(
                 &redirect_uri,
-                &issuer,
+                issuer,
                 params.get("state"),
                 &[("error", error), ("error_description", description)],
                 cookies,
             ));
         }
         Err(Refusal::Page(message)) => {
-            return Ok(refusal_page(&branding, StatusCode::BAD_REQUEST, message));
+            return Ok(refusal_page(
+                &ready.branding,
+                StatusCode::BAD_REQUEST,
+                message,
+            ));
         }
     };
     let now = Timestamp::now();
-    if let Some((session, user)) = &resolved.signed_in {
+    if let Some((session, user)) = &ready.signed_in {
         // `max_age=0` is `prompt=login` (OpenID Connect Core §3.1.2.1, errata 2).
         let too_old = checked
             .max_age
             .is_some_and(|max| max == 0 || now.unix() - session.created_at.unix() > max);
         if checked.prompt != Prompt::Login && !too_old {
             if !admitted(state, app, user).await? {
-                return Ok(not_assigned(&checked, &issuer, cookies));
+                return Ok(not_assigned(&checked, issuer, cookies));
             }
             let issue = Issue {
                 app,
                 user,
                 session,
                 request: &checked,
+                platform: realm == Realm::Platform,
             };
             if let Some(response) =
-                answer_with_code(state, &keys, &issue, &issuer, meta, now, cookies.clone()).await?
+                answer_with_code(state, &keys, &issue, issuer, meta, now, cookies.clone()).await?
             {
                 return Ok(response);
             }
@@ -330,7 +483,7 @@ async fn authorize_inner(
     if checked.prompt == Prompt::None {
         return Ok(answer(
             &checked.redirect_uri,
-            &issuer,
+            issuer,
             checked.state.as_deref(),
             &[
                 ("error", "login_required"),
@@ -342,16 +495,7 @@ async fn authorize_inner(
             cookies,
         ));
     }
-    Ok(to_login(
-        state,
-        &keys,
-        &resolved.tenant,
-        app,
-        checked,
-        &path,
-        cookies,
-        now,
-    ))
+    Ok(to_login(state, &keys, &ready, checked, cookies, now))
 }
 
 /// Whether the app admits the user: anyone it serves, unless `assignment_required` (then its
@@ -436,29 +580,27 @@ pub fn sign_in_event(
     .with_result(result)
 }
 
-/// Sends the browser to the login form: the request signed into a flow, bound to a new flow
-/// cookie.
-#[allow(clippy::too_many_arguments)]
+/// Sends the browser to the login form (the tenant's, or the platform's email step): the
+/// request signed into a flow, bound to a new flow cookie.
 fn to_login(
     state: &AppState,
     keys: &CredentialKeys,
-    tenant: &Tenant,
-    app: &Application,
+    ready: &Ready,
     checked: Checked,
-    path: &str,
     mut cookies: Vec<String>,
     now: Timestamp,
 ) -> Response {
     let binding = shared::secrets::random_token();
     let flow = AuthorizationRequest {
-        client_id: app.id.clone(),
+        client_id: ready.app.id.clone(),
         redirect_uri: checked.redirect_uri,
         scope: checked.scope,
         state: checked.state,
         nonce: checked.nonce,
         code_challenge: checked.code_challenge,
         login_hint: checked.login_hint,
-        tenant: tenant.id.clone(),
+        tenant: ready.tenant.as_ref().map(|t| t.id.clone()),
+        platform: ready.tenant.is_none(),
         expires_at: now.unix() + sign_in::FLOW_LIFETIME_SECONDS,
         binding: sign_in::binding_of(&binding),
     };
@@ -466,12 +608,11 @@ fn to_login(
         state.config(),
         sign_in::FLOW_COOKIE,
         &binding,
-        path,
+        &ready.path,
         sign_in::FLOW_LIFETIME_SECONDS,
     ));
-    let login = format!("{}/login", state.config().tenant_issuer(&tenant.slug));
     web::see_other(
-        &web::with_query(&login, &[("flow", &flow.encode(keys))]),
+        &web::with_query(&ready.login, &[("flow", &flow.encode(keys))]),
         cookies,
     )
 }

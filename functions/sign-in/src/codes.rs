@@ -21,6 +21,8 @@ pub struct Issue<'a> {
     pub user: &'a User,
     pub session: &'a Session,
     pub request: &'a Checked,
+    /// Issued at the platform's issuer.
+    pub platform: bool,
 }
 
 /// A new code for `issue`: the code itself (to hand out once) and what is stored.
@@ -48,6 +50,7 @@ pub async fn new_code(
         session_expires_at: issue.session.expires_at,
         user_id: issue.user.id.clone(),
         tenant_id: issue.user.tenant_id.clone(),
+        platform: issue.platform,
         auth_time: issue.session.created_at,
         claims: sign_in::identity_claims(issue.user, &issue.request.scope, groups),
         issued_at: now,

@@ -13,6 +13,7 @@ mod codes;
 pub mod login;
 pub mod logout;
 mod pages;
+pub mod platform;
 pub mod request;
 mod web;
 
@@ -29,6 +30,9 @@ use utoipa::OpenApi;
 use request::Params;
 
 const TENANT_BASE: &str = "/api/v1/auth/tenants";
+const PLATFORM_AUTHORIZE: &str = "/api/v1/platform/oauth/authorize";
+const PLATFORM_LOGIN: &str = "/api/v1/platform/oauth/login";
+const PLATFORM_LOGOUT: &str = "/api/v1/platform/oauth/logout";
 
 /// The login form's fields.
 #[derive(utoipa::ToSchema)]
@@ -57,7 +61,18 @@ struct LogoutForm {
 pub const ACTIONS: &[AuditAction] = &[];
 
 #[derive(OpenApi)]
-#[openapi(paths(authorize_page, login_page, login_submit, logout_get, logout_post))]
+#[openapi(paths(
+    authorize_page,
+    login_page,
+    login_submit,
+    logout_get,
+    logout_post,
+    platform_authorize_page,
+    platform_login_page,
+    platform_login_submit,
+    platform_logout_get,
+    platform_logout_post
+))]
 pub struct SignInApi;
 
 pub fn routes() -> Router<AppState> {
@@ -73,6 +88,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{TENANT_BASE}/{{tenant_slug}}/oauth/logout"),
             get(logout_get).post(logout_post),
+        )
+        .route(PLATFORM_AUTHORIZE, get(platform_authorize_page))
+        .route(
+            PLATFORM_LOGIN,
+            get(platform_login_page).post(platform_login_submit),
+        )
+        .route(
+            PLATFORM_LOGOUT,
+            get(platform_logout_get).post(platform_logout_post),
         )
 }
 
@@ -103,12 +127,89 @@ async fn authorize_page(
 ) -> Response {
     authorize::authorize(
         &state,
-        &tenant_slug,
+        authorize::Realm::Tenant(&tenant_slug),
         &headers,
         query.as_deref().unwrap_or(""),
         &meta,
     )
     .await
+}
+
+/// Platform Authorize (an HTML flow, for browsers): the sign-in of GLOBAL applications, for
+/// users of any tenant; the parameters and answers of the tenant's authorize, with the
+/// platform's issuer as `iss`. Without a live platform SSO session the browser goes to the
+/// platform's login, which asks for the email first.
+#[utoipa::path(get, path = "/api/v1/platform/oauth/authorize", operation_id = "platform_authorize", summary = "Platform Authorize (HTML)", tag = "Sign-in",
+    responses((status = 303, description = "To the redirect URI (code or error), or to the login page"),
+               (status = 400, description = "HTML error page: unknown client (or not a GLOBAL one) or redirect URI", content_type = "text/html")),
+    security(()))]
+async fn platform_authorize_page(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    meta: RequestMeta,
+) -> Response {
+    authorize::authorize(
+        &state,
+        authorize::Realm::Platform,
+        &headers,
+        query.as_deref().unwrap_or(""),
+        &meta,
+    )
+    .await
+}
+
+/// Platform Login Page (HTML): the email step of a flow the platform's authorize started.
+#[utoipa::path(get, path = "/api/v1/platform/oauth/login", operation_id = "platform_login_page", summary = "Platform Login Page (HTML)", tag = "Sign-in",
+    params(("flow" = String, Query, description = "The signed sign-in flow")),
+    responses((status = 200, description = "The email form", content_type = "text/html"),
+               (status = 400, description = "An expired flow", content_type = "text/html")),
+    security(()))]
+async fn platform_login_page(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let flow = Params::parse(query.as_deref().unwrap_or(""))
+        .and_then(|p| p.get("flow").map(str::to_owned))
+        .unwrap_or_default();
+    platform::page(&state, &headers, &flow).await
+}
+
+/// The platform login form's fields: the email step sends `flow` and `email`; the password
+/// step adds `password`; the choice of organisation sends `flow`, `choice` and `tenant`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The schema of the form; `platform::Posted` reads it.
+struct PlatformLoginForm {
+    flow: String,
+    email: Option<String>,
+    password: Option<String>,
+    /// The signed choice the organisation page carries.
+    choice: Option<String>,
+    /// The organisation (tenant id) picked.
+    tenant: Option<String>,
+}
+
+/// Platform Login (the form's posts): the email → the password form (the same whatever the
+/// email); the password → tried in each tenant holding the email: one match signs in (303 to
+/// the client with a code), several → the choice of organisation (200), none → the form again
+/// with one message (401; 429 throttled).
+#[utoipa::path(post, path = "/api/v1/platform/oauth/login", operation_id = "platform_login", summary = "Platform Login (HTML form post)", tag = "Sign-in",
+    request_body(content = PlatformLoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The next step: the password form, or the choice of organisation", content_type = "text/html"),
+               (status = 303, description = "Signed in: to the redirect URI with a code"),
+               (status = 400, description = "An expired flow or choice", content_type = "text/html"),
+               (status = 401, description = "The form again: wrong email or password", content_type = "text/html"),
+               (status = 429, description = "The form again: too many attempts", content_type = "text/html"),
+               (status = 503, description = "The form again: the account or tenant changed during the sign-in; try again", content_type = "text/html")),
+    security(()))]
+async fn platform_login_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Response {
+    platform::submit(&state, &headers, &body, &meta).await
 }
 
 /// Login page (HTML, works without JavaScript): the form of a sign-in flow `authorize` started
@@ -173,15 +274,8 @@ async fn logout_get(
     meta: RequestMeta,
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("")).unwrap_or_else(Params::empty);
-    logout::logout(
-        &state,
-        &tenant_slug,
-        &headers,
-        params,
-        logout::Via::Get,
-        &meta,
-    )
-    .await
+    let realm = authorize::Realm::Tenant(&tenant_slug);
+    logout::logout(&state, realm, &headers, params, logout::Via::Get, &meta).await
 }
 
 /// Logout by form post: the confirmation's, or an RP's (which, arriving cross-site without the
@@ -205,5 +299,45 @@ async fn logout_post(
         Params::parse(std::str::from_utf8(&body).unwrap_or("")).unwrap_or_else(Params::empty);
     let confirmed = params.get("confirm") == Some("yes");
     let via = logout::Via::Post { confirmed };
-    logout::logout(&state, &tenant_slug, &headers, params, via, &meta).await
+    let realm = authorize::Realm::Tenant(&tenant_slug);
+    logout::logout(&state, realm, &headers, params, via, &meta).await
+}
+
+/// Platform Logout (RP-initiated, HTML): the tenant's logout, for sessions signed in at the
+/// platform's issuer (GLOBAL applications).
+#[utoipa::path(get, path = "/api/v1/platform/oauth/logout", operation_id = "platform_logout", summary = "Platform Logout (HTML)", tag = "Sign-in",
+    responses((status = 200, description = "Signed out, or the confirmation", content_type = "text/html"),
+               (status = 303, description = "To the registered post-logout redirect URI"),
+               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html")),
+    security(()))]
+async fn platform_logout_get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    meta: RequestMeta,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or("")).unwrap_or_else(Params::empty);
+    let realm = authorize::Realm::Platform;
+    logout::logout(&state, realm, &headers, params, logout::Via::Get, &meta).await
+}
+
+/// Platform Logout by form post (as the tenant's).
+#[utoipa::path(post, path = "/api/v1/platform/oauth/logout", operation_id = "platform_logout_post", summary = "Platform Logout (HTML form post)", tag = "Sign-in",
+    request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Signed out", content_type = "text/html"),
+               (status = 303, description = "To the registered post-logout redirect URI; a post without the SSO cookie: to the same logout by GET"),
+               (status = 400, description = "client_id and id_token_hint name different applications", content_type = "text/html")),
+    security(()))]
+async fn platform_logout_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Response {
+    let params =
+        Params::parse(std::str::from_utf8(&body).unwrap_or("")).unwrap_or_else(Params::empty);
+    let confirmed = params.get("confirm") == Some("yes");
+    let via = logout::Via::Post { confirmed };
+    let realm = authorize::Realm::Platform;
+    logout::logout(&state, realm, &headers, params, via, &meta).await
 }

@@ -33,15 +33,15 @@ use crate::request::{Checked, Prompt};
 use crate::web::{self, Page};
 
 /// The one message every failed attempt shows (SPEC §6.2).
-const WRONG: &str = "The email address or password is incorrect.";
-const EXPIRED: &str = "This sign-in form has expired or was opened in another browser. Go back to the application and sign in again.";
+pub const WRONG: &str = "The email address or password is incorrect.";
+pub const EXPIRED: &str = "This sign-in form has expired or was opened in another browser. Go back to the application and sign in again.";
 /// The longest email and password considered (as the admin login).
-const MAX_EMAIL_CHARS: usize = 320;
+pub const MAX_EMAIL_CHARS: usize = 320;
 const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// The flow a request carries, if this service signed it for this browser and it is still
 /// valid.
-fn flow_of(
+pub fn flow_of(
     config: &shared::config::Config,
     headers: &HeaderMap,
     value: &str,
@@ -96,7 +96,14 @@ pub async fn page(state: &AppState, slug: &str, headers: &HeaderMap, flow_token:
                 EXPIRED,
             ));
         };
-        let key = keys::tenant(&flow.tenant);
+        let Some(tenant_id) = flow.tenant.as_ref() else {
+            return Ok(refusal_page(
+                &Branding::plain(),
+                StatusCode::NOT_FOUND,
+                "There is no sign-in at this address.",
+            ));
+        };
+        let key = keys::tenant(tenant_id);
         let tenant: Option<Tenant> = state
             .store()
             .load(std::slice::from_ref(&key))
@@ -189,27 +196,29 @@ async fn submit_inner(
             EXPIRED,
         ));
     };
-    let email = Email::parse_str(form.email.trim())
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| form.email.trim().to_lowercase());
-    // Whatever fails from here is the same message, in about the same time.
-    let bounded = email.chars().count() <= MAX_EMAIL_CHARS
-        && form.password.chars().count() <= MAX_PASSWORD_CHARS;
-    let email_key = keys::user_email(&flow.tenant, if bounded { &email } else { "" });
+    let Some(flow_tenant) = flow.tenant.clone() else {
+        return Ok(refusal_page(
+            &Branding::plain(),
+            StatusCode::NOT_FOUND,
+            "There is no sign-in at this address.",
+        ));
+    };
+    let (email, bounded) = normalised(&form.email, &form.password);
+    let email_key = keys::user_email(&flow_tenant, if bounded { &email } else { "" });
     let throttle = Throttle::new(
-        keys::sign_in_partition(&flow.tenant, if bounded { &email } else { "" }),
+        keys::sign_in_partition(&flow_tenant, if bounded { &email } else { "" }),
         meta.ip_address.as_deref(),
         now.unix(),
     );
     let mut wanted = vec![
-        keys::tenant(&flow.tenant),
+        keys::tenant(&flow_tenant),
         keys::application(&flow.client_id),
         email_key.clone(),
     ];
     wanted.extend(throttle.keys());
     let first = state.store().load(&wanted).await?;
     let Some(tenant) = first
-        .get::<Tenant>(&keys::tenant(&flow.tenant))?
+        .get::<Tenant>(&keys::tenant(&flow_tenant))?
         .filter(|t| t.slug == slug && t.status == Status::Active)
     else {
         return Ok(refusal_page(
@@ -281,13 +290,7 @@ async fn submit_inner(
     .await;
     // The client as it is now, and the flow still within it: a redirect URI removed or a scope
     // withdrawn since the flow began stops it.
-    let serving = app.as_ref().filter(|a| {
-        a.status == Status::Active
-            && sign_in::serves(a, &tenant)
-            && a.allows_grant("authorization_code")
-            && a.redirect_uris.contains(&flow.redirect_uri)
-            && flow.scope.iter().all(|s| a.allowed_scopes.contains(s))
-    });
+    let serving = app.as_ref().filter(|a| still_serves(a, &tenant, &flow));
     let allowed = password_ok
         && bounded
         && user
@@ -306,6 +309,69 @@ async fn submit_inner(
         }
         return Ok(retry(WRONG, StatusCode::UNAUTHORIZED));
     };
+    let to = Answering {
+        issuer: state.config().tenant_issuer(&tenant.slug),
+        path: state.config().tenant_issuer_path(&tenant.slug),
+        platform: false,
+    };
+    let signed_in = start_session(
+        state,
+        &keys,
+        (&tenant, &user, app),
+        &flow,
+        &counts.slots(),
+        &to,
+        meta,
+    )
+    .await?;
+    Ok(signed_in.unwrap_or_else(|| retry(WRONG, StatusCode::SERVICE_UNAVAILABLE)))
+}
+
+/// The email as the claims hold it (normalised), and whether the email and password are
+/// within bounds (beyond, the attempt fails as any other, without a lookup).
+pub fn normalised(typed: &str, password: &str) -> (String, bool) {
+    let email = Email::parse_str(typed.trim())
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| typed.trim().to_lowercase());
+    // Whatever fails from here is the same message, in about the same time.
+    let bounded =
+        email.chars().count() <= MAX_EMAIL_CHARS && password.chars().count() <= MAX_PASSWORD_CHARS;
+    (email, bounded)
+}
+
+/// The client as it is now, and the flow still within it: a redirect URI removed or a scope
+/// withdrawn since the flow began stops it.
+pub fn still_serves(app: &Application, tenant: &Tenant, flow: &AuthorizationRequest) -> bool {
+    app.status == Status::Active
+        && sign_in::serves(app, tenant)
+        && app.allows_grant("authorization_code")
+        && app.redirect_uris.contains(&flow.redirect_uri)
+        && flow.scope.iter().all(|s| app.allowed_scopes.contains(s))
+}
+
+/// The issuer a sign-in answers for.
+pub struct Answering {
+    pub issuer: String,
+    /// The issuer's cookie path.
+    pub path: String,
+    pub platform: bool,
+}
+
+/// After the password: the client told `access_denied` if it does not admit the user (no
+/// session; the attempt recorded as a failure), else the SSO session started in the user's
+/// tenant with a code for the client in one transaction (the attempt's `slots` given back),
+/// the SSO cookie set, the browser sent to the client with the code. `None` when the tenant or
+/// the user changed during the password check (judged afresh next time).
+pub async fn start_session(
+    state: &AppState,
+    keys: &shared::credentials::CredentialKeys,
+    (tenant, user, app): (&Tenant, &User, &Application),
+    flow: &AuthorizationRequest,
+    slots: &[Key],
+    to: &Answering,
+    meta: &RequestMeta,
+) -> Result<Option<Response>, shared::Error> {
+    let now = Timestamp::now();
     let checked = Checked {
         redirect_uri: flow.redirect_uri.clone(),
         scope: flow.scope.clone(),
@@ -316,33 +382,32 @@ async fn submit_inner(
         max_age: None,
         login_hint: None,
     };
-    let issuer = state.config().tenant_issuer(&tenant.slug);
-    if !authorize::admitted(state, app, &user).await? {
+    if !authorize::admitted(state, app, user).await? {
         // The password was right, and the app is not for this user: no session, the attempt
         // recorded as a failure with its reason, the client told `access_denied`.
-        let mut event = failure_event(&tenant, Some(&user.id), &email, meta);
+        let mut event = failure_event(tenant, Some(&user.id), &user.email, meta);
         event.changes = Some(codes::sign_in_changes("password", app));
         if let Some(changes) = event.changes.as_mut() {
             changes.insert("reason".into(), "not_assigned".into());
         }
         state.store().put_event(&event).await?;
-        let path = state.config().tenant_issuer_path(&tenant.slug);
-        let cookies = vec![web::cleared(state.config(), sign_in::FLOW_COOKIE, &path)];
-        return Ok(authorize::not_assigned(&checked, &issuer, cookies));
+        let cookies = vec![web::cleared(state.config(), sign_in::FLOW_COOKIE, &to.path)];
+        return Ok(Some(authorize::not_assigned(&checked, &to.issuer, cookies)));
     }
-    let mut session = sso_session(state, &tenant, &user, now, meta);
+    let mut session = sso_session(state, tenant, user, now, meta);
     session.applications.push(app.id.clone());
     let issue = Issue {
         app,
-        user: &user,
+        user,
         session: &session,
         request: &checked,
+        platform: to.platform,
     };
-    let (code, stored) = codes::new_code(state, &keys, &issue, now).await?;
+    let (code, stored) = codes::new_code(state, keys, &issue, now).await?;
     let mut tx = state.store().tx();
-    shared::store::sessions::start_in(&mut tx, &session, user.version, now, &counts.slots())?;
+    shared::store::sessions::start_in(&mut tx, &session, user.version, now, slots)?;
     tx.put_new(codes::code_item(&stored)?, shared::store::Guard::Item)?;
-    let mut event = sign_in_event(&user, &session, AuditResult::Success, meta);
+    let mut event = sign_in_event(user, &session, AuditResult::Success, meta);
     event.changes = Some(codes::sign_in_changes("password", app));
     state.store().add_event(&mut tx, &event)?;
     match state.store().transact(tx).await {
@@ -355,11 +420,10 @@ async fn submit_inner(
                 Some(shared::store::sessions::TENANT_MOVED | shared::store::sessions::USER_CHANGED)
             ) =>
         {
-            return Ok(retry(WRONG, StatusCode::SERVICE_UNAVAILABLE));
+            return Ok(None);
         }
         Err(err) => return Err(err.into()),
     }
-    let path = state.config().tenant_issuer_path(&tenant.slug);
     let cookie = SsoCookie {
         session: session.id.clone(),
         user: user.id.clone(),
@@ -370,19 +434,19 @@ async fn submit_inner(
         web::cookie(
             state.config(),
             sign_in::SSO_COOKIE,
-            &cookie.encode(&keys),
-            &path,
+            &cookie.encode(keys),
+            &to.path,
             (session.expires_at.unix() - now.unix()).max(0),
         ),
-        web::cleared(state.config(), sign_in::FLOW_COOKIE, &path),
+        web::cleared(state.config(), sign_in::FLOW_COOKIE, &to.path),
     ];
-    Ok(authorize::answer(
+    Ok(Some(authorize::answer(
         &flow.redirect_uri,
-        &issuer,
+        &to.issuer,
         flow.state.as_deref(),
         &[("code", &code)],
         cookies,
-    ))
+    )))
 }
 
 /// A new SSO session of `user`: it lasts the tenant's `session_timeout_minutes` (else the
@@ -426,7 +490,7 @@ fn sso_session(
 }
 
 /// A failed sign-in's event, filed under the tenant (whose admins see attempts on its users).
-fn failure_event(
+pub fn failure_event(
     tenant: &Tenant,
     user: Option<&UserId>,
     email: &str,

@@ -23,7 +23,12 @@ use shared::state::AppState;
 use shared::store::tally::{self, TenantNow};
 use shared::time::Timestamp;
 
-use crate::authorize::{self, failure_page, refusal_page};
+use shared::hierarchy::{AppScope, Session, SessionType, Tenant, User};
+use shared::sign_in::SsoCookie;
+use shared::store::{Key, keys};
+use shared::values::Status;
+
+use crate::authorize::{self, Realm, failure_page, refusal_page};
 use crate::pages::{self, Branding};
 use crate::request::Params;
 use crate::web::{self, Page};
@@ -41,13 +46,13 @@ pub enum Via {
 /// `GET|POST {issuer}/oauth/logout`: `params` from the query, or the form.
 pub async fn logout(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     headers: &HeaderMap,
     params: Params,
     via: Via,
     meta: &RequestMeta,
 ) -> Response {
-    logout_inner(state, slug, headers, params, via, meta)
+    logout_inner(state, realm, headers, params, via, meta)
         .await
         .unwrap_or_else(failure_page)
 }
@@ -60,9 +65,20 @@ const LOGOUT_PARAMETERS: [&str; 4] = [
     "client_id",
 ];
 
+/// Where a logout happens, as its request read it: the client (if it names one that may sign
+/// in here), the browser's session and user, and the session's tenant.
+struct Place {
+    branding: Branding,
+    app: Option<shared::hierarchy::Application>,
+    signed_in: Option<(Session, User)>,
+    tenant: Option<Tenant>,
+    /// The issuer's cookie path.
+    path: String,
+}
+
 async fn logout_inner(
     state: &AppState,
-    slug: &str,
+    realm: Realm<'_>,
     headers: &HeaderMap,
     params: Params,
     via: Via,
@@ -70,17 +86,33 @@ async fn logout_inner(
 ) -> Result<Response, shared::Error> {
     // Slugs are lower case; the issuer is the tenant's, whatever case the path used. A path
     // that cannot be a slug is nobody's sign-in (before anything else is built from it).
-    let Ok(slug) = shared::values::Slug::parse_str(&slug.to_lowercase()) else {
-        return Ok(refusal_page(
-            &Branding::plain(),
-            StatusCode::NOT_FOUND,
-            "There is no sign-in at this address.",
-        ));
+    let slug = match realm {
+        Realm::Tenant(slug) => match shared::values::Slug::parse_str(&slug.to_lowercase()) {
+            Ok(slug) => Some(slug),
+            Err(_) => {
+                return Ok(refusal_page(
+                    &Branding::plain(),
+                    StatusCode::NOT_FOUND,
+                    "There is no sign-in at this address.",
+                ));
+            }
+        },
+        Realm::Platform => None,
     };
-    let slug = slug.as_str();
+    let slug = slug.as_ref().map(|s| s.as_str());
     let keys = state.credentials().keys().await?;
     let (cookie, unreadable) = authorize::sso_cookie(state.config(), headers, &keys);
-    let issuer = state.config().tenant_issuer(slug);
+    let (issuer, endpoint) = match slug {
+        Some(slug) => {
+            let issuer = state.config().tenant_issuer(slug);
+            let endpoint = format!("{issuer}/oauth/logout");
+            (issuer, endpoint)
+        }
+        None => (
+            state.config().token_issuer.clone(),
+            format!("{}/logout", state.config().platform_base()),
+        ),
+    };
     if via == (Via::Post { confirmed: false }) && cookie.is_none() && !unreadable {
         // A cross-site POST carries no Lax cookie: the same logout by GET will.
         let query: Vec<(&str, &str)> = LOGOUT_PARAMETERS
@@ -88,7 +120,7 @@ async fn logout_inner(
             .filter_map(|name| params.get(name).map(|v| (name, v)))
             .collect();
         return Ok(web::see_other(
-            &web::with_query(&format!("{issuer}/oauth/logout"), &query),
+            &web::with_query(&endpoint, &query),
             Vec::new(),
         ));
     }
@@ -115,34 +147,54 @@ async fn logout_inner(
         .get("client_id")
         .or(hinted_client)
         .and_then(|c| ApplicationId::parse(c).ok());
-    let Some(resolved) = authorize::resolve(state, slug, client.as_ref(), cookie.as_ref()).await?
-    else {
-        return Ok(refusal_page(
-            &Branding::plain(),
-            StatusCode::NOT_FOUND,
-            "There is no sign-in at this address.",
-        ));
+    let place = match slug {
+        Some(slug) => {
+            let Some(resolved) =
+                authorize::resolve(state, slug, client.as_ref(), cookie.as_ref()).await?
+            else {
+                return Ok(refusal_page(
+                    &Branding::plain(),
+                    StatusCode::NOT_FOUND,
+                    "There is no sign-in at this address.",
+                ));
+            };
+            Place {
+                branding: Branding::of(&resolved.tenant),
+                app: authorize::serving_client(&resolved).cloned(),
+                path: state.config().tenant_issuer_path(&resolved.tenant.slug),
+                signed_in: resolved.signed_in,
+                tenant: Some(resolved.tenant),
+            }
+        }
+        None => at_platform(state, client.as_ref(), cookie.as_ref()).await?,
     };
-    let branding = Branding::of(&resolved.tenant);
-    let app = authorize::serving_client(&resolved);
+    let Place {
+        branding,
+        app,
+        signed_in,
+        tenant: session_tenant,
+        path,
+    } = place;
     // Where to go afterwards: only a URI the client registered, else nowhere.
     let back = params
         .get("post_logout_redirect_uri")
-        .filter(|uri| app.is_some_and(|a| a.post_logout_redirect_uris.iter().any(|r| r == uri)))
+        .filter(|uri| {
+            app.as_ref()
+                .is_some_and(|a| a.post_logout_redirect_uris.iter().any(|r| r == uri))
+        })
         .map(str::to_owned);
-    let path = state.config().tenant_issuer_path(&resolved.tenant.slug);
-    if let Some((session, user)) = &resolved.signed_in {
+    if let Some((session, user)) = &signed_in {
         let hinted = hint
             .as_ref()
             .and_then(|h| h.get("sid"))
             .and_then(Value::as_str)
             == Some(session.id.as_str());
         if !hinted && via != (Via::Post { confirmed: true }) {
-            return Ok(confirmation(&branding, &issuer, &params, back.as_deref()));
+            return Ok(confirmation(&branding, &endpoint, &params, back.as_deref()));
         }
         let now = Timestamp::now();
         let tenant = tally::session_counts_at(session.expires_at, now)
-            .then(|| TenantNow::of(Some(&resolved.tenant)));
+            .then(|| TenantNow::of(session_tenant.as_ref()));
         let actor = Actor {
             kind: ActorType::User,
             id: Some(user.id.to_string()),
@@ -191,10 +243,62 @@ async fn logout_inner(
     .into_response())
 }
 
+/// The platform's logout: its client (a GLOBAL application) and the session its cookie names,
+/// with the session's user and tenant — one batch.
+async fn at_platform(
+    state: &AppState,
+    client: Option<&ApplicationId>,
+    cookie: Option<&SsoCookie>,
+) -> Result<Place, shared::Error> {
+    let mut wanted: Vec<Key> = client.iter().map(|c| keys::application(c)).collect();
+    if let Some(cookie) = cookie {
+        wanted.extend([
+            keys::session(&cookie.session),
+            keys::user(&cookie.user),
+            keys::tenant(&cookie.tenant),
+        ]);
+    }
+    let loaded = state.store().load(&wanted).await?;
+    let app = match client {
+        Some(c) => loaded
+            .get::<shared::hierarchy::Application>(&keys::application(c))?
+            .filter(|a| a.status == Status::Active && a.scope == AppScope::Global),
+        None => None,
+    };
+    let (signed_in, tenant) = match cookie {
+        Some(cookie) => {
+            let now = Timestamp::now();
+            let session: Option<Session> = loaded.get(&keys::session(&cookie.session))?;
+            let user: Option<User> = loaded.get(&keys::user(&cookie.user))?;
+            let tenant: Option<Tenant> = loaded.get(&keys::tenant(&cookie.tenant))?;
+            let signed_in = match (session, user) {
+                (Some(session), Some(user))
+                    if session.session_type == SessionType::Sso
+                        && session.is_live(now)
+                        && session.user_id == user.id
+                        && session.tenant_id == cookie.tenant =>
+                {
+                    Some((session, user))
+                }
+                _ => None,
+            };
+            (signed_in, tenant)
+        }
+        None => (None, None),
+    };
+    Ok(Place {
+        branding: Branding::plain(),
+        app,
+        signed_in,
+        tenant,
+        path: state.config().platform_issuer_path(),
+    })
+}
+
 /// "Sign out?": the request's own parameters posted back with `confirm=yes`.
 fn confirmation(
     branding: &Branding,
-    issuer: &str,
+    endpoint: &str,
     params: &Params,
     back: Option<&str>,
 ) -> Response {
@@ -205,7 +309,7 @@ fn confirmation(
         .collect();
     let body = html! {
         p { "Do you want to sign out of " (branding.name) "?" }
-        form method="post" action=(format!("{issuer}/oauth/logout")) {
+        form method="post" action=(endpoint) {
             @for (name, value) in &hidden {
                 input type="hidden" name=(name) value=(value);
             }

@@ -72,7 +72,10 @@ impl Branding {
              border:0;border-radius:4px;background:{primary};color:{on_primary};cursor:pointer;}}\
              .error{{background:#fde8e8;color:#8a1c1c;border:1px solid #8a1c1c;\
              border-radius:4px;padding:.75rem;margin-bottom:1rem;}}\
-             p{{line-height:1.5;}}",
+             p{{line-height:1.5;}}\
+             fieldset{{border:0;padding:0;margin:0;}}legend{{font-weight:600;}}\
+             .choice{{margin:.75rem 0;}}.choice input{{width:auto;margin-right:.5rem;}}\
+             .choice label{{display:inline;font-weight:400;}}",
             bg = hex(self.background),
             fg = hex(on_background),
             primary = hex(self.primary),
@@ -170,6 +173,66 @@ pub fn login(
                 input id="password" name="password" type="password"
                     autocomplete="current-password" required;
                 button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// The platform login's first step: the email alone (the password comes next, on the same
+/// form whatever the email: nothing here says whether an account exists).
+pub fn email_step(
+    branding: &Branding,
+    nonce: &str,
+    action: &str,
+    flow: &str,
+    email: Option<&str>,
+) -> Markup {
+    layout(
+        branding,
+        nonce,
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            form method="post" action=(action) {
+                input type="hidden" name="flow" value=(flow);
+                label for="email" { "Email address" }
+                input id="email" name="email" type="email" autocomplete="username" required
+                    value=[email];
+                button type="submit" { "Continue" }
+            }
+        },
+    )
+}
+
+/// The platform login's choice, when the password opened accounts in several organisations:
+/// one radio button per organisation, labelled with its name.
+pub fn pick_tenant(
+    branding: &Branding,
+    nonce: &str,
+    action: &str,
+    (flow, choice): (&str, &str),
+    organisations: &[(String, String)],
+) -> Markup {
+    layout(
+        branding,
+        nonce,
+        "Choose an organisation",
+        html! {
+            h1 { "Choose an organisation" }
+            form method="post" action=(action) {
+                input type="hidden" name="flow" value=(flow);
+                input type="hidden" name="choice" value=(choice);
+                fieldset {
+                    legend { "Sign in to" }
+                    @for (i, (id, name)) in organisations.iter().enumerate() {
+                        div class="choice" {
+                            input type="radio" name="tenant" id=(format!("tenant-{i}"))
+                                value=(id) required checked[i == 0];
+                            label for=(format!("tenant-{i}")) { (name) }
+                        }
+                    }
+                }
+                button type="submit" { "Continue" }
             }
         },
     )

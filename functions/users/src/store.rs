@@ -14,13 +14,14 @@ use shared::ids::{PartnerId, RoleId, TenantId, UserId};
 use shared::lifecycle::Lifecycle;
 use shared::membership::{self, Attachment, DETACHED_GROUP, detach_user};
 use shared::store::counters::Counter;
+use shared::store::emails;
 use shared::store::tally::{EndedSessions, PartnerCount, TenantNow};
-use shared::store::write::{claim, claim_expiry, lifecycle_item, move_claim};
+use shared::store::write::{claim_expiry, lifecycle_item};
 use shared::store::{Expr, Guard, Item, Store, StoreError, Tx, encode, keys, n, s, with_keys};
 use shared::time::Timestamp;
 
 /// The guard of the per-tenant email claim.
-pub const EMAIL: Guard = Guard::Unique("email");
+pub const EMAIL: Guard = emails::TAKEN;
 /// The guard of the platform-wide admin-email claim (users holding admin roles).
 pub const ADMIN_EMAIL: Guard = Guard::Unique("admin email");
 /// The tenant gaining a user: live, still under the partner it was read under, and below the
@@ -187,12 +188,7 @@ pub async fn create(
 ) -> Result<(), StoreError> {
     let mut tx = store.tx();
     tx.put_new(user_item(user, None)?, Guard::Item)?;
-    claim(
-        &mut tx,
-        &keys::user_email(&user.tenant_id, &user.email),
-        user.id.as_str(),
-        "email",
-    )?;
+    emails::claim(&mut tx, &user.tenant_id, &user.email, user.id.as_str())?;
     check_manager(&mut tx, user)?;
     gain_user(&mut tx, &user.tenant_id, partner, limit)?;
     Counter::Users.add(&mut tx, 1)?;
@@ -212,13 +208,8 @@ pub async fn update(
     let mut tx = store.tx();
     tx.put_versioned(user_item(after, None)?, before.version)?;
     if before.email != after.email {
-        move_claim(
-            &mut tx,
-            &keys::user_email(&before.tenant_id, &before.email),
-            &keys::user_email(&after.tenant_id, &after.email),
-            after.id.as_str(),
-            "email",
-        )?;
+        tx.delete(&keys::user_email(&before.tenant_id, &before.email))?;
+        emails::claim(&mut tx, &after.tenant_id, &after.email, after.id.as_str())?;
         if !after.admin_roles.is_empty() {
             tx.delete(&keys::admin_email(&before.email))?;
             tx.put_new(admin_email_item(after, partner)?, ADMIN_EMAIL)?;

@@ -150,7 +150,59 @@ pub async fn upgrade(state: &AppState) -> Result<Vec<String>, Error> {
             "{moved} application assignments moved to their own partition"
         ));
     }
+    let indexed = index_email_claims(state.store()).await?;
+    if indexed > 0 {
+        done.push(format!(
+            "{indexed} user email claims listed under their email (the platform sign-in)"
+        ));
+    }
     Ok(done)
+}
+
+/// Lists every user email claim an earlier version wrote under its email's index partition
+/// (`shared::store::emails`), so the platform's sign-in finds it. A Scan of the table for
+/// claims without the index keys — an operation, run once after the upgrade, never on a
+/// request path — then per claim a put that keeps it as it is (same owner) plus the keys.
+/// Safe to run again. Returns how many it listed.
+pub async fn index_email_claims(store: &shared::store::Store) -> Result<usize, Error> {
+    use shared::store::{Expr, Guard, StoreError, emails, s};
+    let mut indexed = 0;
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .filter_expression("begins_with(PK, :claims) AND attribute_not_exists(GSI1PK)")
+            .expression_attribute_values(":claims", s("UNIQUE#USER_EMAIL#"))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| Error::internal(format!("scanning the email claims: {e}")))?;
+        for item in page.items() {
+            let (Some(claim), Some(owner)) = (emails::unindexed(item), item.get("owner_id")) else {
+                continue;
+            };
+            let mut tx = store.tx();
+            tx.put_if(
+                claim,
+                Guard::Item,
+                Some("owner_id = :owner"),
+                Expr::default().value(":owner", owner.clone()),
+            )?;
+            match store.transact(tx).await {
+                Ok(()) => indexed += 1,
+                // Moved or purged since the scan read it: its successor is indexed already.
+                Err(StoreError::Refused(Guard::Item)) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        match page.last_evaluated_key {
+            Some(last) => start = Some(last),
+            None => break,
+        }
+    }
+    Ok(indexed)
 }
 
 /// Moves every assignment an earlier version kept in its application's partition (`APP#<app>` /

@@ -92,6 +92,12 @@ pub fn sign_in_partition(tenant: &TenantId, email: &str) -> String {
     format!("SIGNIN#{tenant}#{email}")
 }
 
+/// The partition of an email's attempts at the platform's login (which tries the email in
+/// every tenant holding it): counted apart from each tenant's own.
+pub fn platform_sign_in_partition(email: &str) -> String {
+    format!("SIGNIN#PLATFORM#{email}")
+}
+
 // ---- configuration kept in the table ---------------------------------------------------------
 
 pub const CONFIG_PARTITION: &str = "CONFIG";
@@ -179,6 +185,12 @@ pub fn admin_email(email: &str) -> Key {
 
 pub const ALL_PARTNERS: &str = "PARTNERS";
 pub const ALL_TENANTS: &str = "TENANTS";
+
+/// The GSI1 partition of an email's claims in every tenant (`GSI1SK`: the tenant): where the
+/// platform's sign-in finds the tenants an email signs in to (`super::emails`).
+pub fn tenants_of_email(email: &str) -> String {
+    format!("EMAIL#{email}#TENANTS")
+}
 
 pub fn tenants_of_partner(partner: &PartnerId) -> String {
     format!("PARTNER#{partner}#TENANTS")

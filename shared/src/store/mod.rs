@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod counters;
+pub mod emails;
 mod entity;
 pub mod keys;
 mod schema;

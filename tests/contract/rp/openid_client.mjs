@@ -89,14 +89,26 @@ async function world() {
     allowed_scopes: ["openid", "profile", "email"],
     grant_types: ["authorization_code", "refresh_token"],
   });
+  const global = await admin("POST", "/api/v1/admin/applications", token, {
+    name: `openid-client global ${suffix}`,
+    scope: "GLOBAL",
+    application_type: "WEB",
+    redirect_uris: [CALLBACK],
+    post_logout_redirect_uris: [AFTER_LOGOUT],
+    allowed_scopes: ["openid", "profile", "email", "offline_access"],
+    grant_types: ["authorization_code", "refresh_token"],
+  });
   assert.ok(web.client_secret, "a WEB app has a secret");
   assert.ok(!spa.client_secret, "an SPA has none");
   return {
     issuer: `${BASE_URL}/api/v1/auth/tenants/${slug}`,
+    platformIssuer: `${BASE_URL}/api/v1/platform/oauth`,
+    tenantId: tenant.id,
     email,
     userId: user.id,
     web,
     spa,
+    global,
   };
 }
 
@@ -492,3 +504,63 @@ describe("openid-client, a public client (SPA: PKCE, token_endpoint_auth_method 
   });
 });
 
+
+describe("openid-client at the platform's issuer (a GLOBAL application, email first)", () => {
+  let config;
+  const jar = new CookieJar();
+
+  before(async () => {
+    config = await client.discovery(
+      new URL(w.platformIssuer),
+      w.global.client_id,
+      w.global.client_secret,
+      undefined,
+      INSECURE,
+    );
+  });
+
+  test("only the issuer URL and the client change: sign-in, userinfo, refresh, introspection, logout", async () => {
+    const meta = config.serverMetadata();
+    assert.equal(meta.issuer, w.platformIssuer);
+    assert.ok(meta.supportsPKCE());
+    const { url, checks } = await authorization(config, "openid email offline_access");
+    // The browser's part: the email alone, then the password on the next page.
+    const toLogin = locationOf(await jar.request(url));
+    const emailPage = await jar.request(toLogin);
+    const emailHtml = await emailPage.text();
+    assert.ok(!emailHtml.includes('name="password"'), "the email first");
+    const { flow, action } = loginForm(emailHtml);
+    const post = (fields) => jar.request(new URL(action, toLogin), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    });
+    const passwordPage = await post({ flow, email: w.email });
+    assert.equal(passwordPage.status, 200);
+    assert.match(await passwordPage.text(), /name="password"/);
+    const callback = locationOf(await post({ flow, email: w.email, password: PASSWORD }));
+    assert.ok(callback.href.startsWith(CALLBACK), `to the callback, not ${callback}`);
+    assert.equal(callback.searchParams.get("iss"), w.platformIssuer, "RFC 9207");
+    const tokens = await client.authorizationCodeGrant(config, callback, checks);
+    const claims = tokens.claims();
+    assert.equal(claims.iss, w.platformIssuer);
+    assert.equal(claims.aud, w.global.client_id);
+    assert.equal(claims.sub, w.userId);
+    assert.equal(claims.tenant_id, w.tenantId, "which tenant signed in");
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.email, w.email);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+    assert.ok(refreshed.access_token);
+    assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, true);
+    // SSO at the platform, then logout there.
+    const again = await authorization(config, "openid");
+    assert.ok(locationOf(await jar.request(again.url)).href.startsWith(CALLBACK), "SSO");
+    const endSession = client.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: AFTER_LOGOUT,
+      state: "p-1",
+    });
+    assert.equal(locationOf(await jar.request(endSession)).href, `${AFTER_LOGOUT}?state=p-1`);
+    await rejectsWith(client.refreshTokenGrant(config, refreshed.refresh_token), "invalid_grant");
+  });
+});

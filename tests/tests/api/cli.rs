@@ -434,3 +434,83 @@ async fn upgrade_moves_assignments_out_of_their_applications_partition() {
         "a second run moves nothing"
     );
 }
+
+#[tokio::test]
+async fn email_claims_are_found_by_email_and_upgrade_lists_the_old_ones() {
+    use shared::ids::UserId;
+    use shared::store::emails;
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    let root = &w.root;
+    let create = |tenant: String, email: &'static str| {
+        let body = serde_json::json!({"email": email, "tenant_id": tenant, "password": PASSWORD});
+        async move {
+            let created = app.post("/api/v1/admin/users", root, body).await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            created.id()
+        }
+    };
+    let in_acme = create(w.acme_hq.clone(), "Ann@Example.com").await;
+    let in_globex = create(w.globex_hq.clone(), "ann@example.com").await;
+    let store = app.state.store();
+    let pair = |t: &str, u: &str| (TenantId::parse(t).unwrap(), UserId::parse(u).unwrap());
+    let mut found = emails::holders(store, "ann@example.com").await.unwrap();
+    found.sort();
+    let mut expected = vec![pair(&w.acme_hq, &in_acme), pair(&w.globex_hq, &in_globex)];
+    expected.sort();
+    assert_eq!(
+        found, expected,
+        "both tenants' users, by the normalised email"
+    );
+    assert_eq!(emails::holders(store, "bob@example.com").await.unwrap(), []);
+
+    // A changed email moves the entry with the claim.
+    let patched = app
+        .patch(
+            &format!("/api/v1/admin/users/{in_globex}"),
+            &w.root,
+            serde_json::json!({"email": "ann.g@example.com"}),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(
+        emails::holders(store, "ann@example.com").await.unwrap(),
+        [pair(&w.acme_hq, &in_acme)]
+    );
+    assert_eq!(
+        emails::holders(store, "ann.g@example.com").await.unwrap(),
+        [pair(&w.globex_hq, &in_globex)]
+    );
+
+    // A claim as an earlier version wrote it (no index keys): upgrade lists it, once.
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                "UNIQUE#USER_EMAIL#{}#ann@example.com",
+                w.acme_hq
+            )),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("UNIQUE".into()),
+        )
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(emails::holders(store, "ann@example.com").await.unwrap(), []);
+    assert_eq!(ops::index_email_claims(store).await.unwrap(), 1);
+    assert_eq!(
+        emails::holders(store, "ann@example.com").await.unwrap(),
+        [pair(&w.acme_hq, &in_acme)]
+    );
+    assert_eq!(
+        ops::index_email_claims(store).await.unwrap(),
+        0,
+        "a second run lists nothing"
+    );
+}

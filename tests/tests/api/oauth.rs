@@ -601,11 +601,28 @@ async fn discovery_documents_describe_the_platform_and_each_tenant() {
         doc["jwks_uri"],
         "http://127.0.0.1:3000/api/v1/platform/.well-known/jwks.json"
     );
-    assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(
+        doc["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!(["client_secret_basic", "client_secret_post", "none"])
     );
+    // GLOBAL applications' sign-in at the platform's issuer.
+    for (field, path) in [
+        ("authorization_endpoint", "authorize"),
+        ("userinfo_endpoint", "userinfo"),
+        ("revocation_endpoint", "revoke"),
+        ("introspection_endpoint", "introspect"),
+        ("end_session_endpoint", "logout"),
+    ] {
+        assert_eq!(
+            doc[field],
+            format!("http://127.0.0.1:3000/api/v1/platform/oauth/{path}")
+        );
+    }
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
         json!(["RS256"])

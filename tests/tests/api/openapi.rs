@@ -66,6 +66,7 @@ fn the_document_names_and_types_what_the_api_enforces() {
                 "/api/v1/admin/auth/me",
                 "/api/v1/admin/auth/logout",
                 "/api/v1/auth/tenants/{tenant_slug}/oauth/userinfo",
+                "/api/v1/platform/oauth/userinfo",
             ];
             if bearer
                 && !exempt.contains(&path.as_str())

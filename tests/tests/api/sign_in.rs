@@ -1115,15 +1115,21 @@ async fn an_application_requiring_assignment_admits_its_effective_users_at_every
 
 /// A form posted to one of acme-hq's token-family endpoints by `client` (Basic).
 async fn client_post(app: &TestApp, endpoint: &str, client: &Rp, form: &[(&str, &str)]) -> Reply {
+    let path = format!(
+        "{}/oauth/{endpoint}",
+        issuer("acme-hq").strip_prefix(PUBLIC_URL).unwrap()
+    );
+    post_as(app, &path, client, form).await
+}
+
+/// A form posted to `path` with the client's HTTP Basic credentials.
+async fn post_as(app: &TestApp, path: &str, client: &Rp, form: &[(&str, &str)]) -> Reply {
     let body: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
     let request = Request::builder()
         .method(Method::POST)
-        .uri(format!(
-            "{}/oauth/{endpoint}",
-            issuer("acme-hq").strip_prefix(PUBLIC_URL).unwrap()
-        ))
+        .uri(path)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("authorization", basic(client))
         .body(Body::from(body))
@@ -1605,4 +1611,452 @@ async fn max_age_zero_asks_for_the_password_again_and_refresh_authenticates_the_
         oauth_error(&reply),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
+}
+
+// ---- the platform's issuer: GLOBAL applications, users of any tenant ---------------------------
+
+const PLATFORM: &str = "/api/v1/platform/oauth";
+
+fn platform_authorize_url(client: &str) -> String {
+    format!(
+        "{PUBLIC_URL}{PLATFORM}/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid%20profile%20email&state=st-p&nonce=n-p&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+    )
+}
+
+/// A hidden field's value in a page.
+fn hidden(page: &Reply, name: &str) -> String {
+    let html = page.body.as_str().unwrap();
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap() + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+async fn platform_token(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> Reply {
+    post_as(app, &format!("{PLATFORM}/token"), rp, form).await
+}
+
+fn code_form(code: &str) -> [(&str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+/// The platform's authorize → its email step → its password step, as a browser.
+async fn platform_sign_in(
+    app: &TestApp,
+    browser: &mut Browser,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> Reply {
+    let to_login = browser.get(app, &platform_authorize_url(client)).await;
+    assert_eq!(to_login.status, StatusCode::SEE_OTHER, "{}", to_login.body);
+    assert!(location(&to_login).starts_with(&format!("{PUBLIC_URL}{PLATFORM}/login?flow=")));
+    let email_page = browser.get(app, &location(&to_login)).await;
+    assert_eq!(email_page.status, StatusCode::OK, "{}", email_page.body);
+    let html = email_page.body.as_str().unwrap();
+    assert!(html.contains("name=\"email\"") && !html.contains("name=\"password\""));
+    let flow = flow_of(&email_page);
+    let password_page = browser
+        .post_form(
+            app,
+            &format!("{PUBLIC_URL}{PLATFORM}/login"),
+            &[("flow", &flow), ("email", email)],
+        )
+        .await;
+    assert_eq!(
+        password_page.status,
+        StatusCode::OK,
+        "{}",
+        password_page.body
+    );
+    assert!(
+        password_page
+            .body
+            .as_str()
+            .unwrap()
+            .contains("name=\"password\"")
+    );
+    browser
+        .post_form(
+            app,
+            &format!("{PUBLIC_URL}{PLATFORM}/login"),
+            &[("flow", &flow), ("email", email), ("password", password)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_global_application_signs_in_users_of_any_tenant_at_the_platforms_issuer() {
+    let Some(w) = world().await else { return };
+    let app = &w.app;
+    for (tenant, email) in [
+        (&w.acme_lab, "bob@example.test"),
+        (&w.acme_hq, "ann@example.test"),
+        (&w.globex_hq, "ann@example.test"),
+    ] {
+        let user = app
+            .post(
+                "/api/v1/admin/users",
+                &w.root,
+                json!({"tenant_id": tenant, "email": email, "password": PASSWORD,
+                       "first_name": "U"}),
+            )
+            .await;
+        assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    }
+    let rp = application(
+        &w,
+        json!({"name": "Everywhere", "scope": "GLOBAL", "application_type": "WEB",
+               "redirect_uris": [CALLBACK],
+               "allowed_scopes": ["openid", "profile", "email", "offline_access"],
+               "grant_types": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    let discovery = app
+        .call(
+            Method::GET,
+            &format!("{PLATFORM}/.well-known/openid-configuration"),
+            None,
+            None,
+        )
+        .await;
+    let issuer = discovery.body["issuer"].as_str().unwrap().to_owned();
+    assert_eq!(
+        discovery.body["authorization_endpoint"],
+        format!("{PUBLIC_URL}{PLATFORM}/authorize")
+    );
+    assert_eq!(
+        discovery.body["userinfo_endpoint"],
+        format!("{PUBLIC_URL}{PLATFORM}/userinfo")
+    );
+
+    // The password page is the same whoever the email: nothing says whether it exists.
+    let mut stranger = Browser::default();
+    let refused = platform_sign_in(
+        app,
+        &mut stranger,
+        &rp.client_id,
+        "nobody@example.test",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let mut bob = Browser::default();
+    let wrong = platform_sign_in(
+        app,
+        &mut bob,
+        &rp.client_id,
+        "bob@example.test",
+        "not-the-password-1",
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let message = "The email address or password is incorrect.";
+    assert!(refused.body.as_str().unwrap().contains(message));
+    assert!(wrong.body.as_str().unwrap().contains(message));
+
+    // One tenant holds Bob: signed in there, answered with the platform's issuer.
+    let signed_in =
+        platform_sign_in(app, &mut bob, &rp.client_id, "Bob@Example.test", PASSWORD).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    let answer = query_of(&location(&signed_in));
+    assert!(location(&signed_in).starts_with(CALLBACK));
+    assert_eq!(answer["iss"], issuer);
+    assert_eq!(answer["state"], "st-p");
+    let cookie = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("scaikey_sso="))
+        .expect("the SSO cookie");
+    assert!(cookie.contains(&format!("Path={PLATFORM}")), "{cookie}");
+    let granted = platform_token(app, &rp, &code_form(&answer["code"])).await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    let id = claims(granted.body["id_token"].as_str().unwrap());
+    assert_eq!(id["iss"], issuer);
+    assert_eq!(id["aud"], rp.client_id);
+    assert_eq!(id["tenant_id"], w.acme_lab.as_str());
+    assert_eq!(id["nonce"], "n-p");
+    assert_eq!(id["email"], "bob@example.test");
+    let access = granted.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&access)["iss"], issuer);
+    let info = app
+        .call(
+            Method::GET,
+            &format!("{PLATFORM}/userinfo"),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(info.status, StatusCode::OK, "{}", info.body);
+    assert_eq!(info.body["email"], "bob@example.test");
+    assert_eq!(info.body["tenant_id"], w.acme_lab.as_str());
+    // Not the tenant's issuer's token, and not an admin token.
+    assert_eq!(
+        userinfo(app, "acme-lab", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/admin/tenants", &access).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Back at the platform's authorize: the SSO session answers at once (one batch, one write),
+    // and its code is the platform's only.
+    let before = app.calls();
+    let again = bob.get(app, &platform_authorize_url(&rp.client_id)).await;
+    assert_eq!(
+        app.calls() - before,
+        2,
+        "authorize with a live platform cookie"
+    );
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let code = query_of(&location(&again))["code"].clone();
+    let at_tenant = post_as(
+        app,
+        "/api/v1/auth/tenants/acme-lab/oauth/token",
+        &rp,
+        &code_form(&code),
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&at_tenant),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let before = app.calls();
+    let second = platform_token(app, &rp, &code_form(&code)).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(
+        app.calls() - before,
+        4,
+        "code exchange at the platform: batch, tenant, partner, transaction"
+    );
+    let refresh = second.body["refresh_token"].as_str().unwrap().to_owned();
+    let at_tenant = post_as(
+        app,
+        "/api/v1/auth/tenants/acme-lab/oauth/token",
+        &rp,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&at_tenant),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let refreshed = platform_token(
+        app,
+        &rp,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let refreshed_access = refreshed.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&refreshed_access)["iss"], issuer);
+
+    // Introspection and revocation at the platform's issuer, about its own tokens only.
+    let introspected = post_as(
+        app,
+        &format!("{PLATFORM}/introspect"),
+        &rp,
+        &[("token", &refreshed_access)],
+    )
+    .await;
+    assert_eq!(introspected.body["active"], true, "{}", introspected.body);
+    assert_eq!(introspected.body["iss"], issuer);
+    assert_eq!(introspected.body["tenant_id"], w.acme_lab.as_str());
+    let at_tenant = post_as(
+        app,
+        "/api/v1/auth/tenants/acme-lab/oauth/introspect",
+        &rp,
+        &[("token", &refreshed_access)],
+    )
+    .await;
+    assert_eq!(at_tenant.body["active"], false, "another issuer's token");
+    let next_refresh = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
+    let introspected = post_as(
+        app,
+        &format!("{PLATFORM}/introspect"),
+        &rp,
+        &[("token", &next_refresh)],
+    )
+    .await;
+    assert_eq!(introspected.body["active"], true, "{}", introspected.body);
+    let revoked = post_as(
+        app,
+        &format!("{PLATFORM}/revoke"),
+        &rp,
+        &[("token", &next_refresh)],
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    for token in [&refreshed_access, &next_refresh] {
+        let introspected = post_as(
+            app,
+            &format!("{PLATFORM}/introspect"),
+            &rp,
+            &[("token", token)],
+        )
+        .await;
+        assert_eq!(introspected.body["active"], false, "revoked with its grant");
+    }
+
+    // The session is the user's tenant's SSO session, listed and revocable as any.
+    let sessions = app
+        .get(
+            &format!("/api/v1/admin/sessions?tenant_id={}", w.acme_lab),
+            &w.root,
+        )
+        .await;
+    let session = sessions.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session_type"] == "SSO")
+        .expect("Bob's SSO session")
+        .clone();
+    assert_eq!(session["id"], id["sid"]);
+    let revoked = app
+        .delete(
+            &format!("/api/v1/admin/sessions/{}", session["id"].as_str().unwrap()),
+            &w.root,
+        )
+        .await;
+    assert!(revoked.status.is_success(), "{}", revoked.body);
+    let after = bob.get(app, &platform_authorize_url(&rp.client_id)).await;
+    assert!(
+        location(&after).starts_with(&format!("{PUBLIC_URL}{PLATFORM}/login")),
+        "a revoked session signs in again"
+    );
+    let info = app
+        .call(
+            Method::GET,
+            &format!("{PLATFORM}/userinfo"),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(info.status, StatusCode::UNAUTHORIZED);
+
+    // Ann is in two tenants: once her password is proved in both, she picks one — and only one
+    // of those.
+    let mut ann = Browser::default();
+    let choice = platform_sign_in(app, &mut ann, &rp.client_id, "ann@example.test", PASSWORD).await;
+    assert_eq!(choice.status, StatusCode::OK, "{}", choice.body);
+    let html = choice.body.as_str().unwrap();
+    assert!(
+        html.contains("Tenant acme-hq") && html.contains("Tenant globex-hq"),
+        "{html}"
+    );
+    assert!(!html.contains("Tenant acme-lab"));
+    let (flow, token) = (hidden(&choice, "flow"), hidden(&choice, "choice"));
+    let login = format!("{PUBLIC_URL}{PLATFORM}/login");
+    let outside = ann
+        .post_form(
+            app,
+            &login,
+            &[("flow", &flow), ("choice", &token), ("tenant", &w.acme_lab)],
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::BAD_REQUEST);
+    let forged = ann
+        .post_form(
+            app,
+            &login,
+            &[
+                ("flow", &flow),
+                ("choice", &format!("{token}x")),
+                ("tenant", &w.globex_hq),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    let mut other_browser = Browser::default();
+    let elsewhere = other_browser
+        .post_form(
+            app,
+            &login,
+            &[
+                ("flow", &flow),
+                ("choice", &token),
+                ("tenant", &w.globex_hq),
+            ],
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::BAD_REQUEST,
+        "bound to Ann's browser"
+    );
+    let picked = ann
+        .post_form(
+            app,
+            &login,
+            &[
+                ("flow", &flow),
+                ("choice", &token),
+                ("tenant", &w.globex_hq),
+            ],
+        )
+        .await;
+    assert_eq!(picked.status, StatusCode::SEE_OTHER, "{}", picked.body);
+    let code = query_of(&location(&picked))["code"].clone();
+    let granted = platform_token(app, &rp, &code_form(&code)).await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    let id_token = granted.body["id_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&id_token)["tenant_id"], w.globex_hq.as_str());
+
+    // RP-initiated logout at the platform's issuer ends the session; the browser signs in again.
+    let out = ann
+        .get(
+            app,
+            &format!("{PUBLIC_URL}{PLATFORM}/logout?id_token_hint={id_token}"),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert!(out.body.as_str().unwrap().contains("You are signed out"));
+    assert!(
+        !ann.cookies.contains_key("scaikey_sso"),
+        "the cookie is cleared"
+    );
+    let access = granted.body["access_token"].as_str().unwrap();
+    let info = app
+        .call(
+            Method::GET,
+            &format!("{PLATFORM}/userinfo"),
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(
+        info.status,
+        StatusCode::UNAUTHORIZED,
+        "the session has ended"
+    );
+    let again = ann.get(app, &platform_authorize_url(&rp.client_id)).await;
+    assert!(location(&again).starts_with(&format!("{PUBLIC_URL}{PLATFORM}/login")));
+
+    // Only GLOBAL applications sign in at the platform.
+    let tenant_app = application(
+        &w,
+        json!({"name": "Local", "scope": "TENANT", "tenant_id": w.acme_lab,
+               "application_type": "WEB", "redirect_uris": [CALLBACK],
+               "grant_types": ["authorization_code"]}),
+    )
+    .await;
+    let page = Browser::default()
+        .get(app, &platform_authorize_url(&tenant_app.client_id))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
 }
