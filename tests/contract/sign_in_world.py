@@ -48,6 +48,38 @@ class World:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def make_global(self, callback: str) -> tuple[str, str]:
+        """A confidential GLOBAL application (it signs in at the platform's issuer): its client
+        id and secret."""
+        app = _post(
+            "/api/v1/admin/applications",
+            self.admin_token,
+            {"name": f"global {secrets.token_hex(4)}", "scope": "GLOBAL", "application_type": "WEB",
+             "redirect_uris": [callback], "allowed_scopes": ["openid", "profile", "email"],
+             "grant_types": ["authorization_code", "refresh_token"]},
+        )
+        return app["client_id"], app["client_secret"]
+
+    def same_person_elsewhere(self, name: str) -> str:
+        """The same email and password in a tenant of its own (named `name`): its tenant id."""
+        suffix = secrets.token_hex(4)
+        partner = _post(
+            "/api/v1/admin/partners",
+            self.admin_token,
+            {"name": f"{name} partner", "slug": f"p-{suffix}", "contact_email": "rp@contract.test"},
+        )
+        tenant = _post(
+            "/api/v1/admin/tenants",
+            self.admin_token,
+            {"name": name, "slug": f"t-{suffix}", "partner_id": partner["id"]},
+        )
+        _post(
+            "/api/v1/admin/users",
+            self.admin_token,
+            {"tenant_id": tenant["id"], "email": self.email, "password": PASSWORD},
+        )
+        return tenant["id"]
+
     def make_spa(self, callback: str, origin: str) -> str:
         """A public client (SPA) of this tenant, whose page runs at `origin`: its client id."""
         return _post(

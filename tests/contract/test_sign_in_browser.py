@@ -17,6 +17,9 @@ branding (colours and name) — against WCAG 2 A and AA; a violation of impact s
 critical fails. axe is evaluated from outside the page (DevTools' evaluation is not the page's
 script, so the page's CSP, which allows no script, stays as served).
 
+The platform's issuer (GLOBAL applications) is driven the same way: its email step, its
+password step and its choice of organisation, with JavaScript off and on, each page audited.
+
 Also: a tenant that does not exist is an HTML error page (SPEC §6.2), and a single-page app
 (public client) finishes its sign-in from its own page — discovery, code exchange and userinfo
 as cross-origin fetches from its registered origin (CORS).
@@ -28,6 +31,8 @@ Run by scripts/contract, which provides (environment):
   SCAIKEY_CHROMIUM        the browser (default /usr/bin/chromium)
 """
 
+import base64
+import json
 import os
 import secrets
 import threading
@@ -295,5 +300,73 @@ def test_a_single_page_app_completes_its_sign_in_in_the_browser(world, browser, 
         assert answer["state"] == [asked.state]
         done = page.evaluate(SPA_EXCHANGE, [world.issuer, spa, world.callback, answer["code"][0], asked.verifier])
         assert done == {"token": 200, "id_token": True, "sub": world.user_id}, console
+    finally:
+        context.close()
+
+
+def platform_authorization(world, client_id):
+    """An authorization request at the platform's issuer: its URL, state and verifier."""
+    state = secrets.token_urlsafe(12)
+    verifier, challenge = pkce_pair()
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": world.callback,
+             "scope": "openid email", "state": state, "nonce": secrets.token_urlsafe(12),
+             "code_challenge": challenge, "code_challenge_method": "S256"}
+    platform = world.issuer.split("/api/v1/")[0] + "/api/v1/platform/oauth"
+    return f"{platform}/authorize?{urlencode(query)}", state, verifier, platform
+
+
+def platform_exchange(page, world, client, state, verifier, platform):
+    """The browser is back at the callback: the platform's issuer and the state, and the code
+    exchanges at the platform's token endpoint: the ID token's tenant."""
+    page.wait_for_url(f"{world.callback}?**")
+    answer = parse_qs(urlparse(page.url).query)
+    assert answer["state"] == [state] and answer["iss"] == [platform], answer
+    token = requests.post(
+        f"{platform}/token",
+        data={"grant_type": "authorization_code", "code": answer["code"][0],
+              "redirect_uri": world.callback, "code_verifier": verifier},
+        auth=client,
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    id_token = token.json()["id_token"].split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(id_token + "=" * (-len(id_token) % 4)))["tenant_id"]
+
+
+def test_the_platforms_email_first_sign_in_and_its_choice_of_organisation(world, browser, relying_party):
+    client = world.make_global(world.callback)
+    # JavaScript off: one tenant holds the email, so the password signs in there.
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        url, state, verifier, platform = platform_authorization(world, client[0])
+        assert page.goto(url).status == 200
+        assert page.get_by_label("Password").count() == 0, "the email first"
+        page.get_by_label("Email address").fill(world.email)
+        page.get_by_role("button", name="Continue").click()
+        fill_and_submit(page, world.email, PASSWORD)
+        assert platform_exchange(page, world, client, state, verifier, platform) == world.tenant_id
+    finally:
+        context.close()
+
+    # JavaScript on, each page audited: the same person in a second tenant picks it.
+    elsewhere = world.same_person_elsewhere("Globex Lab")
+    context = browser.new_context(java_script_enabled=True)
+    try:
+        page = context.new_page()
+        url, state, verifier, platform = platform_authorization(world, client[0])
+        page.goto(url)
+        assert serious_violations(page) == []
+        page.get_by_label("Email address").fill(world.email)
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Password").wait_for()
+        assert serious_violations(page) == []
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Choose an organisation").wait_for()
+        assert serious_violations(page) == []
+        page.get_by_label("Globex Lab").check()
+        page.get_by_role("button", name="Continue").click()
+        assert platform_exchange(page, world, client, state, verifier, platform) == elsewhere
     finally:
         context.close()
