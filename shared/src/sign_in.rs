@@ -176,8 +176,10 @@ pub const CHOICE_LIFETIME_SECONDS: i64 = 300;
 /// `binding`): the choice is a proof of the password only for that browser's flow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantChoice {
+    /// Each tenant and its user, at the version whose password was proved (a reset since ends
+    /// the choice).
     #[serde(rename = "o")]
-    pub options: Vec<(TenantId, UserId)>,
+    pub options: Vec<(TenantId, UserId, u64)>,
     #[serde(rename = "b")]
     pub binding: String,
     #[serde(rename = "x")]
@@ -206,6 +208,15 @@ impl TenantChoice {
         let bytes = BASE64URL_NOPAD.decode(body.as_bytes()).ok()?;
         let choice: Self = serde_json::from_slice(&bytes).ok()?;
         (choice.expires_at > now.unix() && choice.binding == binding).then_some(choice)
+    }
+}
+
+/// At the platform's issuer an email is only what one tenant's admins set: one issuer speaks
+/// for every tenant there, so it never vouches for an email as verified (an RP linking accounts
+/// by a verified email would otherwise trust any tenant's admins with anyone's address).
+pub fn unvouched(claims: &mut serde_json::Map<String, serde_json::Value>) {
+    if let Some(verified) = claims.get_mut("email_verified") {
+        *verified = serde_json::Value::Bool(false);
     }
 }
 
@@ -596,7 +607,7 @@ mod tests {
     fn a_choice_of_tenant_is_signed_bounded_and_bound() {
         let now = Timestamp::now();
         let choice = TenantChoice {
-            options: vec![(TenantId::generate(), UserId::generate())],
+            options: vec![(TenantId::generate(), UserId::generate(), 3)],
             binding: binding_of("cookie-value"),
             expires_at: now.unix() + 60,
         };

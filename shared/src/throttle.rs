@@ -251,6 +251,30 @@ impl Counts {
     }
 }
 
+/// Adds to `tx` the slots of an attempt given back: a success does not count toward the
+/// limits.
+pub fn give_back_in(tx: &mut crate::store::Tx, slots: &[Key]) -> Result<(), StoreError> {
+    for key in slots {
+        tx.update(
+            key,
+            "ADD attempts :minus",
+            Expr::default().value(":minus", n(-1)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Gives an attempt's slots back in a write of their own (a password proved before the
+/// session starts: the platform login's choice of organisation).
+pub async fn give_back(store: &Store, slots: &[Key]) -> Result<(), StoreError> {
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.tx();
+    give_back_in(&mut tx, slots)?;
+    store.transact(tx).await
+}
+
 /// A failure on an email nobody holds, past the first of its window: counted on the email's
 /// counter instead of adding an audit event (the same one write a recorded failure makes).
 pub async fn count_unrecorded(store: &Store, counter: &Key) -> Result<(), StoreError> {

@@ -473,7 +473,10 @@ async fn userinfo_answer(
             }
         };
         let live = live.ok_or(OAuthError::InvalidToken)?;
-        let claims = user_tokens::userinfo(state, &live).await?;
+        let mut claims = user_tokens::userinfo(state, &live).await?;
+        if realm.is_platform() {
+            shared::sign_in::unvouched(&mut claims);
+        }
         Ok::<_, OAuthError>(no_store(Json(claims).into_response()))
     }
     .await;

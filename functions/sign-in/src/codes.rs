@@ -39,6 +39,10 @@ pub async fn new_code(
     } else {
         None
     };
+    let mut claims = sign_in::identity_claims(issue.user, &issue.request.scope, groups);
+    if issue.platform {
+        sign_in::unvouched(&mut claims);
+    }
     let stored = AuthorizationCode {
         hash: sign_in::code_key(keys, &code).pk,
         client_id: issue.app.id.clone(),
@@ -52,7 +56,7 @@ pub async fn new_code(
         tenant_id: issue.user.tenant_id.clone(),
         platform: issue.platform,
         auth_time: issue.session.created_at,
-        claims: sign_in::identity_claims(issue.user, &issue.request.scope, groups),
+        claims,
         issued_at: now,
         expires_at: now.plus(std::time::Duration::from_secs(
             sign_in::CODE_LIFETIME_SECONDS as u64,

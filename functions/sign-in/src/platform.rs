@@ -20,7 +20,8 @@ use shared::hierarchy::{AppScope, Application, Partner, Tenant, User, UserStatus
 use shared::ids::TenantId;
 use shared::sign_in::{self, AuthorizationRequest, TenantChoice};
 use shared::state::AppState;
-use shared::store::{Key, emails, keys};
+use shared::store::emails::{self, Holders};
+use shared::store::{Key, keys};
 use shared::throttle::{self, THROTTLED, Throttle};
 use shared::time::Timestamp;
 use shared::values::Status;
@@ -197,6 +198,9 @@ fn password_form(
     )
 }
 
+/// Said when an email is held in more tenants than the platform's login tries.
+const TOO_MANY: &str = "This email address is used in too many organisations to sign in here. Sign in at your organisation's own sign-in page.";
+
 /// The password, tried in every tenant holding the email.
 async fn password_step(
     state: &AppState,
@@ -219,17 +223,25 @@ async fn password_step(
         if bounded {
             emails::holders(state.store(), &email).await
         } else {
-            Ok(Vec::new())
+            Ok(Holders::Found(Vec::new()))
         }
     });
     let (first, holders) = (first?, holders?);
     let app: Option<Application> = first.get(&keys::application(&flow.client_id))?;
     let counts = throttle.counts(&first);
-    // The holders' users and tenants, read while the attempt takes its slot.
-    let second_keys: Vec<Key> = holders
+    let (holders, too_many) = match holders {
+        Holders::Found(holders) => (holders, false),
+        Holders::TooMany => (Vec::new(), true),
+    };
+    // The holders' users and tenants (a placeholder for an unknown email: every attempt makes
+    // the same calls), read while the attempt takes its slot.
+    let mut second_keys: Vec<Key> = holders
         .iter()
         .flat_map(|(tenant, user)| [keys::tenant(tenant), keys::user(user)])
         .collect();
+    if second_keys.is_empty() {
+        second_keys.push(Key::new("USER#none", "USER"));
+    }
     let (reserved, second) = tokio::join!(
         throttle.reserve(state.store(), &counts),
         state.store().load(&second_keys)
@@ -258,57 +270,54 @@ async fn password_step(
         }
         Err(err) => return Err(err.into()),
     }
+    if too_many {
+        return Ok(password_form(
+            state,
+            flow,
+            form,
+            Some(TOO_MANY),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
     let second = second?;
-    let mut candidates: Vec<(Tenant, User)> = Vec::new();
+    // Every account the email names, whatever its state, has its password checked (as at a
+    // tenant's login); one placeholder check when there is none.
+    let mut accounts: Vec<(Tenant, User)> = Vec::new();
     for (tenant_id, user_id) in &holders {
         let tenant: Option<Tenant> = second.get(&keys::tenant(tenant_id))?;
         let user: Option<User> = second.get(&keys::user(user_id))?;
         if let (Some(tenant), Some(user)) = (tenant, user)
-            && tenant.status == Status::Active
-            && user.status == UserStatus::Active
             && user.tenant_id == tenant.id
+            && user.email == email
         {
-            candidates.push((tenant, user));
+            accounts.push((tenant, user));
         }
     }
-    // The same work for an email no live account holds: one password check.
-    let mut proved = Vec::new();
-    if candidates.is_empty() {
+    if accounts.is_empty() {
         shared::password::verify_blocking(password.to_owned(), None).await;
     }
-    for (tenant, user) in candidates {
+    let mut proved = Vec::new();
+    let mut refused = Vec::new();
+    for (tenant, user) in accounts {
         let ok = shared::password::verify_blocking(password.to_owned(), user.password_hash.clone())
             .await;
         if ok && bounded {
             proved.push((tenant, user));
         } else {
-            let event = login::failure_event(&tenant, Some(&user.id), &email, meta);
-            state.store().put_event(&event).await?;
+            refused.push((tenant, user));
         }
     }
     let partners = partners_of(state, &proved).await?;
-    let open: Vec<(Tenant, User)> = proved
-        .into_iter()
-        .filter(|(tenant, _)| partners.iter().any(|p| p.id == tenant.partner_id))
-        .filter(|(tenant, _)| {
-            app.as_ref().is_some_and(|a| {
+    let (open, closed): (Vec<_>, Vec<_>) = proved.into_iter().partition(|(tenant, user)| {
+        user.status == UserStatus::Active
+            && tenant.status == Status::Active
+            && partners.iter().any(|p| p.id == tenant.partner_id)
+            && app.as_ref().is_some_and(|a| {
                 a.scope == AppScope::Global && login::still_serves(a, tenant, flow)
             })
-        })
-        .collect();
+    });
     let (Some(app), Some((tenant, user))) = (app.as_ref(), open.first()) else {
-        if holders.is_empty() {
-            // Recorded once per email and window (a flood of unknown emails adds no event per
-            // request), at the platform: no tenant holds it.
-            if counts.first_in_window() {
-                state
-                    .store()
-                    .put_event(&unknown_email_event(&email, meta))
-                    .await?;
-            } else if let Some(counter) = counts.email_counter() {
-                throttle::count_unrecorded(state.store(), counter).await?;
-            }
-        }
+        record_failure(state, &email, (&refused, &closed), &counts, meta).await?;
         return Ok(password_form(
             state,
             flow,
@@ -318,10 +327,13 @@ async fn password_step(
         ));
     };
     if open.len() > 1 {
+        // The password is proved: the attempt's slots go back now (the session, when the
+        // choice is made, starts without them).
+        throttle::give_back(state.store(), &counts.slots()).await?;
         let choice = TenantChoice {
             options: open
                 .iter()
-                .map(|(t, u)| (t.id.clone(), u.id.clone()))
+                .map(|(t, u)| (t.id.clone(), u.id.clone(), u.version))
                 .collect(),
             binding: flow.binding.clone(),
             expires_at: now.unix() + sign_in::CHOICE_LIFETIME_SECONDS,
@@ -367,6 +379,49 @@ async fn password_step(
     }))
 }
 
+/// A failed platform login, recorded: where the password was right but the account may not
+/// sign in (suspended, its tenant or partner not active, the client not serving), in that
+/// account's tenant as its own login would; where it was wrong, in each tenant holding the
+/// email — but only when no account proved it (the person typing is then nobody's user, and
+/// not one tenant's user being watched by another), and without the address and browser it
+/// came from. An email no tenant holds: recorded at the platform once per window (a flood of
+/// unknown emails adds no event per request).
+async fn record_failure(
+    state: &AppState,
+    email: &str,
+    (refused, closed): (&[(Tenant, User)], &[(Tenant, User)]),
+    counts: &throttle::Counts,
+    meta: &RequestMeta,
+) -> Result<(), shared::Error> {
+    if refused.is_empty() && closed.is_empty() {
+        if counts.first_in_window() {
+            state
+                .store()
+                .put_event(&unknown_email_event(email, meta))
+                .await?;
+        } else if let Some(counter) = counts.email_counter() {
+            throttle::count_unrecorded(state.store(), counter).await?;
+        }
+        return Ok(());
+    }
+    for (tenant, user) in closed {
+        let event = login::failure_event(tenant, Some(&user.id), email, meta);
+        state.store().put_event(&event).await?;
+    }
+    if closed.is_empty() {
+        let anonymous = RequestMeta {
+            ip_address: None,
+            user_agent: None,
+            ..meta.clone()
+        };
+        for (tenant, user) in refused {
+            let event = login::failure_event(tenant, Some(&user.id), email, &anonymous);
+            state.store().put_event(&event).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The ACTIVE partners of the tenants whose password matched (one batch; none when none did).
 async fn partners_of(
     state: &AppState,
@@ -400,9 +455,9 @@ async fn picked(
     let Some(choice) = TenantChoice::decode(choice, keys, &flow.binding, Timestamp::now()) else {
         return Ok(expired());
     };
-    let Some((tenant_id, user_id)) = TenantId::parse(picked)
+    let Some((tenant_id, user_id, version)) = TenantId::parse(picked)
         .ok()
-        .and_then(|t| choice.options.into_iter().find(|(id, _)| *id == t))
+        .and_then(|t| choice.options.into_iter().find(|(id, _, _)| *id == t))
     else {
         return Ok(expired());
     };
@@ -419,7 +474,9 @@ async fn picked(
         return Ok(expired());
     };
     let partners = partners_of(state, &[(tenant.clone(), user.clone())]).await?;
-    let open = tenant.status == Status::Active
+    // The user as its password was proved: a reset (or any change) since ends the choice.
+    let open = user.version == version
+        && tenant.status == Status::Active
         && user.status == UserStatus::Active
         && user.tenant_id == tenant.id
         && !partners.is_empty()

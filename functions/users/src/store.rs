@@ -259,11 +259,7 @@ pub async fn delete(
     let mut tx = store.tx();
     tx.put_versioned(user_item(after, Some(purge_at))?, before.version)?;
     lose_user(&mut tx, tenant)?;
-    claim_expiry(
-        &mut tx,
-        &keys::user_email(&before.tenant_id, &before.email),
-        Some(purge_at),
-    )?;
+    emails::retire(&mut tx, &before.tenant_id, &before.email, purge_at)?;
     if !before.admin_roles.is_empty() {
         // Released now, not at the purge: the grants go with the delete and a restore does not
         // bring them back, so the email may hold admin roles elsewhere at once.
@@ -339,11 +335,7 @@ pub async fn restore(
     let mut tx = store.tx();
     tx.put_versioned(user_item(after, None)?, before.version)?;
     gain_user(&mut tx, &after.tenant_id, partner, limit)?;
-    claim_expiry(
-        &mut tx,
-        &keys::user_email(&before.tenant_id, &before.email),
-        None,
-    )?;
+    emails::revive(&mut tx, &before.tenant_id, &before.email)?;
     if !before.admin_roles.is_empty() {
         claim_expiry(&mut tx, &keys::admin_email(&before.email), None)?;
     }

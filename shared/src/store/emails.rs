@@ -5,17 +5,18 @@
 //! transaction: they never disagree.
 
 use super::keys::{self, Key};
-use super::tx::{Guard, Tx, s};
+use super::tx::{Expr, Guard, Tx, n, s};
 use super::write::marker;
 use super::{Item, QuerySpec, Store, StoreError};
 use crate::ids::{TenantId, UserId};
+use crate::time::Timestamp;
 
 /// An email claimed in the tenant already.
 pub const TAKEN: Guard = Guard::Unique("email");
 
-/// The most tenants one lookup answers: an email claimed in more tenants signs in through
-/// their own issuers (documented in docs/sign-in.md).
-pub const MOST_TENANTS: usize = 10;
+/// The most tenants one email may be found in: an email claimed by live users of more tenants
+/// signs in through their own issuers (documented in docs/sign-in.md).
+pub const MOST_TENANTS: usize = 20;
 
 /// The claim of `email` in `tenant` by `owner`, with its index keys.
 pub fn claim_item(tenant: &TenantId, email: &str, owner: &str) -> Item {
@@ -31,10 +32,53 @@ pub fn claim(tx: &mut Tx, tenant: &TenantId, email: &str, owner: &str) -> Result
     Ok(())
 }
 
-/// The (tenant, user) pairs whose claims hold `email` — live or soft-deleted users alike (the
-/// caller reads the users) — at most [`MOST_TENANTS`]. One Query of the index (which may lag a
-/// just-made claim by a moment).
-pub async fn holders(store: &Store, email: &str) -> Result<Vec<(TenantId, UserId)>, StoreError> {
+/// A soft-deleted user's claim: kept (a restore cannot collide) until its purge, out of the
+/// index (a deleted user is found nowhere; nobody can crowd an email's lookup with them).
+pub fn retire(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    email: &str,
+    purge_at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.update(
+        &keys::user_email(tenant, email),
+        "SET #ttl = :ttl REMOVE #pk, #sk",
+        Expr::default()
+            .name("#ttl", keys::TTL)
+            .name("#pk", keys::GSI1PK)
+            .name("#sk", keys::GSI1SK)
+            .value(":ttl", n(purge_at.unix())),
+    )?;
+    Ok(())
+}
+
+/// A restored user's claim: kept for ever again, and back in the index.
+pub fn revive(tx: &mut Tx, tenant: &TenantId, email: &str) -> Result<(), StoreError> {
+    tx.update(
+        &keys::user_email(tenant, email),
+        "SET #pk = :pk, #sk = :sk REMOVE #ttl",
+        Expr::default()
+            .name("#ttl", keys::TTL)
+            .name("#pk", keys::GSI1PK)
+            .name("#sk", keys::GSI1SK)
+            .value(":pk", s(keys::tenants_of_email(email)))
+            .value(":sk", s(tenant.to_string())),
+    )?;
+    Ok(())
+}
+
+/// Who holds an email, as the index says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Holders {
+    /// The (tenant, user) pairs of the live users' claims (the caller reads the users).
+    Found(Vec<(TenantId, UserId)>),
+    /// More than [`MOST_TENANTS`]: the email signs in at each tenant's own issuer.
+    TooMany,
+}
+
+/// The (tenant, user) pairs whose live users' claims hold `email`: every one of them up to
+/// [`MOST_TENANTS`] (one Query of the index, which may lag a just-made claim by a moment).
+pub async fn holders(store: &Store, email: &str) -> Result<Holders, StoreError> {
     let spec = QuerySpec {
         index: Some(keys::GSI1),
         partition: (keys::GSI1PK, keys::tenants_of_email(email)),
@@ -42,8 +86,13 @@ pub async fn holders(store: &Store, email: &str) -> Result<Vec<(TenantId, UserId
         contains: None,
         compare: Vec::new(),
     };
-    let page = store.query(&spec, None, MOST_TENANTS).await?;
-    Ok(page.items.iter().filter_map(holder_of).collect())
+    let page = store.query(&spec, None, MOST_TENANTS + 1).await?;
+    let found: Vec<_> = page.items.iter().filter_map(holder_of).collect();
+    Ok(if found.len() > MOST_TENANTS {
+        Holders::TooMany
+    } else {
+        Holders::Found(found)
+    })
 }
 
 fn holder_of(item: &Item) -> Option<(TenantId, UserId)> {
@@ -52,10 +101,11 @@ fn holder_of(item: &Item) -> Option<(TenantId, UserId)> {
     Some((TenantId::parse(tenant).ok()?, UserId::parse(owner).ok()?))
 }
 
-/// Whether an item is an email claim without its index entry (one an earlier version wrote),
-/// and the claim to write in its place (`scaikey upgrade`).
+/// Whether an item is a live user's email claim without its index entry (one an earlier
+/// version wrote), and the claim to write in its place (`scaikey upgrade`). A soft-deleted
+/// user's claim (it has a `ttl`) stays out of the index.
 pub fn unindexed(item: &Item) -> Option<Item> {
-    if item.contains_key(keys::GSI1PK) {
+    if item.contains_key(keys::GSI1PK) || item.contains_key(keys::TTL) {
         return None;
     }
     let key = Key::of_item(item)?;
@@ -80,10 +130,12 @@ mod tests {
         assert_eq!(holder_of(&claim), Some((tenant.clone(), user.clone())));
         assert_eq!(unindexed(&claim), None, "indexed already");
         let mut old = marker(&keys::user_email(&tenant, "ann@example.com"), user.as_str());
-        old.insert("ttl".into(), super::super::tx::n(5));
+        old.insert("created_by".into(), s("x"));
         let upgraded = unindexed(&old).expect("an old claim");
         assert_eq!(holder_of(&upgraded), Some((tenant, user)));
-        assert!(upgraded.contains_key("ttl"), "keeps what it had");
+        assert!(upgraded.contains_key("created_by"), "keeps what it had");
+        old.insert(keys::TTL.into(), n(5));
+        assert_eq!(unindexed(&old), None, "a deleted user's claim stays out");
         assert_eq!(unindexed(&marker(&keys::tenant_slug("acme"), "x")), None);
     }
 }

@@ -74,13 +74,7 @@ pub fn start_in(
         TENANT_MOVED,
     )?;
     tally::fence(tx, &session.tenant_id)?;
-    for key in slots {
-        tx.update(
-            key,
-            "ADD attempts :minus",
-            Expr::default().value(":minus", n(-1)),
-        )?;
-    }
+    crate::throttle::give_back_in(tx, slots)?;
     tx.update_if(
         &keys::user(&session.user_id),
         "SET last_login_at = :now",

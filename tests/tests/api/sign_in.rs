@@ -1695,21 +1695,38 @@ async fn platform_sign_in(
 async fn a_global_application_signs_in_users_of_any_tenant_at_the_platforms_issuer() {
     let Some(w) = world().await else { return };
     let app = &w.app;
-    for (tenant, email) in [
-        (&w.acme_lab, "bob@example.test"),
-        (&w.acme_hq, "ann@example.test"),
-        (&w.globex_hq, "ann@example.test"),
+    let mut ids = Vec::new();
+    for (tenant, email, password) in [
+        (&w.acme_lab, "bob@example.test", PASSWORD),
+        (&w.acme_hq, "ann@example.test", PASSWORD),
+        (&w.globex_hq, "ann@example.test", PASSWORD),
+        // Globex's admins plant Bob's email with a password of their own.
+        (&w.globex_hq, "bob@example.test", "globex-knows-this-one"),
     ] {
         let user = app
             .post(
                 "/api/v1/admin/users",
                 &w.root,
-                json!({"tenant_id": tenant, "email": email, "password": PASSWORD,
-                       "first_name": "U"}),
+                json!({"tenant_id": tenant, "email": email, "password": password,
+                       "first_name": "U", "email_verified": true}),
             )
             .await;
         assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+        ids.push(user.id());
     }
+    let ann_at_globex = ids[2].clone();
+    let login_failures = |tenant: String| async move {
+        app.snapshot()
+            .await
+            .into_values()
+            .filter(|i| {
+                i["SK"] == "EVENT"
+                    && i["action"] == "auth.login"
+                    && i["result"] == "FAILURE"
+                    && i["tenant_id"] == tenant.as_str()
+            })
+            .collect::<Vec<_>>()
+    };
     let rp = application(
         &w,
         json!({"name": "Everywhere", "scope": "GLOBAL", "application_type": "WEB",
@@ -1760,6 +1777,13 @@ async fn a_global_application_signs_in_users_of_any_tenant_at_the_platforms_issu
     let message = "The email address or password is incorrect.";
     assert!(refused.body.as_str().unwrap().contains(message));
     assert!(wrong.body.as_str().unwrap().contains(message));
+    // A wrong password is recorded in each tenant holding the email, without where it came
+    // from (the one typing may be another tenant's user).
+    for tenant in [&w.acme_lab, &w.globex_hq] {
+        let failures = login_failures(tenant.clone()).await;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0]["ip_address"].is_null() && failures[0]["user_agent"].is_null());
+    }
 
     // One tenant holds Bob: signed in there, answered with the platform's issuer.
     let signed_in =
@@ -1790,6 +1814,10 @@ async fn a_global_application_signs_in_users_of_any_tenant_at_the_platforms_issu
     assert_eq!(id["tenant_id"], w.acme_lab.as_str());
     assert_eq!(id["nonce"], "n-p");
     assert_eq!(id["email"], "bob@example.test");
+    // One issuer speaks for every tenant's admins here: it never vouches for an email.
+    assert_eq!(id["email_verified"], false);
+    // Bob's password proved in his tenant only: Globex learns nothing of his sign-in.
+    assert_eq!(login_failures(w.globex_hq.clone()).await.len(), 1);
     let access = granted.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(claims(&access)["iss"], issuer);
     let info = app
@@ -1802,6 +1830,7 @@ async fn a_global_application_signs_in_users_of_any_tenant_at_the_platforms_issu
         .await;
     assert_eq!(info.status, StatusCode::OK, "{}", info.body);
     assert_eq!(info.body["email"], "bob@example.test");
+    assert_eq!(info.body["email_verified"], false);
     assert_eq!(info.body["tenant_id"], w.acme_lab.as_str());
     // Not the tenant's issuer's token, and not an admin token.
     assert_eq!(
@@ -2046,6 +2075,31 @@ async fn a_global_application_signs_in_users_of_any_tenant_at_the_platforms_issu
     );
     let again = ann.get(app, &platform_authorize_url(&rp.client_id)).await;
     assert!(location(&again).starts_with(&format!("{PUBLIC_URL}{PLATFORM}/login")));
+
+    // A choice outlives no password reset: proved before it, it opens nothing after.
+    let choice = platform_sign_in(app, &mut ann, &rp.client_id, "ann@example.test", PASSWORD).await;
+    assert_eq!(choice.status, StatusCode::OK, "{}", choice.body);
+    let (flow, token) = (hidden(&choice, "flow"), hidden(&choice, "choice"));
+    let reset = app
+        .post(
+            &format!("/api/v1/admin/users/{ann_at_globex}/reset-password"),
+            &w.root,
+            json!({"new_password": "another-long-password"}),
+        )
+        .await;
+    assert!(reset.status.is_success(), "{}", reset.body);
+    let stale = ann
+        .post_form(
+            app,
+            &login,
+            &[
+                ("flow", &flow),
+                ("choice", &token),
+                ("tenant", &w.globex_hq),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
 
     // Only GLOBAL applications sign in at the platform.
     let tenant_app = application(
