@@ -198,6 +198,9 @@ fn password_form(
     )
 }
 
+/// A user of the email, in its tenant.
+type Account = (Tenant, User);
+
 /// Said when an email is held in more tenants than the platform's login tries.
 const TOO_MANY: &str = "This email address is used in too many organisations to sign in here. Sign in at your organisation's own sign-in page.";
 
@@ -282,7 +285,7 @@ async fn password_step(
     let second = second?;
     // Every account the email names, whatever its state, has its password checked (as at a
     // tenant's login); one placeholder check when there is none.
-    let mut accounts: Vec<(Tenant, User)> = Vec::new();
+    let mut accounts: Vec<Account> = Vec::new();
     for (tenant_id, user_id) in &holders {
         let tenant: Option<Tenant> = second.get(&keys::tenant(tenant_id))?;
         let user: Option<User> = second.get(&keys::user(user_id))?;
@@ -389,7 +392,7 @@ async fn password_step(
 async fn record_failure(
     state: &AppState,
     email: &str,
-    (refused, closed): (&[(Tenant, User)], &[(Tenant, User)]),
+    (refused, closed): (&[Account], &[Account]),
     counts: &throttle::Counts,
     meta: &RequestMeta,
 ) -> Result<(), shared::Error> {
