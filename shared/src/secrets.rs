@@ -7,11 +7,22 @@ use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    // The system RNG failing is not survivable in a security service.
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("the system random generator works");
+    // The operating system's generator (getrandom(2)), not aws-lc's: aws-lc seeds its own on
+    // first use, which took 35–70 ms here — most of a sign-in Lambda's cold start, since its
+    // first request draws a nonce. The system RNG failing is not survivable in a security
+    // service.
+    getrandom::fill(&mut bytes).expect("the system random generator works");
     bytes
+}
+
+/// Seeds aws-lc's own generator (what its ECDSA signatures, RSA blinding and TLS handshakes
+/// draw from) — CPU work of tens of milliseconds, done once at start-up beside the first reads
+/// rather than inside a request.
+pub fn seed_aws_lc() {
+    let mut byte = [0u8; 1];
+    if SystemRandom::new().fill(&mut byte).is_err() {
+        tracing::warn!("aws-lc's random generator could not be seeded at start-up");
+    }
 }
 
 /// 256 bits of randomness, URL-safe.

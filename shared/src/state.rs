@@ -113,7 +113,15 @@ impl AppState {
         let store = crate::store::connect(&config).await;
         let kek = Kek::from_config(&config).await?;
         let state = Self::with_role(config, store, kek, role);
+        // A function that signs seeds aws-lc's generator (its signatures draw from it) while
+        // the first reads are under way, not in its first token request.
+        let seeded = role
+            .signs_tokens
+            .then(|| tokio::task::spawn_blocking(crate::secrets::seed_aws_lc));
         state.warm_up().await;
+        if let Some(seeded) = seeded {
+            let _ = seeded.await;
+        }
         Ok(state)
     }
 
