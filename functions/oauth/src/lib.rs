@@ -506,14 +506,8 @@ async fn tenant_revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let request = TokenRequest::read(&headers, &body)?;
-        let tenant = active_tenant(&state, &tenant_slug, &request).await?;
-        user_tokens::revoke(&state, At::Tenant(&tenant), &request).await?;
-        Ok::<_, OAuthError>(no_store(axum::http::StatusCode::OK.into_response()))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let slug = Some(tenant_slug.as_str());
+    token_hint_answer(&state, slug, &headers, &body, HintOperation::Revoke).await
 }
 
 /// Introspection (RFC 7662), for the tenant's confidential clients: `token` → `{"active": true,
@@ -530,11 +524,45 @@ async fn tenant_introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let slug = Some(tenant_slug.as_str());
+    token_hint_answer(&state, slug, &headers, &body, HintOperation::Introspect).await
+}
+
+/// What a token-hint request asks for.
+#[derive(Clone, Copy)]
+enum HintOperation {
+    /// RFC 7009.
+    Revoke,
+    /// RFC 7662.
+    Introspect,
+}
+
+/// A revocation or introspection at a tenant's endpoint (`slug`: its tenant, ACTIVE, read
+/// first) or at the platform's (`None`).
+async fn token_hint_answer(
+    state: &AppState,
+    slug: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    operation: HintOperation,
+) -> Response {
     let result = async {
-        let request = TokenRequest::read(&headers, &body)?;
-        let tenant = active_tenant(&state, &tenant_slug, &request).await?;
-        let answer = user_tokens::introspect(&state, At::Tenant(&tenant), &request).await?;
-        Ok::<_, OAuthError>(no_store(Json(answer).into_response()))
+        let request = TokenRequest::read(headers, body)?;
+        let tenant = match slug {
+            Some(slug) => Some(active_tenant(state, slug, &request).await?),
+            None => None,
+        };
+        let at = tenant.as_ref().map_or(At::Platform, At::Tenant);
+        Ok::<_, OAuthError>(match operation {
+            HintOperation::Revoke => {
+                user_tokens::revoke(state, at, &request).await?;
+                no_store(axum::http::StatusCode::OK.into_response())
+            }
+            HintOperation::Introspect => {
+                let answer = user_tokens::introspect(state, at, &request).await?;
+                no_store(Json(answer).into_response())
+            }
+        })
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -551,13 +579,7 @@ async fn platform_revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let request = TokenRequest::read(&headers, &body)?;
-        user_tokens::revoke(&state, At::Platform, &request).await?;
-        Ok::<_, OAuthError>(no_store(axum::http::StatusCode::OK.into_response()))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    token_hint_answer(&state, None, &headers, &body, HintOperation::Revoke).await
 }
 
 /// Platform Introspection (RFC 7662), for confidential GLOBAL applications: their own tokens
@@ -571,13 +593,7 @@ async fn platform_introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let request = TokenRequest::read(&headers, &body)?;
-        let answer = user_tokens::introspect(&state, At::Platform, &request).await?;
-        Ok::<_, OAuthError>(no_store(Json(answer).into_response()))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    token_hint_answer(&state, None, &headers, &body, HintOperation::Introspect).await
 }
 
 /// The algorithms of the key set (what the JWKS publishes: RS256, ES256, or both while a

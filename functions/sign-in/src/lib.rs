@@ -170,10 +170,7 @@ async fn platform_login_page(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let flow = Params::parse(query.as_deref().unwrap_or(""))
-        .and_then(|p| p.get("flow").map(str::to_owned))
-        .unwrap_or_default();
-    platform::page(&state, &headers, &flow).await
+    platform::page(&state, &headers, &flow_param(query.as_deref())).await
 }
 
 /// The platform login form's fields: the email step sends `flow` and `email`; the password
@@ -227,10 +224,20 @@ async fn login_page(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let flow = Params::parse(query.as_deref().unwrap_or(""))
+    login::page(
+        &state,
+        &tenant_slug,
+        &headers,
+        &flow_param(query.as_deref()),
+    )
+    .await
+}
+
+/// The `flow` a login page's query names (empty: none, or repeated).
+fn flow_param(query: Option<&str>) -> String {
+    Params::parse(query.unwrap_or(""))
         .and_then(|p| p.get("flow").map(str::to_owned))
-        .unwrap_or_default();
-    login::page(&state, &tenant_slug, &headers, &flow).await
+        .unwrap_or_default()
 }
 
 /// Login (the form's post, `application/x-www-form-urlencoded`: `flow`, `email`, `password`):
@@ -273,9 +280,35 @@ async fn logout_get(
     headers: HeaderMap,
     meta: RequestMeta,
 ) -> Response {
-    let params = Params::parse(query.as_deref().unwrap_or("")).unwrap_or_else(Params::empty);
     let realm = authorize::Realm::Tenant(&tenant_slug);
-    logout::logout(&state, realm, &headers, params, logout::Via::Get, &meta).await
+    logout_by_get(&state, realm, query.as_deref(), &headers, &meta).await
+}
+
+/// A logout by GET: its parameters from the query.
+async fn logout_by_get(
+    state: &AppState,
+    realm: authorize::Realm<'_>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+) -> Response {
+    let params = Params::parse(query.unwrap_or("")).unwrap_or_else(Params::empty);
+    logout::logout(state, realm, headers, params, logout::Via::Get, meta).await
+}
+
+/// A logout by form post: the confirmation page's answer (`confirm=yes`), or an RP's.
+async fn logout_by_post(
+    state: &AppState,
+    realm: authorize::Realm<'_>,
+    body: &[u8],
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+) -> Response {
+    let params =
+        Params::parse(std::str::from_utf8(body).unwrap_or("")).unwrap_or_else(Params::empty);
+    let confirmed = params.get("confirm") == Some("yes");
+    let via = logout::Via::Post { confirmed };
+    logout::logout(state, realm, headers, params, via, meta).await
 }
 
 /// Logout by form post: the confirmation's, or an RP's (which, arriving cross-site without the
@@ -295,12 +328,8 @@ async fn logout_post(
     meta: RequestMeta,
     body: Bytes,
 ) -> Response {
-    let params =
-        Params::parse(std::str::from_utf8(&body).unwrap_or("")).unwrap_or_else(Params::empty);
-    let confirmed = params.get("confirm") == Some("yes");
-    let via = logout::Via::Post { confirmed };
     let realm = authorize::Realm::Tenant(&tenant_slug);
-    logout::logout(&state, realm, &headers, params, via, &meta).await
+    logout_by_post(&state, realm, &body, &headers, &meta).await
 }
 
 /// Platform Logout (RP-initiated, HTML): the tenant's logout, for sessions signed in at the
@@ -316,9 +345,8 @@ async fn platform_logout_get(
     headers: HeaderMap,
     meta: RequestMeta,
 ) -> Response {
-    let params = Params::parse(query.as_deref().unwrap_or("")).unwrap_or_else(Params::empty);
     let realm = authorize::Realm::Platform;
-    logout::logout(&state, realm, &headers, params, logout::Via::Get, &meta).await
+    logout_by_get(&state, realm, query.as_deref(), &headers, &meta).await
 }
 
 /// Platform Logout by form post (as the tenant's).
@@ -334,10 +362,6 @@ async fn platform_logout_post(
     meta: RequestMeta,
     body: Bytes,
 ) -> Response {
-    let params =
-        Params::parse(std::str::from_utf8(&body).unwrap_or("")).unwrap_or_else(Params::empty);
-    let confirmed = params.get("confirm") == Some("yes");
-    let via = logout::Via::Post { confirmed };
     let realm = authorize::Realm::Platform;
-    logout::logout(&state, realm, &headers, params, via, &meta).await
+    logout_by_post(&state, realm, &body, &headers, &meta).await
 }

@@ -140,18 +140,7 @@ pub struct Submitted {
 impl Submitted {
     /// An `application/x-www-form-urlencoded` body; `None` when a field is missing or repeated.
     pub fn parse(body: &[u8]) -> Option<Self> {
-        let (mut flow, mut email, mut password) = (None, None, None);
-        for (name, value) in url::form_urlencoded::parse(body) {
-            let slot = match name.as_ref() {
-                "flow" => &mut flow,
-                "email" => &mut email,
-                "password" => &mut password,
-                _ => continue,
-            };
-            if slot.replace(value.into_owned()).is_some() {
-                return None;
-            }
-        }
+        let [flow, email, password] = web::form_fields(body, ["flow", "email", "password"])?;
         Some(Self {
             flow: flow?,
             email: email.unwrap_or_default(),
@@ -264,19 +253,14 @@ async fn submit_inner(
         Ok(()) => {}
         Err(err) if err.refused_by() == Some(THROTTLED) => {
             let seconds = throttle.retry_after(state.store(), &counts).await?;
-            let mut response = retry(
+            let response = retry(
                 &format!(
                     "Too many attempts. Try again in {} minutes.",
                     seconds.div_ceil(60)
                 ),
                 StatusCode::TOO_MANY_REQUESTS,
             );
-            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
-            }
-            return Ok(response);
+            return Ok(web::retry_after(response, seconds));
         }
         Err(err) => return Err(err.into()),
     }

@@ -44,21 +44,8 @@ pub struct Posted {
 impl Posted {
     /// `None` when the flow is missing or a field is repeated.
     pub fn parse(body: &[u8]) -> Option<Self> {
-        let (mut flow, mut email, mut password, mut choice, mut tenant) =
-            (None, None, None, None, None);
-        for (name, value) in url::form_urlencoded::parse(body) {
-            let slot = match name.as_ref() {
-                "flow" => &mut flow,
-                "email" => &mut email,
-                "password" => &mut password,
-                "choice" => &mut choice,
-                "tenant" => &mut tenant,
-                _ => continue,
-            };
-            if slot.replace(value.into_owned()).is_some() {
-                return None;
-            }
-        }
+        let [flow, email, password, choice, tenant] =
+            web::form_fields(body, ["flow", "email", "password", "choice", "tenant"])?;
         Some(Self {
             flow: flow?,
             email: email.unwrap_or_default(),
@@ -257,19 +244,14 @@ async fn password_step(
                 "Too many attempts. Try again in {} minutes.",
                 seconds.div_ceil(60)
             );
-            let mut response = password_form(
+            let response = password_form(
                 state,
                 flow,
                 form,
                 Some(&message),
                 StatusCode::TOO_MANY_REQUESTS,
             );
-            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
-            }
-            return Ok(response);
+            return Ok(web::retry_after(response, seconds));
         }
         Err(err) => return Err(err.into()),
     }

@@ -161,6 +161,30 @@ pub fn cookies_named<'a>(headers: &'a HeaderMap, name: &'a str) -> Vec<&'a str> 
         .collect()
 }
 
+/// `response` with `Retry-After: seconds` (a throttled attempt).
+pub fn retry_after(mut response: Response, seconds: u64) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The named fields of an `application/x-www-form-urlencoded` body, each at most once (`None`
+/// when one is repeated); other fields are ignored.
+pub fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (name, value) in url::form_urlencoded::parse(body) {
+        if let Some(i) = names.iter().position(|n| *n == name)
+            && values[i].replace(value.into_owned()).is_some()
+        {
+            return None;
+        }
+    }
+    Some(values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
